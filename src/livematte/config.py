@@ -1,0 +1,211 @@
+"""All of livematte's settings, in one dataclass tree.
+
+Settings are filled in three layers: the defaults below, then a TOML file (``--config``,
+documented examples under ``configs/``), then command-line flags. Every knob lives here so
+the CLI, the Python API and the config files can never disagree about a name or a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import UserError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+
+@dataclass
+class ModelConfig:
+    """Which network finds the person."""
+
+    # "mediapipe" (the default, shipped in the mediapipe wheel) or a path to a .onnx file.
+    name: str = "mediapipe"
+    # MediaPipe: "auto" picks landscape (144x256) for wide frames, else general (256x256).
+    variant: str = "auto"
+    # ONNX: family (rvm, modnet, sinet, mediapipe-selfie, pphumanseg) or a TOML description.
+    type: str = ""
+    spec: str = ""
+    device: str = "auto"
+    threads: int = 0  # 0 = choose for the machine
+    downsample_ratio: float = 0.0  # RVM; 0 = choose from the frame size
+
+
+@dataclass
+class TemporalConfig:
+    """Alpha smoothing across frames (see temporal.py for how each knob acts)."""
+
+    enabled: bool = True
+    # Weight kept from the previous alpha where the image is still and the model unsure.
+    strength: float = 0.85
+    # Frame difference (grey, 0..1) above which a pixel counts as moving and follows at once.
+    motion_threshold: float = 0.04
+    # Mean frame difference above which a scene cut resets the filter and the model state.
+    scene_cut: float = 0.25
+
+
+@dataclass
+class RefineConfig:
+    """Bringing the model's low-resolution alpha to the frame's full resolution."""
+
+    enabled: bool = True
+    # Guided filter radius and regularisation, in pixels of the reduced guide image.
+    radius: int = 4
+    eps: float = 0.002
+    # Long side of the reduced image the guided filter runs on (0 = full resolution).
+    work_size: int = 480
+    # Extra softening of the final edge, in pixels (0 = none).
+    feather: int = 0
+
+
+@dataclass
+class BackgroundConfig:
+    """What goes behind the person."""
+
+    # One or more specs: image or video path, folder of images, "blur", "blur:N",
+    # "#RRGGBB", "transparent". Live mode cycles through them with the "b" key.
+    specs: list[str] = field(default_factory=lambda: ["blur"])
+    blur: int = 25  # default blur strength (kernel sigma in pixels at 720p)
+    # Fraction of the new background's light spilled onto the person's edge (0 = none).
+    light_wrap: float = 0.0
+    # Replace the old background's colour in fractional edge pixels.
+    decontaminate: bool = True
+
+
+@dataclass
+class OutputConfig:
+    """How files are encoded."""
+
+    codec: str = ""  # "" = by extension: h264 for .mp4/.mkv, prores for .mov, vp9 for .webm
+    crf: int = 20
+    preset: str = "veryfast"
+    alpha_out: str = ""  # also write the matte: a folder of PNGs or a video file
+
+
+@dataclass
+class LiveConfig:
+    """Camera in, virtual camera out."""
+
+    size: str = ""  # "1280x720"; "" = the camera's default
+    fps: float = 0.0  # 0 = the camera's rate
+    fourcc: str = ""  # e.g. "MJPG"
+    vcam_device: str = ""
+    infer_every: int = 1  # run the model every Nth frame, reuse the alpha in between
+    auto_skip: bool = True  # raise infer_every when the CPU cannot keep up
+    preview: bool = False
+    stats_json: str = ""
+    live: bool = False  # treat a file input like a camera (real time, newest frame wins)
+
+
+@dataclass
+class Config:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    temporal: TemporalConfig = field(default_factory=TemporalConfig)
+    refine: RefineConfig = field(default_factory=RefineConfig)
+    background: BackgroundConfig = field(default_factory=BackgroundConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    live: LiveConfig = field(default_factory=LiveConfig)
+    quiet: bool = False
+    debug: bool = False
+
+
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
+    """Defaults, then the TOML file at ``path``, then ``overrides`` ("section.key": value)."""
+    config = Config()
+    if path:
+        apply_mapping(config, read_toml(Path(path)), source=str(path))
+    for dotted, value in (overrides or {}).items():
+        set_value(config, dotted, value, source="the command line")
+    return config
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"Config file {path} does not exist; check the path.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"Config file {path} cannot be read ({exc}); check the file.") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(
+            f"Config file {path} is not valid TOML ({exc}); fix the syntax at that place."
+        ) from None
+
+
+def apply_mapping(target: Any, mapping: dict[str, Any], source: str, prefix: str = "") -> None:
+    """Copy a parsed TOML table onto a dataclass, refusing unknown keys and wrong types."""
+    known = {f.name: f for f in dataclasses.fields(target)}
+    for key, value in mapping.items():
+        dotted = f"{prefix}{key}"
+        if key not in known:
+            choices = ", ".join(sorted(known))
+            raise UserError(
+                f"Unknown setting '{dotted}' in {source}; known settings here are: {choices}."
+            )
+        current = getattr(target, key)
+        if dataclasses.is_dataclass(current):
+            if not isinstance(value, dict):
+                raise UserError(
+                    f"Setting '{dotted}' in {source} must be a table ([{dotted}]), "
+                    f"not {type(value).__name__}."
+                )
+            apply_mapping(current, value, source, prefix=f"{dotted}.")
+        else:
+            setattr(target, key, coerce(value, _field_type(target, key), dotted, source))
+
+
+def set_value(config: Config, dotted: str, value: Any, source: str) -> None:
+    """Set one "section.key" setting, with the same checks as a config file."""
+    *parents, key = dotted.split(".")
+    target: Any = config
+    for name in parents:
+        target = getattr(target, name)
+    mapping: dict[str, Any] = {key: value}
+    apply_mapping(target, mapping, source, prefix=".".join(parents) + "." if parents else "")
+
+
+def _field_type(obj: Any, name: str) -> Any:
+    hints = typing.get_type_hints(type(obj))
+    return hints[name]
+
+
+def coerce(value: Any, annotation: Any, dotted: str, source: str) -> Any:
+    """Check ``value`` against a field's type, allowing the harmless int→float widening."""
+    origin = typing.get_origin(annotation)
+    if origin in (list, typing.List):  # noqa: UP006
+        (item_type,) = typing.get_args(annotation)
+        items = value if isinstance(value, list) else [value]
+        return [coerce(v, item_type, dotted, source) for v in items]
+    if origin in (typing.Union, types.UnionType):
+        for option in typing.get_args(annotation):
+            try:
+                return coerce(value, option, dotted, source)
+            except UserError:
+                continue
+    ok = (
+        (annotation is bool and isinstance(value, bool))
+        or (annotation is int and isinstance(value, int) and not isinstance(value, bool))
+        or (annotation is float and isinstance(value, (int, float)) and not isinstance(value, bool))
+        or (annotation is str and isinstance(value, str))
+    )
+    if not ok:
+        expected = getattr(annotation, "__name__", str(annotation))
+        raise UserError(
+            f"Setting '{dotted}' in {source} must be {_article(expected)} {expected}, "
+            f"not {value!r}."
+        )
+    return float(value) if annotation is float else value
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"

@@ -1,0 +1,21 @@
+"""Errors a user can act on.
+
+Every failure that the user can fix (a missing file, a bad option, no camera) is raised as
+a :class:`UserError` carrying one sentence that says what is wrong and how to fix it. The
+CLI prints that sentence and exits with status 2; anything else is a bug and keeps its
+traceback.
+"""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """A problem the user can fix; ``str(error)`` is the one sentence shown to them."""
+
+    exit_code = 2
+
+
+class Interrupted(Exception):
+    """The run was stopped by SIGINT or SIGTERM after a clean shutdown."""
+
+    exit_code = 130

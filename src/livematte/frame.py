@@ -1,0 +1,76 @@
+"""The unit that flows through the pipeline, and the few pixel helpers every stage shares.
+
+Channel order inside livematte is RGB (what PyAV, MediaPipe and pyvirtualcam use); BGR
+from OpenCV is converted at the edges only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import cv2
+import numpy as np
+
+
+@dataclass
+class Frame:
+    """One RGB uint8 picture with where it sits in time.
+
+    ``pts``/``time_base`` are the source's own timestamps, kept so an encoded output has the
+    same timing (variable frame rate included). ``captured_at`` is ``time.perf_counter()``
+    when the frame arrived, for live latency figures.
+    """
+
+    rgb: np.ndarray
+    index: int
+    pts: int | None = None
+    time_base: Fraction | None = None
+    captured_at: float = 0.0
+
+    @property
+    def time(self) -> float | None:
+        """Seconds from the start of the source, when known."""
+        if self.pts is None or self.time_base is None:
+            return None
+        return float(self.pts * self.time_base)
+
+    @property
+    def height(self) -> int:
+        return int(self.rgb.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.rgb.shape[1])
+
+
+def to_rgb8(image: np.ndarray, bgr: bool = True) -> np.ndarray:
+    """Any image OpenCV can load (grey, BGRA, 16-bit, float) as contiguous RGB uint8."""
+    if image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
+    elif image.dtype in (np.float32, np.float64):
+        image = np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    elif image.dtype != np.uint8:
+        image = np.clip(image, 0, 255).astype(np.uint8)
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    channels = image.shape[2]
+    if channels == 1:
+        return cv2.cvtColor(image[:, :, 0], cv2.COLOR_GRAY2RGB)
+    if channels == 4:
+        code = cv2.COLOR_BGRA2RGB if bgr else cv2.COLOR_RGBA2RGB
+        return cv2.cvtColor(image, code)
+    if bgr:
+        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    return np.ascontiguousarray(image)
+
+
+def cover_resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Scale ``image`` to cover width x height, keeping its aspect ratio, centred and cropped."""
+    h, w = image.shape[:2]
+    scale = max(width / w, height / h)
+    new_w, new_h = max(width, round(w * scale)), max(height, round(h * scale))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    resized = cv2.resize(image, (new_w, new_h), interpolation=interpolation)
+    x0, y0 = (new_w - width) // 2, (new_h - height) // 2
+    return np.ascontiguousarray(resized[y0 : y0 + height, x0 : x0 + width])

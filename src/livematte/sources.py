@@ -1,0 +1,238 @@
+"""Where frames come from: video files (PyAV), still images, folders of images.
+
+Every source yields :class:`~livematte.frame.Frame` objects in RGB uint8 and knows its size
+and rate up front, so sinks can be opened before the first frame is processed. Cameras
+live in ``camera.py``; ``open_source`` picks the right one from what the user typed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from .errors import UserError
+from .frame import Frame, to_rgb8
+
+log = logging.getLogger("livematte")
+
+IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+# Refuse absurd image headers before any pixel memory is allocated (about 268 megapixels).
+MAX_IMAGE_PIXELS = 1 << 28
+
+
+class Source:
+    """A finite or endless run of frames with a known size and nominal rate."""
+
+    width: int
+    height: int
+    fps: float
+    frame_count: int | None = None
+    path: Path | None = None
+    has_audio: bool = False
+    live: bool = False
+
+    def __iter__(self) -> Iterator[Frame]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release files or devices; safe to call twice."""
+
+
+def read_image(path: Path) -> np.ndarray:
+    """Load any still image as RGB uint8, refusing unreadable or absurdly large files."""
+    if not path.is_file():
+        raise UserError(f"Image {path} does not exist; check the path.")
+    width, height = _image_header_size(path)
+    if width * height > MAX_IMAGE_PIXELS:
+        raise UserError(
+            f"Image {path} claims {width}x{height} pixels, more than livematte will load; "
+            "scale it down first."
+        )
+    data = np.fromfile(str(path), dtype=np.uint8)
+    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if image is None:
+        raise UserError(f"Image {path} cannot be decoded; check that it is a valid image file.")
+    return to_rgb8(image)
+
+
+def _image_header_size(path: Path) -> tuple[int, int]:
+    """Read width and height from the header alone (Pillow opens lazily)."""
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = None  # we apply our own limit, without Pillow's warning
+    try:
+        with Image.open(path) as img:
+            return img.size
+    except Exception:  # noqa: BLE001 - any failure here means "not an image we can read"
+        raise UserError(
+            f"Image {path} cannot be read; check that it is a valid image file."
+        ) from None
+
+
+class ImageSource(Source):
+    """One still image, processed as a one-frame clip."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._rgb = read_image(path)
+        self.height, self.width = self._rgb.shape[:2]
+        self.fps = 25.0
+        self.frame_count = 1
+
+    def __iter__(self) -> Iterator[Frame]:
+        yield Frame(self._rgb, 0, pts=0, time_base=Fraction(1, 25))
+
+
+class ImageFolderSource(Source):
+    """A folder of images sorted by name, processed as a clip at a nominal rate."""
+
+    def __init__(self, path: Path, fps: float = 25.0) -> None:
+        self.path = path
+        self.files = sorted(
+            p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
+        )
+        if not self.files:
+            raise UserError(
+                f"Folder {path} holds no images ({', '.join(sorted(IMAGE_EXTENSIONS))}); "
+                "point livematte at a folder of frames or at a video file."
+            )
+        first = read_image(self.files[0])
+        self.height, self.width = first.shape[:2]
+        self.fps = fps
+        self.frame_count = len(self.files)
+
+    def __iter__(self) -> Iterator[Frame]:
+        time_base = Fraction(1, round(self.fps)) if self.fps else Fraction(1, 25)
+        for index, file in enumerate(self.files):
+            rgb = read_image(file)
+            if rgb.shape[:2] != (self.height, self.width):
+                rgb = cv2.resize(rgb, (self.width, self.height), interpolation=cv2.INTER_AREA)
+            yield Frame(rgb, index, pts=index, time_base=time_base)
+
+
+class VideoFileSource(Source):
+    """Any video FFmpeg can read, decoded with PyAV into RGB frames with their timestamps.
+
+    Damaged packets are skipped and counted rather than ending the job, so the readable
+    part of a broken file is still processed.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._container = av.open(str(path), metadata_errors="ignore")
+        except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+            raise UserError(
+                f"{path} cannot be read as a video ({_ffmpeg_reason(exc)}); "
+                "check that the file is complete and is a video FFmpeg can decode."
+            ) from None
+        streams = self._container.streams
+        if not streams.video:
+            self._container.close()
+            raise UserError(
+                f"{path} has no video stream; livematte needs a video, an image or a folder "
+                "of images."
+            )
+        self._stream = streams.video[0]
+        self._stream.thread_type = "AUTO"
+        ctx = self._stream.codec_context
+        self.width, self.height = int(ctx.width), int(ctx.height)
+        if self.width <= 0 or self.height <= 0:
+            self._container.close()
+            raise UserError(f"{path} has a video stream with no picture size; the file is damaged.")
+        rate = self._stream.average_rate or self._stream.guessed_rate or Fraction(25)
+        self.fps = float(rate)
+        self.rate = Fraction(rate)
+        self.time_base = self._stream.time_base or Fraction(1, 90000)
+        self.frame_count = int(self._stream.frames) or self._estimate_frames()
+        self.has_audio = bool(streams.audio)
+        self.lost_packets = 0
+
+    def _estimate_frames(self) -> int | None:
+        duration = self._stream.duration
+        if duration is not None and self._stream.time_base:
+            return max(1, round(float(duration * self._stream.time_base) * self.fps))
+        if self._container.duration:
+            return max(1, round(self._container.duration / av.time_base * self.fps))
+        return None
+
+    def __iter__(self) -> Iterator[Frame]:
+        index = 0
+        last_pts: int | None = None
+        default_step = max(1, round(1 / (self.fps * self.time_base))) if self.fps else 1
+        try:
+            packets = self._container.demux(self._stream)
+            while True:
+                try:
+                    packet = next(packets)
+                except StopIteration:
+                    break
+                except av.FFmpegError as exc:
+                    log.warning("%s: reading stopped early (%s)", self.path, _ffmpeg_reason(exc))
+                    break
+                try:
+                    decoded = packet.decode()
+                except av.FFmpegError:
+                    self.lost_packets += 1
+                    continue
+                for vframe in decoded:
+                    pts = vframe.pts
+                    if pts is None or (last_pts is not None and pts <= last_pts):
+                        pts = (last_pts + default_step) if last_pts is not None else 0
+                    last_pts = pts
+                    rgb = vframe.to_ndarray(format="rgb24")
+                    yield Frame(rgb, index, pts=pts, time_base=self.time_base)
+                    index += 1
+        finally:
+            if self.lost_packets:
+                log.warning(
+                    "%s: %d damaged packet(s) could not be decoded and were skipped",
+                    self.path,
+                    self.lost_packets,
+                )
+
+    def close(self) -> None:
+        self._container.close()
+
+
+def _ffmpeg_reason(exc: Exception) -> str:
+    reason = getattr(exc, "strerror", None) or str(exc)
+    return str(reason).rstrip(".")
+
+
+def is_camera_spec(spec: str) -> bool:
+    """A webcam index ("0") or a V4L2 device path ("/dev/video2")."""
+    return spec.isdigit() or spec.startswith("/dev/video")
+
+
+def open_source(spec: str, *, live: bool = False, **camera_options: object) -> Source:
+    """Open what the user named: a camera, a video file, an image or a folder of images."""
+    if is_camera_spec(spec):
+        from .camera import CameraSource
+
+        return CameraSource(spec, **camera_options)  # type: ignore[arg-type]
+    path = Path(spec)
+    if not path.exists():
+        raise UserError(f"Input {spec} does not exist; check the path.")
+    if path.is_dir():
+        source: Source = ImageFolderSource(path)
+    elif path.suffix.lower() in IMAGE_EXTENSIONS:
+        source = ImageSource(path)
+    else:
+        if not os.access(path, os.R_OK):
+            raise UserError(f"Input {spec} is not readable; check its permissions.")
+        if path.stat().st_size == 0:
+            raise UserError(f"Input {spec} is empty (0 bytes); it holds no video.")
+        source = VideoFileSource(path)
+    if live:
+        from .camera import RealTimeFileSource
+
+        return RealTimeFileSource(source)
+    return source
