@@ -257,7 +257,13 @@ def test_clip_metrics_keeps_per_frame_values_and_means():
     assert s["flicker"] == pytest.approx(62.5)  # over the two defined frames
     assert s["ms"] == pytest.approx(4.0)  # (2 + 4 + 6) / 3
     assert s["counts"] == {
-        "iou": 3, "mad": 3, "mse": 3, "grad": 3, "dtssd": 3, "flicker": 2, "ms": 3
+        "iou": 3,
+        "mad": 3,
+        "mse": 3,
+        "grad": 3,
+        "dtssd": 3,
+        "flicker": 2,
+        "ms": 3,
     }
 
 
