@@ -1,0 +1,274 @@
+"""ONNX models on onnxruntime: stateless segmenters and Robust Video Matting.
+
+:func:`load_onnx_matter` opens the session on the requested device (see ``providers``),
+works out what the model is (see ``model_spec``), checks that against the graph, and runs
+one grey frame through it so a broken description fails at load time, not on frame one.
+
+Segmenters get the frame resized (INTER_AREA) to their input size and normalised into a
+preallocated tensor; their alpha comes back at the model's resolution, since the refiner
+upsamples it. Robust Video Matting gets the full frame: it downsamples internally by
+``downsample_ratio`` and returns ``pha`` and ``fgr`` at the frame's size. Its four
+recurrent states are fed back every frame through IO binding, so on CUDA they stay on the
+GPU; they are reset on :meth:`reset`, on a scene cut and when the frame size changes.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from ..errors import UserError
+from .base import Matte
+from .model_spec import (
+    RVM_STATES,
+    ModelSpec,
+    TensorInfo,
+    choose_spec,
+    resolve_spec,
+)
+from .providers import OpenedSession, first_line_of, open_session
+
+log = logging.getLogger("livematte")
+
+WARMUP_SHAPE = (360, 640, 3)
+
+
+class InputPacker:
+    """Resizes and normalises uint8 RGB frames into one reused model input tensor."""
+
+    def __init__(self, spec: ModelSpec) -> None:
+        order = [0, 1, 2] if spec.color_order == "RGB" else [2, 1, 0]
+        std = np.asarray(spec.std, np.float32)
+        self._order = order
+        self._gain = (np.float32(spec.scale) / std).astype(np.float32)
+        self._offset = (-np.asarray(spec.mean, np.float32) / std).astype(np.float32)
+        self._nchw = spec.layout == "NCHW"
+        self._dtype = np.dtype(spec.dtype)
+        self._size: tuple[int, int] | None = None
+        self._resized = np.empty((0, 0, 3), np.uint8)
+        self._tensor = np.empty(0, self._dtype)
+
+    def _buffers(self, h: int, w: int) -> None:
+        if self._size != (h, w):
+            self._size = (h, w)
+            self._resized = np.empty((h, w, 3), np.uint8)
+            shape = (1, 3, h, w) if self._nchw else (1, h, w, 3)
+            self._tensor = np.empty(shape, self._dtype)
+
+    def pack(self, rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+        """The input tensor for ``rgb`` at ``size`` (h, w); valid until the next call."""
+        h, w = size
+        self._buffers(h, w)
+        if rgb.shape[:2] == (h, w):
+            image = rgb
+        else:
+            image = cv2.resize(rgb, (w, h), dst=self._resized, interpolation=cv2.INTER_AREA)
+        if self._nchw:
+            for c, source in enumerate(self._order):
+                plane = self._tensor[0, c]
+                np.multiply(image[:, :, source], self._gain[c], out=plane, casting="unsafe")
+                plane += self._offset[c]
+        else:
+            channels = image if self._order == [0, 1, 2] else image[:, :, ::-1]
+            out = self._tensor[0]
+            np.multiply(channels, self._gain, out=out, casting="unsafe")
+            out += self._offset
+        return self._tensor
+
+
+def _softmax_channel(scores: np.ndarray, channel: int) -> np.ndarray:
+    """Softmax over axis 0, only for ``channel``: 1 / sum_j exp(x_j - x_c)."""
+    with np.errstate(over="ignore"):
+        return 1.0 / np.exp(scores - scores[channel]).sum(axis=0)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-x))
+
+
+def person_alpha(output: np.ndarray, spec: ModelSpec) -> np.ndarray:
+    """The person's alpha (float32 [0, 1], h x w) from one segmenter output."""
+    if output.ndim == 4:
+        planes = output[0] if spec.output_layout == "NCHW" else np.moveaxis(output[0], -1, 0)
+    else:
+        planes = output[:1]  # (1, H, W): one plane, no channel axis
+    if spec.output_type == "labels":
+        alpha = (planes[0] == spec.channel).astype(np.float32)
+    elif spec.output_type == "logits" and planes.shape[0] > 1:
+        alpha = _softmax_channel(planes.astype(np.float32), spec.channel)
+    elif spec.output_type == "logits":
+        alpha = _sigmoid(planes[spec.channel].astype(np.float32))
+    else:
+        alpha = planes[spec.channel]
+    return np.ascontiguousarray(np.clip(alpha, 0.0, 1.0), dtype=np.float32)
+
+
+class OnnxMatter:
+    """A stateless ONNX segmenter or matting network (SINet, MODNet, selfie, PP-HumanSeg)."""
+
+    def __init__(self, opened: OpenedSession, spec: ModelSpec, name: str) -> None:
+        self.session = opened.session
+        self.spec = spec
+        self.name = name
+        self.device = opened.device
+        self.info = f"model {name} ({spec.family}) on {opened.describe()}"
+        self._packer = InputPacker(spec)
+        self._output_names = [spec.output_name or self.session.get_outputs()[0].name]
+
+    def infer(self, rgb: np.ndarray) -> Matte:
+        """Alpha at the model's input resolution; the refiner brings it to full size."""
+        size = self.spec.input_size(rgb.shape[0], rgb.shape[1])
+        tensor = self._packer.pack(rgb, size)
+        (output,) = self.session.run(self._output_names, {self.spec.input_name: tensor})
+        return Matte(alpha=person_alpha(output, self.spec))
+
+    def reset(self) -> None:
+        """Stateless: nothing to forget."""
+
+
+def auto_downsample_ratio(height: int, width: int) -> float:
+    """RVM's own rule: downsample so the long side is at most 512 px (256-512 for HD+)."""
+    return min(512.0 / max(height, width), 1.0)
+
+
+class SceneCutDetector:
+    """Flags a frame that looks nothing like the one before (a cut in an edited clip).
+
+    Compares 32x18 greyscale thumbnails; the mean absolute difference of a cut is far
+    above that of camera or subject motion. Cheap: one INTER_AREA resize per frame.
+    """
+
+    def __init__(self, threshold: float = 40.0) -> None:
+        self.threshold = threshold
+        self._previous: np.ndarray | None = None
+
+    def __call__(self, rgb: np.ndarray) -> bool:
+        thumb = cv2.resize(rgb, (32, 18), interpolation=cv2.INTER_AREA)
+        grey = cv2.cvtColor(thumb, cv2.COLOR_RGB2GRAY).astype(np.int16)
+        previous, self._previous = self._previous, grey
+        return previous is not None and float(np.abs(grey - previous).mean()) > self.threshold
+
+
+class RvmMatter(OnnxMatter):
+    """Robust Video Matting: recurrent state carried frame to frame, ``fgr`` returned."""
+
+    def __init__(
+        self,
+        opened: OpenedSession,
+        spec: ModelSpec,
+        name: str,
+        *,
+        downsample_ratio: float | None = None,
+        scene_cut_threshold: float | None = 40.0,
+    ) -> None:
+        super().__init__(opened, spec, name)
+        inputs = {i.name: i for i in self.session.get_inputs()}
+        ratio_dims = inputs["downsample_ratio"].shape
+        self._ratio_shape = tuple(d if isinstance(d, int) else 1 for d in ratio_dims)
+        self._state_dtype = np.float16 if inputs["r1i"].type == "tensor(float16)" else np.float32
+        # On a GPU the states never leave it; on the CPU the same binding code runs.
+        self._state_device = "cpu" if opened.device == "cpu" else "cuda"
+        self.downsample_ratio = downsample_ratio
+        self._cuts = SceneCutDetector(scene_cut_threshold) if scene_cut_threshold else None
+        self._size: tuple[int, int] | None = None
+        self._state: list[Any] | None = None
+        self.resets = 0
+
+    def reset(self) -> None:
+        """Forget the recurrent state (scene cut, seek, source restart)."""
+        self._state = None
+        self.resets += 1
+
+    def _zero_state(self) -> list[Any]:
+        from onnxruntime import OrtValue
+
+        zero = np.zeros((1, 1, 1, 1), self._state_dtype)
+        return [OrtValue.ortvalue_from_numpy(zero, self._state_device, 0) for _ in RVM_STATES]
+
+    def infer(self, rgb: np.ndarray) -> Matte:
+        """Alpha and foreground at the frame's size, feeding the state back."""
+        h, w = rgb.shape[:2]
+        cut = self._cuts(rgb) if self._cuts is not None else False
+        if (cut or self._size != (h, w)) and self._state is not None:
+            log.debug("resetting RVM state: %s", "scene cut" if cut else "frame size changed")
+            self.reset()
+        self._size = (h, w)
+        if self._state is None:
+            self._state = self._zero_state()
+        src = self._packer.pack(rgb, (h, w))
+        ratio = self.downsample_ratio or auto_downsample_ratio(h, w)
+        ratio_tensor = np.full(self._ratio_shape, ratio, np.float32)  # float32 even in fp16 models
+        binding = self.session.io_binding()
+        binding.bind_cpu_input("src", src)
+        binding.bind_cpu_input("downsample_ratio", ratio_tensor)
+        for (state_in, _), value in zip(RVM_STATES, self._state, strict=True):
+            binding.bind_ortvalue_input(state_in, value)
+        binding.bind_output("fgr", "cpu")
+        binding.bind_output("pha", "cpu")
+        for _, state_out in RVM_STATES:
+            binding.bind_output(state_out, self._state_device)
+        self.session.run_with_iobinding(binding)
+        fgr, pha, *state = binding.get_outputs()
+        self._state = state
+        alpha = np.clip(pha.numpy()[0, 0], 0.0, 1.0).astype(np.float32)
+        colours = np.clip(fgr.numpy()[0], 0.0, 1.0).transpose(1, 2, 0) * 255.0 + 0.5
+        return Matte(alpha=alpha, foreground=colours.astype(np.uint8))
+
+
+def _tensor_infos(nodes: list[Any]) -> list[TensorInfo]:
+    return [TensorInfo(n.name, tuple(n.shape), n.type) for n in nodes]
+
+
+def load_onnx_matter(
+    path: str,
+    *,
+    model_type: str | None = None,
+    spec_path: str | None = None,
+    device: str = "auto",
+    threads: int | None = None,
+    downsample_ratio: float | None = None,
+) -> OnnxMatter:
+    """Open ``path`` on ``device``, match it to a description, check it, warm it up."""
+    model = Path(path)
+    if not model.is_file():
+        raise UserError(f"Model file {path} does not exist; check the --model path.")
+    if downsample_ratio is not None and not 0.0 < downsample_ratio <= 1.0:
+        raise UserError(f"--downsample-ratio must be in (0, 1], got {downsample_ratio}.")
+    opened = open_session(str(model), device, threads)
+    session = opened.session
+    ins, outs = _tensor_infos(session.get_inputs()), _tensor_infos(session.get_outputs())
+    spec = choose_spec(model.name, ins, outs, model_type=model_type, spec_path=spec_path)
+    spec = resolve_spec(spec, model.name, ins, outs)
+    if spec.recurrent:
+        matter: OnnxMatter = RvmMatter(opened, spec, model.name, downsample_ratio=downsample_ratio)
+    else:
+        matter = OnnxMatter(opened, spec, model.name)
+    _warm_up(matter)
+    threads_used = session.get_session_options().intra_op_num_threads
+    if opened.device == "cpu":
+        matter.info += f", {threads_used} thread{'s' if threads_used != 1 else ''}"
+    log.info("%s", matter.info)
+    return matter
+
+
+def _warm_up(matter: OnnxMatter) -> None:
+    """One grey frame through the model: shape errors surface now, with the model named."""
+    try:
+        alpha = matter.infer(np.full(WARMUP_SHAPE, 128, np.uint8)).alpha
+    except Exception as error:  # noqa: BLE001 - onnxruntime raises its own exception types
+        raise UserError(
+            f"Model {matter.name} failed on a test frame with the {matter.spec.family} "
+            f"description ({first_line_of(error)}); check its input size, layout and output."
+        ) from None
+    finally:
+        matter.reset()
+    if alpha.ndim != 2:
+        raise UserError(
+            f"Model {matter.name} returned an alpha of shape {alpha.shape}, not a single plane; "
+            "check output.layout and output.channel in the spec."
+        )
