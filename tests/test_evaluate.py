@@ -169,7 +169,10 @@ def test_perfect_matter_scores_perfectly(tmp_path: Path):
     clip = results["clips"][0]
     assert clip["frames"] == 4 and clip["ground_truth"] is True
     assert clip["iou"] == 1.0
-    assert clip["mad"] == clip["mse"] == clip["grad"] == clip["dtssd"] == 0.0
+    assert clip["mad"] == clip["mse"] == clip["dtssd"] == 0.0
+    # OpenCV's filters round differently with the arrays' memory alignment (about 1e-9 per
+    # pixel), so Grad of equal alphas held in different arrays is 0 only up to that.
+    assert clip["grad"] == pytest.approx(0.0, abs=1e-12)
     assert len(clip["per_frame"]["mad"]) == 4
 
 

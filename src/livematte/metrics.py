@@ -181,7 +181,9 @@ def gradient_magnitude(alpha: np.ndarray, sigma: float = 1.4) -> np.ndarray:
 def grad(pred: np.ndarray, gt: np.ndarray, sigma: float = 1.4, minmax: bool = False) -> float:
     """Gradient error (RVM's Grad): sum of squared gradient-magnitude differences x 1e-3.
 
-    To score many frames keep one :class:`GradientError`; it reuses its buffers.
+    To score many frames keep one :class:`GradientError`; it reuses its buffers. Equal alphas
+    held in different arrays may score about 1e-20 rather than 0, since OpenCV's filters round
+    differently with memory alignment.
     """
     return GradientError(sigma)(pred, gt, minmax=minmax)
 
