@@ -14,7 +14,8 @@ from livematte.errors import UserError
 def test_layers_defaults_then_file_then_flags(tmp_path: Path) -> None:
     toml = tmp_path / "c.toml"
     toml.write_text(
-        '[background]\nspecs = ["#112233"]\nblur = 9\n[output]\ncrf = 30\n[temporal]\nstrength = 0.5\n'
+        '[background]\nspecs = ["#112233"]\nblur = 9\n'
+        "[output]\ncrf = 30\n[temporal]\nstrength = 0.5\n"
     )
     args = build_parser().parse_args(
         ["run", "in.mp4", "-o", "o.mp4", "--config", str(toml), "--crf", "18"]
