@@ -284,7 +284,9 @@ def test_rvm_fp16_feeds_float32_ratio_and_carries_state(tmp_path):
     matter = load_onnx_matter(
         factories.save(factories.recurrent(fp16=True), tmp_path), device="cpu"
     )
-    assert counts(matter, [np.full((36, 64, 3), 9, np.uint8)] * 3) == [0.1, 0.2, 0.3]
+    frame = red_left_blue_right(36, 64)
+    assert counts(matter, [frame] * 3) == [0.1, 0.2, 0.3]
+    np.testing.assert_array_equal(matter.infer(frame).foreground, frame)
 
 
 def test_rvm_downsample_ratio_is_automatic_unless_given(tmp_path):
