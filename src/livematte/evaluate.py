@@ -2,8 +2,9 @@
 
 A clip is one of:
 
-- a folder with ``images/`` and ``masks/`` (or ``alphas/``) of 8-bit images paired by name
-  (``00001.jpg`` with ``00001.png``) or, when the names differ, by sorted order: every metric;
+- a folder with ``images/`` and ``masks/`` (or ``alphas/``, or ``alpha/`` as P3M names it) of
+  8-bit images paired by name (``00001.jpg`` with ``00001.png``) or, when the names differ,
+  by sorted order: every metric;
 - a folder with only ``images/``: flicker and time only, since there is no ground truth;
 - a video file: flicker and time only.
 
@@ -32,7 +33,7 @@ from .sources import IMAGE_EXTENSIONS, VideoFileSource, read_image
 AlphaFn = Callable[[np.ndarray], np.ndarray]
 """RGB uint8 (H, W, 3) frame in, alpha (H, W) out (uint8 0..255 or float 0..1)."""
 
-TRUTH_FOLDERS = ("alphas", "masks")
+TRUTH_FOLDERS = ("alphas", "alpha", "masks")
 """Ground-truth folder names, in order of preference: a soft alpha says more than a mask."""
 
 COLUMNS = (

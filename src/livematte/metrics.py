@@ -291,6 +291,9 @@ class ClipMetrics:
         p = to_unit(pred)
         g = to_unit(gt) if gt is not None else None
         grey = luma(rgb) if rgb is not None else None
+        if self._prev_pred is not None and self._prev_pred.shape != p.shape:
+            # A folder of stills of different sizes: no frame pair to compare across.
+            self._prev_pred = self._prev_gt = self._prev_grey = None
 
         row = dict.fromkeys(METRICS, math.nan)
         if gt is not None and g is not None:
