@@ -368,6 +368,23 @@ def test_auto_tries_tensorrt_then_cuda_then_cpu_and_says_why(monkeypatch, tiny):
     assert "CUDA not used: " in matter.info and "long details" not in matter.info
 
 
+@pytest.mark.filterwarnings("ignore:Specified provider")
+def test_missing_cuda_libraries_are_named(monkeypatch, tiny):
+    offer(monkeypatch, [CUDA, CPU])
+    real = providers.ctypes.CDLL
+
+    def cdll(name, *args, **kwargs):
+        if name.startswith(("libcudnn", "cudnn")):
+            raise OSError(f"{name}: cannot open shared object file")
+        return None if "cud" in name or "cublas" in name else real(name, *args, **kwargs)
+
+    monkeypatch.setattr(providers.ctypes, "CDLL", cdll)
+    with pytest.raises(
+        UserError, match=r"CUDA/cuDNN libraries (libcudnn\.so\.|cudnn64_)9.*livematte\[gpu\]"
+    ):
+        load_onnx_matter(tiny, device="cuda")
+
+
 def test_auto_on_a_cpu_build_says_there_is_no_gpu_provider(monkeypatch, tiny):
     offer(monkeypatch, [CPU])
     matter = load_onnx_matter(tiny, device="auto")

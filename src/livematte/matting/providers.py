@@ -47,11 +47,19 @@ class OpenedSession:
 
     session: Any
     device: str
-    skipped: list[str] = field(default_factory=list)
+    # reason -> the devices skipped for it (none for a general note)
+    skipped: dict[str, list[str]] = field(default_factory=dict)
+
+    def skip(self, reason: str, label: str | None = None) -> None:
+        self.skipped.setdefault(reason, []).extend([label] if label else [])
 
     def describe(self) -> str:
-        """``cuda`` or e.g. ``cpu (CUDA not used: ...)`` for the one-line device report."""
-        return self.device + (f" ({'; '.join(self.skipped)})" if self.skipped else "")
+        """``cuda`` or e.g. ``cpu (TensorRT and CUDA not used: ...)`` for the device report."""
+        notes = [
+            f"{' and '.join(labels)} not used: {reason}" if labels else reason
+            for reason, labels in self.skipped.items()
+        ]
+        return self.device + (f" ({'; '.join(notes)})" if notes else "")
 
 
 # --- packaging ---------------------------------------------------------------------------
@@ -211,14 +219,14 @@ def gpu_failure_reason(ort: ModuleType, device: str) -> str:
     if missing and missing[0] in ("libcuda.so.1", "nvcuda.dll"):
         return (
             f"no NVIDIA driver was found ({missing[0]} does not load), so there is no usable "
-            "NVIDIA GPU; install the NVIDIA driver, or run with --device cpu"
+            "NVIDIA GPU; install the NVIDIA driver"
         )
     if missing:
         return (
             f"the CUDA/cuDNN libraries {', '.join(missing)} were not found; install them with "
             "pip install 'livematte[gpu]' (onnxruntime-gpu[cuda,cudnn] brings them as "
             "nvidia-* wheels), or install CUDA and cuDNN yourself and add their lib folders "
-            "to LD_LIBRARY_PATH (PATH on Windows), or run with --device cpu"
+            "to LD_LIBRARY_PATH (PATH on Windows)"
         )
     if device == "tensorrt":
         return (
@@ -228,7 +236,7 @@ def gpu_failure_reason(ort: ModuleType, device: str) -> str:
     return (
         "the CUDA libraries load, so the driver may be too old for this onnxruntime-gpu's "
         "CUDA version (run nvidia-smi and update the driver); onnxruntime's own error is "
-        "printed above, or run with --device cpu"
+        "printed above"
     )
 
 
@@ -258,9 +266,9 @@ def open_session(path: str, device: str = "auto", threads: int | None = None) ->
     ort = import_onnxruntime()
     available = list(ort.get_available_providers())
     options = session_options(ort, threads)
-    skipped: list[str] = []
+    opened = OpenedSession(None, device)
     if device == "auto" and not any(PROVIDERS[d] in available for d in ("cuda", "tensorrt")):
-        skipped.append("this onnxruntime has no GPU provider; 'livematte[gpu]' adds NVIDIA GPUs")
+        opened.skip("this onnxruntime has no GPU provider; 'livematte[gpu]' adds NVIDIA GPUs")
     for choice in candidates(device, available):
         label = LABELS[choice]
         if choice != "cpu":
@@ -281,11 +289,13 @@ def open_session(path: str, device: str = "auto", threads: int | None = None) ->
             reason = f"onnxruntime failed to start it: {first_line}"
         else:
             if session.get_providers()[0] == PROVIDERS[choice]:
-                return OpenedSession(session, choice, skipped)
+                opened.session, opened.device = session, choice
+                return opened
             reason = gpu_failure_reason(ort, choice)
         if device != "auto":
             raise UserError(
-                f"--device {choice} was asked for but {label} cannot be used: {reason}."
+                f"--device {choice} was asked for but {label} cannot be used: {reason}; "
+                "to run without it, use --device cpu."
             )
-        skipped.append(f"{label} not used: {reason}")
+        opened.skip(reason, label)
     raise AssertionError("unreachable: the CPU candidate either returns or raises")
