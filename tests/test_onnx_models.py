@@ -472,6 +472,18 @@ def davis(clip: str, count: int = 10) -> list[tuple[np.ndarray, np.ndarray]]:
     ]
 
 
+def test_scene_cuts_between_davis_clips_are_found_and_motion_is_not():
+    """Every frame of parkour (the fastest motion), then hike: exactly one cut."""
+    names = [
+        sorted((need(DATA / "frames_gt" / f"davis2016_{clip}") / "images").glob("*.jpg"))
+        for clip in ("parkour", "hike")
+    ]
+    frames = names[0] + names[1][:5]
+    detect = SceneCutDetector()  # quarter-size decoding: it only looks at thumbnails
+    flags = [detect(cv2.imread(str(name), cv2.IMREAD_REDUCED_COLOR_4)) for name in frames]
+    assert flags.index(True) == len(names[0]) and flags.count(True) == 1
+
+
 @pytest.fixture(scope="module")
 def selfie_onnx():
     return load_onnx_matter(str(need(MODELS / "mediapipe_selfie_segmentation.onnx")), device="cpu")

@@ -35,6 +35,7 @@ from .providers import OpenedSession, first_line_of, open_session
 log = logging.getLogger("livematte")
 
 WARMUP_SHAPE = (360, 640, 3)
+SCENE_CUT_THRESHOLD = 30.0
 
 
 class InputPacker:
@@ -139,11 +140,12 @@ def auto_downsample_ratio(height: int, width: int) -> float:
 class SceneCutDetector:
     """Flags a frame that looks nothing like the one before (a cut in an edited clip).
 
-    Compares 32x18 greyscale thumbnails; the mean absolute difference of a cut is far
-    above that of camera or subject motion. Cheap: one INTER_AREA resize per frame.
+    Compares 32x18 greyscale thumbnails by mean absolute difference (0-255). On the
+    DAVIS clips, fast motion reaches 13.5 and the cuts between clips 44 to 64; talking
+    heads and juggling stay under 4. Cheap: one INTER_AREA resize per frame.
     """
 
-    def __init__(self, threshold: float = 40.0) -> None:
+    def __init__(self, threshold: float = SCENE_CUT_THRESHOLD) -> None:
         self.threshold = threshold
         self._previous: np.ndarray | None = None
 
@@ -164,7 +166,7 @@ class RvmMatter(OnnxMatter):
         name: str,
         *,
         downsample_ratio: float | None = None,
-        scene_cut_threshold: float | None = 40.0,
+        scene_cut_threshold: float | None = SCENE_CUT_THRESHOLD,
     ) -> None:
         super().__init__(opened, spec, name)
         inputs = {i.name: i for i in self.session.get_inputs()}
