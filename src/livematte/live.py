@@ -1,0 +1,507 @@
+"""The live driver: camera (or a file played in real time) → stages → virtual camera/preview.
+
+The newest frame wins. The source keeps one frame; whatever arrived while a frame was
+being processed replaces what was waiting, so the output never falls behind real time
+(the replaced frames are counted as dropped). Each frame is processed as soon as it
+arrives, which keeps capture-to-send latency at the processing time.
+
+Inference may run on every Nth frame only (``--infer-every N``, raised automatically
+while frames cost more than the frame period). Between model runs the last *full
+resolution* alpha is reused as it is: the model, temporal and refine stages run together
+or not at all, so skipped frames cost only the blend. (Re-running the refiner on a stale
+coarse alpha costs most of a model frame for little gain, and the temporal filter stays
+consistent because it only ever sees frames the model saw.)
+
+When no new frame comes (camera unplugged, a consumer that needs a steady stream), the
+last output is sent again at the output rate, so a video call never sees the camera stop.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections import deque
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .camera import LiveSource
+from .composite import TransparentBackground
+from .config import Config, LiveConfig
+from .controls import KEY_HELP, LiveControls, TerminalKeys
+from .errors import UserError
+from .frame import Frame
+from .interrupt import StopRequest
+from .live_stats import LatencyHistogram, LiveStats
+from .sinks import Sink, open_file_sink
+from .stages import MatteOutput, Stages
+
+log = logging.getLogger("livematte")
+
+# Auto skip never runs the model less often than every MAX_AUTO_EVERY frames.
+MAX_AUTO_EVERY = 6
+# Share of the frame period the per-frame work may use before inference is thinned out.
+BUDGET_HIGH = 0.80
+BUDGET_LOW = 0.60
+# How long a control message stays on the preview, in seconds.
+MESSAGE_SECONDS = 3.0
+
+
+class InferenceSchedule:
+    """Decides which frames run the model: every ``every``th, more sparsely when needed.
+
+    From the measured cost of frames with and without inference it picks the smallest N
+    whose average cost per frame fits in ``BUDGET_HIGH`` of the frame period, and returns
+    towards the requested N once the cost falls below ``BUDGET_LOW`` (hysteresis, so N
+    does not flap).
+    """
+
+    def __init__(self, every: int, auto: bool, period: float, review: int = 15) -> None:
+        self.requested = max(1, every)
+        self.every = self.requested
+        self.max_used = self.every
+        self.auto = auto
+        self.period = period
+        self.review = review
+        self._costs: dict[bool, float | None] = {True: None, False: None}
+        self._count = 0
+        self._since_model = 0
+        self._force = True
+
+    def force(self) -> None:
+        """Run the model on the next frame (after a reset, a mode change, a reconnect)."""
+        self._force = True
+
+    def due(self) -> bool:
+        if self._force or self._since_model + 1 >= self.every:
+            self._force = False
+            self._since_model = 0
+            return True
+        self._since_model += 1
+        return False
+
+    def record(self, seconds: float, inferred: bool) -> None:
+        previous = self._costs[inferred]
+        self._costs[inferred] = (
+            seconds if previous is None else previous + 0.2 * (seconds - previous)
+        )
+        self._count += 1
+        if self.auto and self._count % self.review == 0:
+            self._review()
+
+    def per_frame(self, every: int) -> float | None:
+        """Average seconds per frame if the model ran on every ``every``th frame."""
+        model, blend = self._costs[True], self._costs[False]
+        if model is None:
+            return None
+        blend = model if blend is None else blend
+        return (model + (every - 1) * blend) / every
+
+    def _review(self) -> None:
+        high, low = BUDGET_HIGH * self.period, BUDGET_LOW * self.period
+        cost = self.per_frame(self.every)
+        if cost is None:
+            return
+        if cost > high and self.every < MAX_AUTO_EVERY:
+            every = self.every
+            while every < MAX_AUTO_EVERY and (self.per_frame(every) or 0.0) > high:
+                every += 1
+            self._set(every)
+        elif self.every > self.requested and (self.per_frame(self.every - 1) or 0.0) < low:
+            self._set(self.every - 1)
+
+    def _set(self, every: int) -> None:
+        if every != self.every:
+            log.debug("model now runs on every %d frame(s)", every)
+        self.every = every
+        self.max_used = max(self.max_used, every)
+
+
+class LiveOutput:
+    """Where live frames go. ``keepalive`` outputs get the last frame again during gaps."""
+
+    keepalive = False
+    description = "nowhere (null)"
+
+    def send(self, image: np.ndarray, frame: Frame | None) -> None:
+        """``frame`` is the camera frame it came from, None for a repeat."""
+
+    def pressed(self) -> list[str]:
+        return []
+
+    def close(self) -> None:
+        """Release the device or window."""
+
+
+class VcamOutput(LiveOutput):
+    keepalive = True
+
+    def __init__(self, sink: Any, pace: bool) -> None:
+        self.sink = sink
+        self.pace = pace
+        self.description = sink.description
+
+    def send(self, image: np.ndarray, frame: Frame | None) -> None:
+        self.sink.send(image, pace=self.pace and frame is not None)
+
+    def close(self) -> None:
+        self.sink.close()
+
+
+class PreviewOutput(LiveOutput):
+    keepalive = True
+
+    def __init__(self, window: Any, overlay: Any) -> None:
+        self.window = window
+        self.overlay = overlay
+        self.description = window.description
+        self._keys: list[str] = []
+
+    def send(self, image: np.ndarray, frame: Frame | None) -> None:
+        key = self.window.show(image, self.overlay())
+        if key:
+            self._keys.append(key)
+
+    def pressed(self) -> list[str]:
+        pressed, self._keys = self._keys, []
+        return pressed
+
+    def close(self) -> None:
+        self.window.close()
+
+
+class FileOutput(LiveOutput):
+    """A recording of the live output (timestamps from the capture clock)."""
+
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
+        self.description = sink.description
+        self._start: float | None = None
+        self._last_pts = -1
+
+    def send(self, image: np.ndarray, frame: Frame | None) -> None:
+        if frame is None:
+            return
+        self._start = frame.captured_at if self._start is None else self._start
+        pts = max(self._last_pts + 1, round((frame.captured_at - self._start) * 1000))
+        self._last_pts = pts
+        self.sink.write(Frame(image, frame.index, pts, Fraction(1, 1000)), image)
+
+    def close(self) -> None:
+        self.sink.close(keep=self._last_pts >= 0)
+
+
+class LiveDriver:
+    """Owns the live loop; see the module docstring for the policy."""
+
+    def __init__(
+        self,
+        source: LiveSource,
+        stages: Stages,
+        outputs: list[LiveOutput],
+        config: LiveConfig,
+        stop: StopRequest,
+        controls: LiveControls | None = None,
+        terminal: TerminalKeys | None = None,
+        output_fps: float = 0.0,
+    ) -> None:
+        self.source = source
+        self.stages = stages
+        self.outputs = outputs
+        self.stop = stop
+        self.controls = controls or LiveControls(stages.backgrounds, stages.config.background.blur)
+        self.terminal = terminal
+        self.fps = output_fps or source.fps
+        self.period = 1.0 / self.fps
+        self.schedule = InferenceSchedule(config.infer_every, config.auto_skip, self.period)
+        shape = (source.height, source.width, 3)
+        self._out = np.empty(shape, np.uint8)
+        self._frozen = np.zeros(shape, np.uint8)
+        self._last: np.ndarray | None = None
+        self._matte: MatteOutput | None = None
+        self._reconnects = 0
+        self._message = ("", 0.0)
+        self._sent_times: deque[float] = deque(maxlen=31)
+        self._first_sent = 0.0
+        self.latency = LatencyHistogram()
+        self.frames_out = 0
+        self.repeats = 0
+        self.model_runs = 0
+
+    def run(self) -> None:
+        """Process frames until the source ends, 'q', Ctrl-C or a closed preview window."""
+        keepalive = any(output.keepalive for output in self.outputs)
+        self.controls.apply(self.stages.compositor)
+        self.source.start()
+        last_send: float | None = None
+        gap = 1.5 * self.period  # tolerate jitter before the first repeat
+        while not self.stop.requested:
+            self._handle_keys()
+            if self.controls.quit:
+                self.stop.set("q")
+                break
+            now = time.perf_counter()
+            deadline = (last_send or now) + gap
+            frame = self.source.latest(min(0.1, max(0.0, deadline - now)))
+            if frame is not None:
+                self._send(self._process(frame), frame)
+                last_send, gap = time.perf_counter(), 1.5 * self.period
+            elif self.source.ended:
+                break
+            elif keepalive and last_send is not None and time.perf_counter() >= deadline:
+                self._repeat()
+                last_send, gap = time.perf_counter(), self.period
+
+    def _process(self, frame: Frame) -> np.ndarray:
+        start = time.perf_counter()
+        controls = self.controls
+        reconnects = getattr(self.source, "reconnects", 0)
+        if reconnects != self._reconnects:
+            self._reconnects = reconnects
+            self.stages.reset()
+            self.schedule.force()
+        if controls.privacy:
+            return self._frozen
+        if controls.passthrough:
+            self.schedule.force()
+            return frame.rgb
+        inferred = self.schedule.due() or self._matte is None
+        if inferred:
+            self._matte = self.stages.matte(frame.rgb)
+            self.model_runs += 1
+        assert self._matte is not None
+        image = self.stages.composite(frame.rgb, self._matte, self._out)
+        self.schedule.record(time.perf_counter() - start, inferred)
+        return image
+
+    def _send(self, image: np.ndarray, frame: Frame) -> None:
+        start = time.perf_counter()
+        for output in self.outputs:
+            output.send(image, frame)
+        sent = time.perf_counter()
+        self.stages.timer.add("send", (sent - start) * 1000.0)
+        self.latency.add((sent - frame.captured_at) * 1000.0)
+        self._sent_times.append(sent)
+        self._first_sent = self._first_sent or sent
+        self._last = image
+        self.frames_out += 1
+
+    def _repeat(self) -> None:
+        image = self._frozen if self.controls.privacy else self._last
+        if image is None:
+            return
+        for output in self.outputs:
+            if output.keepalive:
+                output.send(image, None)
+        self.repeats += 1
+
+    def _handle_keys(self) -> None:
+        keys = [key for output in self.outputs for key in output.pressed()]
+        if self.terminal is not None:
+            keys += self.terminal.poll()
+        for key in keys:
+            was_private, mode = self.controls.privacy, self.controls.mode
+            message = self.controls.press(key)
+            if message is None:
+                continue
+            if self.controls.privacy and not was_private:
+                self._freeze()
+            if self.controls.mode != mode:
+                self.schedule.force()
+            self.controls.apply(self.stages.compositor)
+            self._message = (message, time.perf_counter())
+            log.info("%s", message)
+
+    def _freeze(self) -> None:
+        """Privacy: the picture stops on the last output (black before the first one)."""
+        if self._last is not None:
+            np.copyto(self._frozen, self._last)
+        else:
+            self._frozen[:] = 0
+
+    def mean_fps(self) -> float:
+        """Frames sent per second from the first frame sent to the last."""
+        if self.frames_out < 2 or not self._sent_times:
+            return 0.0
+        return (self.frames_out - 1) / max(1e-9, self._sent_times[-1] - self._first_sent)
+
+    def output_fps(self) -> float:
+        """Frames sent per second, over the last second or so."""
+        times = self._sent_times
+        if len(times) < 2 or times[-1] <= times[0]:
+            return 0.0
+        return (len(times) - 1) / (times[-1] - times[0])
+
+    def overlay(self) -> list[str]:
+        """The preview's text: rate and mode, per-stage ms, then a message or the key help."""
+        timer = self.stages.timer
+        stages = "  ".join(
+            f"{name} {timer.last(name):.1f}"
+            for name in ("model", "temporal", "refine", "composite", "send")
+        )
+        controls = self.controls
+        mode = "privacy" if controls.privacy else controls.mode
+        if controls.mode == "image" and not controls.privacy:
+            mode += f" {Path(controls.background.spec).name or controls.background.spec}"
+        state = "" if getattr(self.source, "connected", True) else "  CAMERA LOST, retrying"
+        message, when = self._message
+        if not message or time.perf_counter() - when > MESSAGE_SECONDS:
+            message = KEY_HELP
+        return [
+            f"{self.output_fps():.1f} fps  model 1/{self.schedule.every}  {mode}{state}",
+            f"ms: {stages}",
+            message,
+        ]
+
+
+def run_live(
+    input_spec: str,
+    output: str,
+    config: Config,
+    stop: StopRequest,
+    *,
+    source: LiveSource | None = None,
+    stages: Stages | None = None,
+    vcam_backend: str | None = None,
+    preview_gui: Any = None,
+    terminal: TerminalKeys | None = None,
+) -> LiveStats:
+    """Open the source, the stages and the outputs, run the live loop, return its figures.
+
+    The keyword arguments replace real devices in tests (a scripted camera, the name of
+    a fake pyvirtualcam backend, a fake window toolkit).
+    """
+    live = config.live
+    opened: list[Any] = []
+    try:
+        if source is None:
+            source = _open_live_source(input_spec, live)
+        opened.append(source)
+        if stages is None:
+            stages = Stages(config)
+        opened.append(stages)
+        if any(isinstance(b, TransparentBackground) for b in stages.backgrounds):
+            raise UserError(
+                "A live output cannot carry transparency; use a colour background such as "
+                "'#00b140' and key it out in OBS (Chroma Key filter) instead."
+            )
+        fps = live.fps or source.fps
+        outputs = _open_outputs(output, source, fps, config, vcam_backend)
+        opened.extend(outputs)
+        driver = LiveDriver(source, stages, outputs, live, stop, terminal=terminal, output_fps=fps)
+        if output == "preview" or live.preview:
+            outputs.append(_open_preview(driver, preview_gui, required=output == "preview"))
+            opened.append(outputs[-1])
+        started = time.perf_counter()
+        driver.run()
+        return _stats(driver, input_spec, output, time.perf_counter() - started)
+    finally:
+        for item in reversed(opened):
+            item.close()
+
+
+def _open_live_source(input_spec: str, live: LiveConfig) -> LiveSource:
+    from .sources import open_source
+
+    source = open_source(input_spec, live=True, size=live.size, fps=live.fps, fourcc=live.fourcc)
+    if not isinstance(source, LiveSource):  # pragma: no cover - open_source always wraps
+        raise AssertionError(f"{type(source).__name__} is not a live source")
+    return source
+
+
+def _open_outputs(
+    output: str, source: LiveSource, fps: float, config: Config, vcam_backend: str | None
+) -> list[LiveOutput]:
+    if output in ("null", "preview"):
+        return [LiveOutput()]
+    if output == "vcam":
+        from .vcam import VirtualCameraSink
+
+        sink = VirtualCameraSink(
+            source.width, source.height, fps, config.live.vcam_device, vcam_backend
+        )
+        # Only pace the virtual camera when it runs slower than the frames come in.
+        return [VcamOutput(sink, pace=fps < 0.9 * source.fps)]
+    if source.path is not None and Path(output).resolve() == source.path.resolve():
+        raise UserError(
+            f"Output {output} is the input itself; livematte never overwrites its input, "
+            "so choose another output name."
+        )
+    rate = Fraction(fps).limit_denominator(1001)
+    sink = open_file_sink(
+        output,
+        width=source.width,
+        height=source.height,
+        rate=rate,
+        time_base=Fraction(1, 1000),
+        config=config.output,
+    )
+    return [FileOutput(sink)]
+
+
+def _open_preview(driver: LiveDriver, gui: Any, required: bool) -> LiveOutput:
+    from .preview import PreviewWindow
+
+    try:
+        return PreviewOutput(PreviewWindow(gui), driver.overlay)
+    except UserError:
+        if required:
+            raise
+        log.warning("no display for --preview; running without the preview window")
+        return LiveOutput()
+
+
+def _stats(driver: LiveDriver, input_spec: str, output: str, seconds: float) -> LiveStats:
+    source, stages = driver.source, driver.stages
+    return LiveStats(
+        input=input_spec,
+        output=output,
+        model=stages.matter.name,
+        device=stages.matter.device,
+        width=source.width,
+        height=source.height,
+        input_fps=round(source.fps, 3),
+        frames_in=source.frames_in,
+        frames_out=driver.frames_out,
+        frames_dropped=source.frames_in - driver.frames_out,
+        frames_repeated=driver.repeats,
+        model_runs=driver.model_runs,
+        seconds=seconds,
+        output_fps=driver.mean_fps(),
+        infer_every={
+            "requested": driver.schedule.requested,
+            "final": driver.schedule.every,
+            "max_used": driver.schedule.max_used,
+        },
+        latency_ms=driver.latency.summary(),
+        camera_reconnects=getattr(source, "reconnects", 0),
+        vcam_errors=sum(getattr(getattr(o, "sink", None), "errors", 0) for o in driver.outputs),
+        stopped_by=driver.stop.signal_name or ("end of input" if source.ended else ""),
+        stages=stages.timer.summary(),
+    )
+
+
+def run_live_command(input_spec: str, output: str, config: Config) -> int:
+    """``livematte run`` for cameras, ``--live`` and vcam/preview outputs; exit status 0."""
+    from .cli import write_json
+
+    terminal = TerminalKeys()
+    with StopRequest() as stop:
+        if terminal.start():
+            print(f"livematte: {KEY_HELP}", file=sys.stderr)
+        else:
+            terminal = None
+        try:
+            stats = run_live(input_spec, output, config, stop, terminal=terminal)
+        finally:
+            if terminal is not None:
+                terminal.close()
+    if config.live.stats_json:
+        write_json(config.live.stats_json, stats.to_dict())
+    if not config.quiet:
+        for line in stats.summary_lines():
+            print(f"livematte: {line}", file=sys.stderr)
+    return 0
