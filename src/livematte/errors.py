@@ -15,7 +15,10 @@ class UserError(Exception):
     exit_code = 2
 
 
-class Interrupted(Exception):
-    """The run was stopped by SIGINT or SIGTERM after a clean shutdown."""
+class Interrupted(UserError):
+    """The run was stopped by SIGINT or SIGTERM after a clean shutdown.
+
+    A UserError so the CLI prints its one sentence, but with the shell's status for Ctrl-C.
+    """
 
     exit_code = 130

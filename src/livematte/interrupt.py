@@ -1,17 +1,46 @@
 """Ctrl-C and SIGTERM as a polite request: finish the frame, close the file, keep it.
 
-The first signal sets a flag the drivers poll between frames; the second aborts at once.
-Handlers are only installed from the main thread (Python allows no other), and the
-previous handlers come back when the run ends.
+The first signal sets a flag the drivers poll between frames; the second aborts at once,
+removing the hidden partial outputs first (an unfinished MP4 has no index and would not
+play, and a hidden file nobody asked for is clutter). Handlers are only installed from the
+main thread (Python allows no other), and the previous handlers come back when the run ends.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sys
 import threading
+from pathlib import Path
 from types import FrameType, TracebackType
+
+# Hidden partial outputs being written now; an abort removes them (see remove_on_abort).
+# No lock: the signal handler runs on the main thread and must never wait on one; single
+# set operations are atomic under the GIL.
+_PARTIALS: set[Path] = set()
+
+
+def remove_on_abort(path: Path) -> None:
+    """Register a partial output (file or folder) to delete if the user aborts."""
+    _PARTIALS.add(path)
+
+
+def forget_on_abort(path: Path) -> None:
+    """The partial output was renamed or removed; an abort must not touch it any more."""
+    _PARTIALS.discard(path)
+
+
+def remove_partials() -> None:
+    """Delete every registered partial output (called on abort, just before exiting)."""
+    paths = list(_PARTIALS)
+    _PARTIALS.clear()
+    for path in paths:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 class StopRequest:
@@ -35,7 +64,8 @@ class StopRequest:
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         if self._event.is_set():
-            sys.stderr.write("\nlivematte: aborted.\n")
+            remove_partials()
+            sys.stderr.write("\nlivematte: aborted; the unfinished output was removed.\n")
             os._exit(130)
         self.set(signal.Signals(signum).name)
         sys.stderr.write(

@@ -21,11 +21,11 @@ from typing import Any
 import numpy as np
 
 from .config import Config, load_config
-from .errors import UserError
+from .errors import Interrupted, UserError
 from .frame import Frame
 from .interrupt import StopRequest
 from .progress import Progress
-from .sinks import NullSink, Sink, open_file_sink
+from .sinks import NullSink, Sink, close_sinks, open_file_sink
 from .sources import Source, VideoFileSource, is_camera_spec, open_source
 from .stages import Stages
 
@@ -225,13 +225,13 @@ def run_offline(
         keep = keep and not failed
         if keep and report.frames == 0:
             keep = False
-        for target in (sink, alpha_sink):
-            if target is not None:
-                target.close(keep=keep, complete=complete)
+        close_sinks([sink, alpha_sink], keep=keep, complete=complete)
     if writer.error is not None:
         raise writer.error
     if reader.error is not None:
         raise reader.error
+    if report.frames == 0 and stop.requested:
+        raise Interrupted("Stopped before the first frame was finished; nothing was written.")
     if report.frames == 0:
         raise UserError(f"{source.path} holds no decodable video frame; nothing was written.")
     report.interrupted = stop.requested

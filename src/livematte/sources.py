@@ -151,9 +151,13 @@ class VideoFileSource(Source):
         self.fps = float(rate)
         self.rate = Fraction(rate)
         self.time_base = self._stream.time_base or Fraction(1, 90000)
-        self.frame_count = int(self._stream.frames) or self._estimate_frames()
+        # The container's own count (from its index), when it has one: a truncated file
+        # shows up as fewer decoded frames than this.
+        self.indexed_frames = int(self._stream.frames)
+        self.frame_count = self.indexed_frames or self._estimate_frames()
         self.has_audio = bool(streams.audio)
         self.lost_packets = 0
+        self.lost_frames = 0
 
     def _estimate_frames(self) -> int | None:
         duration = self._stream.duration
@@ -167,6 +171,7 @@ class VideoFileSource(Source):
         index = 0
         last_pts: int | None = None
         default_step = max(1, round(1 / (self.fps * self.time_base))) if self.fps else 1
+        finished = False
         try:
             packets = self._container.demux(self._stream)
             while True:
@@ -190,13 +195,31 @@ class VideoFileSource(Source):
                     rgb = vframe.to_ndarray(format="rgb24")
                     yield Frame(rgb, index, pts=pts, time_base=self.time_base)
                     index += 1
+            finished = True
         finally:
-            if self.lost_packets:
-                log.warning(
-                    "%s: %d damaged packet(s) could not be decoded and were skipped",
-                    self.path,
-                    self.lost_packets,
-                )
+            if finished:
+                self._report_losses(index)
+
+    def _report_losses(self, decoded: int) -> None:
+        """Say how many frames a damaged or truncated file lost (its index knows the total)."""
+        expected = self.indexed_frames
+        self.lost_frames = max(0, expected - decoded) if expected else self.lost_packets
+        if self.lost_frames:
+            total = f" of {expected}" if expected else ""
+            log.warning(
+                "%s: %d frame(s) lost to damaged or missing data (%d%s decoded); the output "
+                "holds the frames that could be decoded",
+                self.path,
+                self.lost_frames,
+                decoded,
+                total,
+            )
+        elif self.lost_packets:
+            log.warning(
+                "%s: %d damaged packet(s) could not be decoded and were skipped",
+                self.path,
+                self.lost_packets,
+            )
 
     def close(self) -> None:
         self._container.close()
