@@ -44,14 +44,17 @@ def write_clip(
     pix_fmt: str = "yuv420p",
     pts: list[int] | None = None,
     time_base: Fraction | None = None,
+    options: dict[str, str] | None = None,
 ) -> Path:
     """Write a small clip of a person (and a sine tone) with PyAV.
 
-    ``pts``/``time_base`` give explicit, possibly irregular, timestamps (variable rate).
+    ``pts``/``time_base`` give explicit, possibly irregular, timestamps (variable rate);
+    ``options`` go to the video encoder (e.g. {"preset": "ultrafast"} for long clips).
     """
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec, rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
+        stream.options = dict(options or {})
         tb = time_base or Fraction(1, fps)
         stream.time_base = tb
         stream.codec_context.time_base = tb
