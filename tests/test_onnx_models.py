@@ -424,7 +424,7 @@ def test_both_runtimes_installed_is_explained(monkeypatch, tiny, caplog):
 
 def test_one_runtime_installed_is_fine():
     assert providers.runtime_conflict() is None
-    assert [r.split()[0] for r in providers.installed_runtimes()] == ["onnxruntime"]
+    assert len(providers.installed_runtimes()) == 1  # onnxruntime, or -gpu on a GPU runner
 
 
 @pytest.mark.parametrize(("cores", "threads"), [(1, 1), (2, 1), (4, 3), (8, 7), (64, 8)])
