@@ -1,0 +1,272 @@
+"""Stopping a re-encode: Ctrl-C, SIGTERM, a second Ctrl-C, a full disk, a vanished folder.
+
+A stopped run must leave a valid, playable file of what was done (audio up to the same
+point) under the output name, and say so; a failed one must leave nothing there. The
+input is never touched. The signal tests drive the real command in a subprocess.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import av
+import pytest
+from conftest import video_info, write_clip
+
+from livematte import cli, sinks
+from livematte.errors import Interrupted
+from livematte.interrupt import StopRequest
+from livematte.pipeline import process_video
+from livematte.sinks import partial_path
+
+FPS = 25
+FRAMES = 250  # ten seconds: far longer than any of these tests lets it run
+
+
+@pytest.fixture(scope="module")
+def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("long")
+    return write_clip(
+        folder / "talk.mp4",
+        frames=FRAMES,
+        width=640,
+        height=360,
+        fps=FPS,
+        options={"preset": "ultrafast"},
+    )
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if "livematte-partial" in p.name)
+
+
+def start(clip: Path, out: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "livematte", "run", str(clip), "-o", str(out)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_until_writing(process: subprocess.Popen[str], out: Path, size: int = 20_000) -> None:
+    """Until frames are being written: the hidden partial file exists and has grown."""
+    partial = partial_path(out)
+    deadline = time.monotonic() + 60
+    while not (partial.exists() and partial.stat().st_size > size):
+        assert process.poll() is None, process.communicate()[1]
+        assert time.monotonic() < deadline, "no output was being written after 60 s"
+        time.sleep(0.02)
+
+
+def finish(process: subprocess.Popen[str]) -> tuple[int, str, float]:
+    """Exit status, stderr and seconds taken to exit."""
+    start = time.monotonic()
+    try:
+        _, err = process.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        pytest.fail("livematte did not exit within 20 s of the signal")
+    return process.returncode, err, time.monotonic() - start
+
+
+def stream_ends(path: Path) -> tuple[float, float]:
+    """End times (seconds) of the video and of the audio, from their last packets."""
+    ends = {"video": 0.0, "audio": 0.0}
+    with av.open(str(path)) as container:
+        for packet in container.demux():
+            if packet.pts is not None and packet.duration:
+                end = float((packet.pts + packet.duration) * packet.time_base)
+                kind = packet.stream.type
+                ends[kind] = max(ends[kind], end)
+    return ends["video"], ends["audio"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_signal_keeps_a_playable_file(long_clip: Path, tmp_path: Path, signum: int) -> None:
+    before = digest(long_clip)
+    out = tmp_path / "out.mp4"
+    process = start(long_clip, out)
+    wait_until_writing(process, out)
+    process.send_signal(signum)
+    rc, err, seconds = finish(process)
+    assert seconds < 3.0, f"took {seconds:.1f} s to stop"
+    assert rc == 130, err
+    assert "Traceback" not in err
+    assert "stopped early, kept" in err
+    kept = int(err.split("stopped early, kept ")[1].split()[0])
+    # Valid and playable: every frame the run reported decodes, with audio beside it.
+    info = video_info(out)
+    assert 0 < info["frames"] == kept < FRAMES
+    assert info["audio_packets"]
+    video_end, audio_end = stream_ends(out)
+    assert video_end == pytest.approx(kept / FPS, abs=1.5 / FPS)
+    # The audio stops with the video: not cut short, not running on past it.
+    assert video_end - 0.1 < audio_end <= video_end + 1 / FPS + 0.025
+    assert leftovers(tmp_path) == []
+    assert digest(long_clip) == before
+
+
+@pytest.mark.slow
+def test_second_ctrl_c_aborts_at_once(long_clip: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.mp4"
+    process = start(long_clip, out)
+    wait_until_writing(process, out)
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    rc, err, seconds = finish(process)
+    assert seconds < 1.5, f"took {seconds:.1f} s to abort"
+    assert rc == 130 and "aborted" in err and "Traceback" not in err
+    # An unfinished MP4 has no index: nothing is left, neither named nor hidden.
+    assert not out.exists()
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.slow
+def test_output_folder_removed_mid_run(long_clip: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "renders"
+    folder.mkdir()
+    out = folder / "out.mp4"
+    process = start(long_clip, out)
+    wait_until_writing(process, out)
+    shutil.rmtree(folder)
+    rc, err, seconds = finish(process)
+    assert seconds < 5.0
+    assert rc == 2, err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "out.mp4" in lines[0] and "deleted" in lines[0], err
+    assert not folder.exists()
+
+
+# ---- a full disk ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 300 KB tmpfs (needs root and mount rights; skipped elsewhere)."""
+    mount_point = tmp_path / "tiny"
+    mount_point.mkdir()
+    mount = shutil.which("mount")
+    result = (
+        subprocess.run(
+            [mount, "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(mount_point)],
+            capture_output=True,
+        )
+        if mount
+        else None
+    )
+    if result is None or result.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root); the simulated case still runs")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def assert_disk_full_refusal(rc: int, err: str, out: Path) -> None:
+    assert rc == 2, err
+    assert "Traceback" not in err
+    assert "No space left on device" in err and out.name in err
+    assert "free disk space" in err
+    assert leftovers(out.parent) == []
+
+
+def test_full_disk_real(
+    capsys: pytest.CaptureFixture[str], long_clip: Path, tiny_disk: Path
+) -> None:
+    out = tiny_disk / "out.mp4"
+    (tiny_disk / "keep.mp4").write_bytes(b"an earlier render")
+    # Lossless output fills 300 KB within a few frames.
+    rc = cli.main(["run", str(long_clip), "-o", str(out), "--crf", "0", "-q"])
+    assert_disk_full_refusal(rc, capsys.readouterr().err, out)
+    assert not out.exists()
+    assert (tiny_disk / "keep.mp4").read_bytes() == b"an earlier render"
+
+
+class _FillingFile:
+    """A file that raises ENOSPC once ``room`` bytes were written, like a full disk."""
+
+    def __init__(self, path: Path, mode: str, room: int) -> None:
+        self._file = open(path, mode)  # noqa: SIM115 - closed through close()
+        self._room = room
+
+    def write(self, data: bytes) -> int:
+        if self._file.tell() + len(data) > self._room:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return self._file.write(data)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._file, name)
+
+
+@pytest.mark.parametrize("output", ["out.mp4", "out.mkv"])
+def test_full_disk_simulated(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    output: str,
+) -> None:
+    clip = write_clip(tmp_path / "in.mp4", frames=40)
+    out = tmp_path / output
+    out.write_bytes(b"an earlier render")
+    monkeypatch.setattr(
+        sinks, "open", lambda path, mode: _FillingFile(path, mode, 20_000), raising=False
+    )
+    rc = cli.main(["run", str(clip), "-o", str(out), "--crf", "0", "-q"])
+    assert_disk_full_refusal(rc, capsys.readouterr().err, out)
+    assert out.read_bytes() == b"an earlier render"
+
+
+# ---- the Python API ---------------------------------------------------------------------
+
+
+def test_stop_before_the_first_frame_writes_nothing(tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "in.mp4", frames=10)
+    stop = StopRequest()
+    stop.set("test")
+    with pytest.raises(Interrupted) as caught:
+        process_video(clip, tmp_path / "out.mp4", stop=stop)
+    assert caught.value.exit_code == 130
+    assert not (tmp_path / "out.mp4").exists()
+    assert leftovers(tmp_path) == []
+
+
+def test_stop_keeps_the_png_frames_done(tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "in.mp4", frames=100, audio=None)
+    out = tmp_path / "frames"
+    stop = StopRequest()
+
+    def stop_after_some_frames() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            partials = [p for p in tmp_path.iterdir() if "livematte-partial" in p.name]
+            if partials and len(list(partials[0].iterdir())) >= 5:
+                stop.set("test")
+                return
+            time.sleep(0.01)
+
+    watcher = threading.Thread(target=stop_after_some_frames)
+    watcher.start()
+    report = process_video(clip, out, stop=stop)
+    watcher.join()
+    assert report.interrupted
+    files = sorted(out.iterdir())
+    assert 5 <= len(files) == report.frames < 100
+    assert [f.name for f in files] == [f"{i:05d}.png" for i in range(report.frames)]
+    assert leftovers(tmp_path) == []
