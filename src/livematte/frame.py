@@ -74,3 +74,26 @@ def cover_resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
     resized = cv2.resize(image, (new_w, new_h), interpolation=interpolation)
     x0, y0 = (new_w - width) // 2, (new_h - height) // 2
     return np.ascontiguousarray(resized[y0 : y0 + height, x0 : x0 + width])
+
+
+def shrink_to(
+    image: np.ndarray, width: int, height: int, dst: np.ndarray | None = None
+) -> np.ndarray:
+    """``image`` averaged down to exactly width x height, cheaply at any ratio.
+
+    OpenCV's area average is fast only for an exact halving (0.26 ms at 720p); 720p straight
+    to 256x144 costs 1.4 ms. So: exact halvings while the frame is 4x too big, bilinear to
+    twice the target (a mild step, little aliasing), then one last halving by area.
+    """
+    height_in, width_in = image.shape[:2]
+    while (
+        width_in % 2 == 0
+        and height_in % 2 == 0
+        and width_in >= 4 * width
+        and height_in >= 4 * height
+    ):
+        width_in, height_in = width_in // 2, height_in // 2
+        image = cv2.resize(image, (width_in, height_in), interpolation=cv2.INTER_AREA)
+    if width_in > 2 * width and height_in > 2 * height:
+        image = cv2.resize(image, (2 * width, 2 * height), interpolation=cv2.INTER_LINEAR)
+    return cv2.resize(image, (width, height), dst=dst, interpolation=cv2.INTER_AREA)

@@ -102,9 +102,9 @@ def process_video(
     if model is not None:
         config.model.name = model
     input_spec, output_spec = str(input), str(output)
-    _check_not_overwriting_input(input_spec, output_spec)
+    check_not_overwriting_input(input_spec, output_spec)
     if config.output.alpha_out:
-        _check_not_overwriting_input(input_spec, config.output.alpha_out)
+        check_not_overwriting_input(input_spec, config.output.alpha_out)
     source = open_source(input_spec)
     try:
         stages = Stages(config)
@@ -117,7 +117,7 @@ def process_video(
         source.close()
 
 
-def _check_not_overwriting_input(input_spec: str, output_spec: str) -> None:
+def check_not_overwriting_input(input_spec: str, output_spec: str) -> None:
     if output_spec in ("null", "vcam", "preview") or is_camera_spec(input_spec):
         return
     source, target = Path(input_spec), Path(output_spec)
@@ -181,8 +181,12 @@ def run_offline(
     config: Config,
     stop: StopRequest,
     show_progress: bool = False,
+    max_frames: int = 0,
 ) -> RunReport:
-    """Process every frame of ``source`` into ``output``; see the module docstring."""
+    """Process every frame of ``source`` into ``output``; see the module docstring.
+
+    ``max_frames`` > 0 stops after that many frames (benchmarks on a clip's opening).
+    """
     sink, alpha_sink = _open_sinks(source, stages, output, config)
     report = RunReport(
         input=str(source.path or ""),
@@ -196,7 +200,7 @@ def run_offline(
     ring_size = _QUEUE_DEPTH + 3
     out_ring = BufferRing((source.height, source.width, stages.output_channels()), ring_size)
     alpha_ring = BufferRing((source.height, source.width), ring_size) if alpha_sink else None
-    reader = _Worker("reader", _read_frames, source, frames_in, stages, stop)
+    reader = _Worker("reader", _read_frames, source, frames_in, stages, stop, max_frames)
     writer = _Worker("writer", _write_frames, frames_out, sink, alpha_sink, stages, progress)
     start = time.perf_counter()
     keep, complete = False, False
@@ -204,8 +208,10 @@ def run_offline(
         reader.start()
         writer.start()
         for frame in _drain(frames_in, reader, writer, stop):
+            began = time.perf_counter()
             matte = stages.matte(frame.rgb)
             out = stages.composite(frame.rgb, matte, out_ring.take())
+            stages.timer.add("processing", (time.perf_counter() - began) * 1000.0)
             alpha = None
             if alpha_ring is not None:
                 alpha = alpha_ring.take()
@@ -272,11 +278,20 @@ class _Worker(threading.Thread):
 
 
 def _read_frames(
-    worker: _Worker, source: Source, frames: queue.Queue[Any], stages: Stages, stop: StopRequest
+    worker: _Worker,
+    source: Source,
+    frames: queue.Queue[Any],
+    stages: Stages,
+    stop: StopRequest,
+    max_frames: int = 0,
 ) -> None:
     iterator = iter(source)
+    count = 0
     try:
         while not worker.cancelled.is_set() and not stop.requested:
+            if max_frames and count >= max_frames:
+                break
+            count += 1
             start = time.perf_counter()
             try:
                 frame = next(iterator)

@@ -18,7 +18,8 @@ import numpy as np
 
 from .composite import Background, Compositor, parse_backgrounds
 from .config import Config
-from .matting import Matter, create_matter
+from .frame import shrink_to
+from .matting import Matte, Matter, create_matter
 from .refine import Refiner
 from .temporal import TemporalFilter
 
@@ -72,7 +73,12 @@ class MatteOutput:
 
 
 class Stages:
-    """Matter → TemporalFilter → Refiner → Compositor, with timings."""
+    """Matter → TemporalFilter → Refiner → Compositor, with timings.
+
+    Each frame is shrunk once to the model's size (the alpha's size); that small grey image
+    serves the scene-cut check, the decision to skip the model on a still frame
+    (``model.skip_still``) and the temporal filter, so no stage shrinks the frame again.
+    """
 
     def __init__(
         self,
@@ -89,8 +95,14 @@ class Stages:
         )
         self.compositor = Compositor(self.backgrounds[0], config.background)
         self.timer = StageTimer()
-        self._thumb: np.ndarray | None = None
         self.scene_cuts = 0
+        self.model_skipped = 0
+        self._small: np.ndarray | None = None  # the frame at the model's size (reused buffer)
+        self._alpha_size: tuple[int, int] | None = None  # (w, h) of the last alpha
+        self._thumb: np.ndarray | None = None  # previous frame's thumbnail (scene cuts)
+        self._model_thumb: np.ndarray | None = None  # thumbnail when the model last ran
+        self._last: Matte | None = None  # the model's last answer, for skipped frames
+        self._skip_run = 0
 
     @property
     def transparent(self) -> bool:
@@ -100,20 +112,51 @@ class Stages:
         """Forget everything carried between frames (new clip, seek, camera restart)."""
         self.matter.reset()
         self.temporal.reset()
-        self._thumb = None
+        self._forget()
+
+    def _forget(self) -> None:
+        self._thumb = self._model_thumb = self._last = None
+        self._skip_run = 0
 
     def matte(self, rgb: np.ndarray) -> MatteOutput:
         """The refined, smoothed, full-resolution alpha for one frame."""
-        if self._is_scene_cut(rgb):
-            self.scene_cuts += 1
-            self.matter.reset()
-            self.temporal.reset()
+        began = time.perf_counter()
+        height, width = rgb.shape[:2]
+        input_size = getattr(self.matter, "input_size", None)
+        size = input_size(width, height) if input_size is not None else self._alpha_size
+        small = grey = thumb = None
+        if size is not None:
+            small, grey, thumb = self._look(rgb, size)
+            if self._is_scene_cut(thumb):
+                self.scene_cuts += 1
+                self.matter.reset()
+                self.temporal.reset()
+                self._forget()
+        reuse = self._can_reuse(thumb)
+        looked = time.perf_counter()
         with self.timer.time("model"):
-            result = self.matter.infer(rgb)
-        with self.timer.time("temporal"):
-            alpha = result.alpha
-            grey = _small_grey(rgb, alpha.shape[1], alpha.shape[0])
-            alpha = self.temporal.smooth(alpha, grey)
+            if reuse:
+                result = self._last
+                self.model_skipped += 1
+                self._skip_run += 1
+            else:
+                model_input = small if input_size is not None and small is not None else rgb
+                result = self.matter.infer(model_input)
+                self._last, self._model_thumb, self._skip_run = result, thumb, 0
+        assert result is not None
+        resumed = time.perf_counter()
+        alpha = result.alpha
+        alpha_size = (alpha.shape[1], alpha.shape[0])
+        if grey is None or alpha_size != size:
+            # First frame, or a model whose output size we could not know in advance.
+            self._alpha_size = alpha_size
+            _, grey, thumb = self._look(rgb, alpha_size)
+            self._thumb = thumb
+            if not reuse:
+                self._model_thumb = thumb
+        alpha = self.temporal.smooth(alpha, grey.astype(np.float32) * np.float32(1.0 / 255.0))
+        now = time.perf_counter()
+        self.timer.add("temporal", ((looked - began) + (now - resumed)) * 1000.0)
         with self.timer.time("refine"):
             full = self.refiner.refine(alpha, rgb)
             foreground = None
@@ -125,6 +168,43 @@ class Stages:
                     )
         return MatteOutput(full, foreground)
 
+    def _look(
+        self, rgb: np.ndarray, size: tuple[int, int]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The frame at ``size`` (RGB, a reused buffer), in grey, and a tiny grey thumbnail."""
+        width, height = size
+        if self._small is None or self._small.shape[:2] != (height, width):
+            self._small = np.empty((height, width, 3), np.uint8)
+        small = shrink_to(rgb, width, height, dst=self._small)
+        grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+        thumb_w = min(width, _CUT_THUMB_WIDTH)
+        thumb_h = max(1, round(height * thumb_w / width))
+        thumb = cv2.resize(grey, (thumb_w, thumb_h), interpolation=cv2.INTER_AREA)
+        return small, grey, thumb
+
+    def _is_scene_cut(self, thumb: np.ndarray) -> bool:
+        """Mean grey difference of a tiny thumbnail against the previous frame's."""
+        previous, self._thumb = self._thumb, thumb
+        if previous is None or previous.shape != thumb.shape:
+            return False
+        limit = self.config.temporal.scene_cut * 255.0
+        return float(cv2.absdiff(thumb, previous).mean()) > limit
+
+    def _can_reuse(self, thumb: np.ndarray | None) -> bool:
+        """No block of the frame moved since the model last ran (and not too many in a row)."""
+        cfg = self.config.model
+        reference = self._model_thumb
+        if (
+            cfg.skip_still <= 0
+            or thumb is None
+            or reference is None
+            or self._last is None
+            or self._skip_run >= cfg.skip_max
+            or reference.shape != thumb.shape
+        ):
+            return False
+        return float(cv2.absdiff(thumb, reference).max()) <= cfg.skip_still * 255.0
+
     def composite(self, rgb: np.ndarray, matte: MatteOutput, out: np.ndarray) -> np.ndarray:
         with self.timer.time("composite"):
             return self.compositor.composite(rgb, matte.alpha, out, matte.foreground)
@@ -132,26 +212,9 @@ class Stages:
     def output_channels(self) -> int:
         return 4 if self.transparent else 3
 
-    def _is_scene_cut(self, rgb: np.ndarray) -> bool:
-        """Mean grey difference of a tiny thumbnail against the previous frame's."""
-        height, width = rgb.shape[:2]
-        thumb_h = max(1, round(height * _CUT_THUMB_WIDTH / width))
-        thumb = _small_grey(rgb, _CUT_THUMB_WIDTH, thumb_h)
-        previous, self._thumb = self._thumb, thumb
-        if previous is None or previous.shape != thumb.shape:
-            return False
-        return float(cv2.absdiff(thumb, previous).mean()) > self.config.temporal.scene_cut
-
     def close(self) -> None:
         for background in self.backgrounds:
             background.close()
         close = getattr(self.matter, "close", None)
         if close is not None:
             close()
-
-
-def _small_grey(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
-    """The frame shrunk to (width, height), grey, float32 in [0, 1]."""
-    small = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
-    grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
-    return grey.astype(np.float32) * (1.0 / 255.0)
