@@ -37,6 +37,10 @@ class ModelConfig:
     device: str = "auto"
     threads: int = 0  # 0 = choose for the machine
     downsample_ratio: float = 0.0  # RVM; 0 = choose from the frame size
+    # Reuse the last alpha instead of running the model when no 1/64-wide block of the
+    # frame changed by more than this (grey, 0..1) since the model last ran; 0 = never.
+    skip_still: float = 0.0
+    skip_max: int = 2  # at most this many frames in a row reuse it
 
 
 @dataclass
