@@ -291,7 +291,7 @@ class CameraSource(LiveSource):
                     if failures >= FAILED_READS_BEFORE_GONE:
                         log.warning(
                             "camera %s stopped sending frames; keeping the output going and "
-                            "retrying every %.0f s",
+                            "retrying every %g s",
                             self.spec,
                             RETRY_SECONDS,
                         )

@@ -92,26 +92,28 @@ class InferenceSchedule:
         if self.auto and self._count % self.review == 0:
             self._review()
 
-    def per_frame(self, every: int) -> float | None:
+    def per_frame(self, every: int) -> float:
         """Average seconds per frame if the model ran on every ``every``th frame."""
-        model, blend = self._costs[True], self._costs[False]
-        if model is None:
-            return None
+        model, blend = self._costs[True] or 0.0, self._costs[False]
         blend = model if blend is None else blend
         return (model + (every - 1) * blend) / every
 
     def _review(self) -> None:
-        high, low = BUDGET_HIGH * self.period, BUDGET_LOW * self.period
-        cost = self.per_frame(self.every)
-        if cost is None:
+        if self._costs[True] is None:
             return
-        if cost > high and self.every < MAX_AUTO_EVERY:
-            every = self.every
-            while every < MAX_AUTO_EVERY and (self.per_frame(every) or 0.0) > high:
-                every += 1
-            self._set(every)
-        elif self.every > self.requested and (self.per_frame(self.every - 1) or 0.0) < low:
-            self._set(self.every - 1)
+        high, low = BUDGET_HIGH * self.period, BUDGET_LOW * self.period
+        if self._costs[False] is None:  # no frame without the model yet: one step at a time
+            if self.per_frame(1) > high:
+                self._set(min(MAX_AUTO_EVERY, self.every + 1))
+            return
+        choices = range(self.requested, MAX_AUTO_EVERY + 1)
+        fits = next((n for n in choices if self.per_frame(n) <= high), MAX_AUTO_EVERY)
+        if fits > self.every:
+            self._set(fits)
+            return
+        relaxed = next((n for n in choices if self.per_frame(n) <= low), self.every)
+        if relaxed < self.every:
+            self._set(relaxed)
 
     def _set(self, every: int) -> None:
         if every != self.every:

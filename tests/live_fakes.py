@@ -1,0 +1,194 @@
+"""Stand-ins for the devices the live path talks to: a scripted webcam, a virtual camera
+backend registered with pyvirtualcam (tests only), a window toolkit, a key source."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import numpy as np
+import pyvirtualcam
+
+from livematte.matting import Matte
+
+FAKE_BACKEND = "livematte-test"
+
+
+class ScriptedCapture:
+    """A cv2.VideoCapture look-alike that returns ``frames`` BGR pictures, then fails."""
+
+    def __init__(self, frames: int, colour: tuple[int, int, int], size=(64, 48), fps=30.0):
+        self.remaining = frames
+        self.colour = colour
+        self.size = size
+        self.fps = fps
+        self.settings: dict[int, float] = {}
+        self.released = False
+        self._next_due = 0.0
+
+    def isOpened(self) -> bool:  # noqa: N802 - OpenCV's name
+        return True
+
+    def set(self, prop: int, value: float) -> bool:
+        self.settings[prop] = value
+        return True
+
+    def get(self, prop: int) -> float:
+        import cv2
+
+        return self.fps if prop == cv2.CAP_PROP_FPS else self.settings.get(prop, 0.0)
+
+    def read(self, image: np.ndarray | None = None):
+        if self.remaining <= 0:
+            time.sleep(0.002)
+            return False, None
+        # Deliver at the camera's rate, as a real camera blocks until the next exposure.
+        now = time.perf_counter()
+        if self._next_due > now:
+            time.sleep(self._next_due - now)
+        self._next_due = max(now, self._next_due) + 1.0 / self.fps
+        self.remaining -= 1
+        width, height = self.size
+        bgr = np.empty((height, width, 3), np.uint8)
+        bgr[:] = self.colour
+        return True, bgr
+
+    def release(self) -> None:
+        self.released = True
+
+
+class ClosedCapture(ScriptedCapture):
+    def __init__(self) -> None:
+        super().__init__(0, (0, 0, 0))
+
+    def isOpened(self) -> bool:  # noqa: N802
+        return False
+
+
+class CameraScript:
+    """Hands out captures in turn from a list (the opener given to CameraSource)."""
+
+    def __init__(self, captures: list[ScriptedCapture]) -> None:
+        self.captures = list(captures)
+        self.opened: list[ScriptedCapture] = []
+
+    def __call__(self, target) -> ScriptedCapture:
+        capture = self.captures.pop(0) if self.captures else ClosedCapture()
+        self.opened.append(capture)
+        return capture
+
+
+class HalfMatter:
+    """A model that puts the person on the left half; optionally slow, to load the CPU."""
+
+    name = "half"
+    device = "cpu"
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
+        self.calls = 0
+
+    def infer(self, rgb: np.ndarray) -> Matte:
+        self.calls += 1
+        if self.delay:
+            time.sleep(self.delay)
+        alpha = np.zeros((18, 32), np.float32)
+        alpha[:, :16] = 1.0
+        return Matte(alpha)
+
+    def reset(self) -> None:
+        pass
+
+
+class FakeVirtualCamera:
+    """A pyvirtualcam backend that records what it was given."""
+
+    instances: list[FakeVirtualCamera] = []
+    fail_after: int | None = None  # raise on send after this many frames (device vanished)
+    refuse_opens = 0  # fail this many opens after a failure (device still gone)
+
+    def __init__(self, *, width, height, fps, fourcc, device, **kw) -> None:
+        cls = type(self)
+        if cls.refuse_opens > 0 and cls.instances:
+            cls.refuse_opens -= 1
+            raise RuntimeError("Device busy")
+        self.width, self.height, self.fps, self.fourcc = width, height, fps, fourcc
+        self.device_name = device or "/dev/video-fake"
+        self.frames: list[np.ndarray] = []
+        self.times: list[float] = []
+        self.closed = False
+        cls.instances.append(self)
+
+    def send(self, frame: np.ndarray) -> None:
+        cls = type(self)
+        if cls.fail_after is not None and len(self.frames) >= cls.fail_after:
+            cls.fail_after = None
+            raise RuntimeError("No such device")
+        self.frames.append(frame.copy())
+        self.times.append(time.perf_counter())
+
+    def close(self) -> None:
+        self.closed = True
+
+    def device(self) -> str:
+        return self.device_name
+
+    def native_fourcc(self):
+        return None
+
+    @classmethod
+    def install(cls) -> None:
+        cls.instances = []
+        cls.fail_after = None
+        cls.refuse_opens = 0
+        pyvirtualcam.register_backend(FAKE_BACKEND, cls)
+
+    @staticmethod
+    def uninstall() -> None:
+        """Unregister, so later tests (and a real device) never fall back to the fake."""
+        from pyvirtualcam.camera import BACKENDS
+
+        BACKENDS.pop(FAKE_BACKEND, None)
+
+
+class FakeGui:
+    """The part of cv2's highgui the preview uses, with scripted key presses."""
+
+    def __init__(self, keys: Iterator[int] | None = None, close_after: int | None = None):
+        self.shown: list[np.ndarray] = []
+        self.keys = keys or iter(())
+        self.close_after = close_after
+        self.destroyed = False
+
+    def namedWindow(self, name, flags) -> None:  # noqa: N802
+        pass
+
+    def imshow(self, name, image) -> None:
+        self.shown.append(image.copy())
+
+    def waitKey(self, delay) -> int:  # noqa: N802
+        return next(self.keys, -1)
+
+    def getWindowProperty(self, name, prop) -> float:  # noqa: N802
+        if self.close_after is not None and len(self.shown) > self.close_after:
+            return 0.0
+        return 1.0
+
+    def destroyWindow(self, name) -> None:  # noqa: N802
+        self.destroyed = True
+
+
+class ScriptedKeys:
+    """A terminal-key stand-in: hands out each key once a given number of frames was sent."""
+
+    def __init__(self, plan: list[tuple[int, str]], counter) -> None:
+        self.plan = sorted(plan)
+        self.counter = counter
+        self.lock = threading.Lock()
+
+    def poll(self) -> list[str]:
+        sent = self.counter()
+        ready = [key for at, key in self.plan if at <= sent]
+        self.plan = [(at, key) for at, key in self.plan if at > sent]
+        return ready

@@ -1,0 +1,574 @@
+"""The live path: newest frame wins, a camera that leaves and comes back, the virtual camera,
+the preview and key controls, the statistics, and the one-line fixes for missing devices."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from conftest import write_clip
+from live_fakes import (
+    FAKE_BACKEND,
+    CameraScript,
+    ClosedCapture,
+    FakeGui,
+    FakeVirtualCamera,
+    HalfMatter,
+    ScriptedCapture,
+    ScriptedKeys,
+)
+
+from livematte import camera as camera_module
+from livematte.camera import CameraSource, RealTimeFileSource
+from livematte.cli import main
+from livematte.config import Config
+from livematte.controls import DEFAULT_COLOUR, LiveControls, TerminalKeys
+from livematte.errors import UserError
+from livematte.interrupt import StopRequest
+from livematte.live import InferenceSchedule, LiveDriver, LiveOutput, run_live
+from livematte.live_stats import LatencyHistogram
+from livematte.preview import PreviewWindow
+from livematte.sources import VideoFileSource
+from livematte.stages import Stages
+from livematte.vcam import MODPROBE_FIX
+
+GREEN = (0, 255, 0)
+BLUE_BGR = (255, 0, 0)  # what OpenCV delivers for a pure blue picture
+RED_BGR = (0, 0, 255)
+
+
+class Recorder(LiveOutput):
+    """Keeps a copy of every frame sent (and repeat) with the time it was sent."""
+
+    keepalive = True
+
+    def __init__(self) -> None:
+        self.fresh: list[np.ndarray] = []
+        self.repeats: list[np.ndarray] = []
+        self.times: list[float] = []
+        self.events: list[tuple[str, tuple[int, ...]]] = []  # (fresh or repeat, top-left pixel)
+
+    def send(self, image, frame) -> None:
+        (self.fresh if frame is not None else self.repeats).append(image.copy())
+        self.times.append(time.perf_counter())
+        self.events.append(("fresh" if frame is not None else "repeat", tuple(image[0, 0])))
+
+
+def make_config(*backgrounds: str, infer_every: int = 1, auto_skip: bool = False) -> Config:
+    config = Config()
+    config.background.specs = list(backgrounds) or ["#00ff00"]
+    config.live.infer_every = infer_every
+    config.live.auto_skip = auto_skip
+    config.refine.enabled = False
+    config.temporal.enabled = False
+    return config
+
+
+def half_stages(config: Config, delay: float = 0.0) -> Stages:
+    return Stages(config, matter=HalfMatter(delay))
+
+
+# --- sources ------------------------------------------------------------------------------
+
+
+def test_camera_frames_are_rgb_at_the_asked_size_and_format() -> None:
+    script = CameraScript([ScriptedCapture(5, BLUE_BGR, size=(64, 48))])
+    source = CameraSource("0", size="64x48", fps=30, fourcc="MJPG", opener=script)
+    try:
+        capture = script.opened[0]
+        assert capture.settings[cv2.CAP_PROP_FOURCC] == cv2.VideoWriter_fourcc(*"MJPG")
+        assert capture.settings[cv2.CAP_PROP_FRAME_WIDTH] == 64
+        assert capture.settings[cv2.CAP_PROP_FRAME_HEIGHT] == 48
+        assert capture.settings[cv2.CAP_PROP_FPS] == 30
+        assert (source.width, source.height, source.fps) == (64, 48, 30)
+        source.start()
+        frame = source.latest(1.0)
+        assert frame is not None and frame.rgb.shape == (48, 64, 3)
+        assert tuple(frame.rgb[0, 0]) == (0, 0, 255)  # blue, in RGB order
+        assert frame.captured_at > 0
+    finally:
+        source.close()
+
+
+def test_camera_that_never_opens_lists_the_cameras_that_exist(monkeypatch) -> None:
+    monkeypatch.setattr(camera_module, "available_cameras", lambda: ["/dev/video0", "/dev/video2"])
+    with pytest.raises(UserError) as error:
+        CameraSource("7", opener=CameraScript([ClosedCapture()]))
+    message = str(error.value)
+    assert "Camera 7 cannot be opened" in message
+    assert "/dev/video0, /dev/video2" in message
+
+
+def test_bad_camera_size_is_refused() -> None:
+    with pytest.raises(UserError, match="WIDTHxHEIGHT"):
+        CameraSource("0", size="720p", opener=CameraScript([ScriptedCapture(1, BLUE_BGR)]))
+
+
+def test_newest_frame_wins_and_the_output_keeps_real_time(tmp_path: Path) -> None:
+    """A model three times slower than the frame period drops frames instead of lagging."""
+    clip = write_clip(tmp_path / "in.mp4", frames=30, fps=30, audio=None)
+    source = RealTimeFileSource(VideoFileSource(clip))
+    config = make_config()
+    stages = half_stages(config, delay=0.1)
+    recorder = Recorder()
+    driver = LiveDriver(source, stages, [recorder], config.live, StopRequest())
+    start = time.perf_counter()
+    try:
+        driver.run()
+    finally:
+        source.close()
+    elapsed = time.perf_counter() - start
+    assert elapsed < 1.6  # one second of video, not 30 x 0.1 s of processing
+    assert source.frames_in == 30
+    assert source.frames_dropped >= 15
+    assert driver.frames_out + source.frames_dropped == 30
+
+
+def test_file_played_live_runs_at_its_own_rate(tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "in.mp4", frames=15, fps=30, audio=None)
+    source = RealTimeFileSource(VideoFileSource(clip))
+    arrivals = []
+    try:
+        for frame in source:
+            arrivals.append((frame.index, frame.captured_at))
+    finally:
+        source.close()
+    assert source.frames_in == 15
+    assert len(arrivals) >= 12  # a frame decoded too late on a busy machine is dropped
+    first_index, first_time = arrivals[0]
+    for index, when in arrivals:
+        assert abs((when - first_time) - (index - first_index) / 30) < 0.05
+    assert arrivals[-1][1] - first_time > 0.3  # real time, not as fast as decoding
+
+
+# --- a camera that disappears and returns -------------------------------------------------
+
+
+def test_unplugged_camera_keeps_the_output_going_and_resumes(monkeypatch) -> None:
+    monkeypatch.setattr(camera_module, "RETRY_SECONDS", 0.05)
+    first = ScriptedCapture(10, BLUE_BGR)
+    back = ScriptedCapture(10, RED_BGR)
+    # Unplugged: two reopen attempts fail before the camera is back.
+    script = CameraScript([first, ClosedCapture(), ClosedCapture(), back])
+    source = CameraSource("0", opener=script)
+    config = make_config()
+    stages = half_stages(config)
+    stages.reset = _count_calls(stages.reset)  # type: ignore[method-assign]
+    recorder = Recorder()
+    stop = StopRequest()
+    driver = LiveDriver(source, stages, [recorder], config.live, stop)
+    driver.controls.mode = "passthrough"  # compare the camera's own pictures
+    watcher = _stop_when(stop, lambda: back.remaining == 0 and len(recorder.fresh) >= 19)
+    try:
+        driver.run()
+    finally:
+        watcher.join()
+        source.close()
+    assert first.released
+    assert source.reconnects == 1
+    assert stages.reset.calls == 1  # type: ignore[attr-defined]
+    blue, red = (0, 0, 255), (255, 0, 0)
+    first_red = recorder.events.index(("fresh", red))
+    before, after = recorder.events[:first_red], recorder.events[first_red:]
+    assert before[:10] == [("fresh", blue)] * 10
+    # While the camera was gone, the last picture (blue) went out again and again...
+    assert len(before) >= 13 and set(before[10:]) == {("repeat", blue)}
+    # ... until the camera's new pictures (red) came through.
+    assert after.count(("fresh", red)) == 10
+    gaps = np.diff(recorder.times)
+    assert gaps.max() < 0.2  # the consumer never waited long for a frame
+
+
+def _count_calls(fn):
+    def wrapper(*args, **kwargs):
+        wrapper.calls += 1
+        return fn(*args, **kwargs)
+
+    wrapper.calls = 0
+    return wrapper
+
+
+def _stop_when(stop: StopRequest, condition, limit: float = 5.0):
+    import threading
+
+    def watch() -> None:
+        deadline = time.perf_counter() + limit
+        while not condition() and time.perf_counter() < deadline:
+            time.sleep(0.01)
+        stop.set("test")
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+# --- inference every Nth frame ------------------------------------------------------------
+
+
+def test_infer_every_reuses_the_alpha_in_between(tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "in.mp4", frames=12, fps=30, audio=None)
+    config = make_config(infer_every=3)
+    stages = half_stages(config)
+    source = RealTimeFileSource(VideoFileSource(clip))
+    driver = LiveDriver(source, stages, [Recorder()], config.live, StopRequest())
+    try:
+        driver.run()
+    finally:
+        source.close()
+    assert driver.frames_out == 12
+    assert stages.matter.calls == 4  # type: ignore[attr-defined]
+
+
+def test_schedule_thins_inference_when_frames_cost_too_much_and_recovers() -> None:
+    period = 1 / 30
+    schedule = InferenceSchedule(1, auto=True, period=period, review=5)
+    for _ in range(40):
+        inferred = schedule.due()
+        schedule.record(0.050 if inferred else 0.005, inferred)
+    # (50 + 2 x 5) / 3 = 20 ms fits in 80% of 33 ms; every 2 frames (27.5 ms) does not.
+    assert schedule.every == 3
+    for _ in range(80):
+        inferred = schedule.due()
+        schedule.record(0.008 if inferred else 0.004, inferred)
+    assert schedule.every == 1
+    assert schedule.max_used == 3
+
+
+def test_schedule_without_auto_keeps_the_requested_rate() -> None:
+    schedule = InferenceSchedule(2, auto=False, period=1 / 30, review=5)
+    pattern = []
+    for _ in range(30):
+        inferred = schedule.due()
+        pattern.append(inferred)
+        schedule.record(0.2, inferred)
+    assert schedule.every == 2
+    assert pattern[:6] == [True, False, True, False, True, False]
+
+
+def test_slow_model_makes_the_driver_skip_inference(tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "in.mp4", frames=45, fps=30, audio=None)
+    config = make_config(auto_skip=True)
+    stages = half_stages(config, delay=0.045)
+    source = RealTimeFileSource(VideoFileSource(clip))
+    driver = LiveDriver(source, stages, [Recorder()], config.live, StopRequest())
+    try:
+        driver.run()
+    finally:
+        source.close()
+    assert driver.schedule.max_used >= 2
+    assert driver.model_runs < driver.frames_out
+
+
+# --- key controls -------------------------------------------------------------------------
+
+
+def test_keys_cycle_backgrounds_modes_blur_and_privacy() -> None:
+    config = make_config("#ff0000", "#0000ff", "blur:10")
+    stages = half_stages(config)
+    controls = LiveControls(stages.backgrounds, blur=25)
+    assert controls.background.spec == "#ff0000"
+    assert controls.press("b") and controls.background.spec == "#0000ff"
+    controls.press("b")
+    controls.press("b")
+    assert controls.background.spec == "#ff0000"  # wrapped around
+    assert [controls.press("m") for _ in range(4)] == [
+        "mode blur",
+        "mode colour",
+        "mode passthrough",
+        "mode image",
+    ]
+    controls.press("m")
+    assert controls.background is stages.backgrounds[2]  # the list's own blur is reused
+    before = controls.blur.strength
+    controls.press("+")
+    assert controls.blur.strength > before
+    controls.press("-")
+    controls.press("-")
+    assert controls.blur.strength < before
+    assert controls.press("p") and controls.privacy
+    assert controls.press("p") and not controls.privacy
+    assert controls.press("x") is None
+    assert controls.press("q") == "quit" and controls.quit
+
+
+def test_switching_background_swaps_objects_without_rebuilding_them() -> None:
+    config = make_config("#ff0000", "#0000ff")
+    stages = half_stages(config)
+    built = list(stages.backgrounds)
+    controls = LiveControls(stages.backgrounds)
+    seen = []
+    for key in "bmmbmmmm":
+        controls.press(key)
+        controls.apply(stages.compositor)
+        seen.append(stages.compositor.background)
+    assert all(any(b is o for o in built + [controls.blur, controls.colour]) for b in seen)
+    assert stages.backgrounds == built
+
+
+def test_keys_change_what_is_sent(tmp_path: Path) -> None:
+    """Through the driver: b, m to colour, m to passthrough, p to freeze, q to stop."""
+    yellow, cyan = (
+        _solid_image(tmp_path / "y.png", (255, 255, 0)),
+        _solid_image(tmp_path / "c.png", (0, 255, 255)),
+    )
+    config = make_config(str(yellow), str(cyan))
+    stages = half_stages(config)
+    script = CameraScript([ScriptedCapture(400, BLUE_BGR, size=(64, 36))])
+    source = CameraSource("0", opener=script)
+    recorder = Recorder()
+    counter = lambda: len(recorder.fresh)  # noqa: E731
+    keys = ScriptedKeys([(3, "b"), (6, "m"), (6, "m"), (9, "m"), (12, "p"), (18, "q")], counter)
+    stop = StopRequest()
+    driver = LiveDriver(source, stages, [recorder], config.live, stop, terminal=keys)  # type: ignore[arg-type]
+    try:
+        driver.run()
+    finally:
+        source.close()
+    right = [tuple(image[10, 60]) for image in recorder.fresh]
+    left = [tuple(image[10, 2]) for image in recorder.fresh]
+    assert right[1] == (255, 255, 0)  # first background, yellow
+    assert right[4] == (0, 255, 255)  # 'b': the second, cyan
+    assert right[7] == DEFAULT_COLOUR  # 'm' twice: colour mode
+    assert right[10] == (0, 0, 255) and left[10] == (0, 0, 255)  # passthrough: the raw frame
+    assert stop.signal_name == "q"
+    assert len(recorder.fresh) <= 20
+    frozen = recorder.fresh[12:]
+    assert all(np.array_equal(image, recorder.fresh[11]) for image in frozen)
+
+
+def _solid_image(path: Path, rgb: tuple[int, int, int]) -> Path:
+    image = np.empty((36, 64, 3), np.uint8)
+    image[:] = rgb[::-1]
+    cv2.imwrite(str(path), image)
+    return path
+
+
+def test_terminal_keys_read_single_presses_and_restore_the_terminal() -> None:
+    termios = pytest.importorskip("termios")
+    master, slave = os.openpty()
+    stream = os.fdopen(slave, "r")
+    try:
+        before = termios.tcgetattr(slave)
+        keys = TerminalKeys(stream)
+        assert keys.start()
+        assert not termios.tcgetattr(slave)[3] & termios.ICANON  # no waiting for Enter
+        os.write(master, b"bm")
+        deadline = time.perf_counter() + 2.0
+        pressed: list[str] = []
+        while len(pressed) < 2 and time.perf_counter() < deadline:
+            pressed += keys.poll()
+            time.sleep(0.01)
+        keys.close()
+        assert pressed == ["b", "m"]
+        assert termios.tcgetattr(slave) == before
+    finally:
+        stream.close()
+        os.close(master)
+
+
+def test_terminal_keys_stay_off_without_a_terminal(tmp_path: Path) -> None:
+    with open(tmp_path / "stdin.txt", "w+") as stream:
+        assert not TerminalKeys(stream).start()
+
+
+# --- preview --------------------------------------------------------------------------------
+
+
+def test_preview_draws_figures_on_a_copy_and_passes_keys_on() -> None:
+    gui = FakeGui(keys=iter([ord("b"), -1]))
+    window = PreviewWindow(gui)
+    rgb = np.zeros((90, 160, 3), np.uint8)
+    rgb[:, :, 0] = 200  # red, in RGB
+    assert window.show(rgb, ["30.0 fps", "ms: model 5.0"]) == "b"
+    assert window.show(rgb, ["30.0 fps"]) is None
+    shown = gui.shown[0]
+    assert shown.shape == rgb.shape
+    assert tuple(shown[-1, -1]) == (0, 0, 200)  # BGR for the window
+    assert not np.array_equal(shown[:30, :60], np.broadcast_to((0, 0, 200), (30, 60, 3)))
+    assert rgb[:, :, 1:].max() == 0  # the frame that is sent is untouched
+
+
+def test_closing_the_preview_window_quits() -> None:
+    window = PreviewWindow(FakeGui(close_after=1))
+    frame = np.zeros((36, 64, 3), np.uint8)
+    assert window.show(frame, []) is None
+    assert window.show(frame, []) == "q"
+
+
+def test_preview_without_a_display_says_so(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setattr("sys.platform", "linux")
+    with pytest.raises(UserError, match="No display"):
+        PreviewWindow()
+
+
+def test_preview_output_shows_rate_and_stage_times(tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "in.mp4", frames=20, fps=30, audio=None)
+    config = make_config()
+    config.live.live = True
+    gui = FakeGui()
+    stats = run_live(str(clip), "preview", config, StopRequest(), preview_gui=gui, stages=None)
+    assert len(gui.shown) >= stats.frames_out > 0
+    assert gui.destroyed
+
+
+# --- virtual camera ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_vcam():
+    FakeVirtualCamera.install()
+    yield FakeVirtualCamera
+    FakeVirtualCamera.uninstall()
+
+
+def test_virtual_camera_gets_rgb_frames_of_the_right_size_at_a_steady_rate(
+    tmp_path: Path, fake_vcam
+) -> None:
+    clip = write_clip(tmp_path / "in.mp4", frames=30, fps=30, width=160, height=90, audio=None)
+    config = make_config()
+    stats = run_live(
+        str(clip),
+        "vcam",
+        config,
+        StopRequest(),
+        stages=half_stages(config),
+        vcam_backend=FAKE_BACKEND,
+    )
+    (camera,) = fake_vcam.instances
+    assert (camera.width, camera.height, camera.fps) == (160, 90, 30)
+    assert camera.fourcc == _fourcc("raw ")  # PixelFormat.RGB
+    assert camera.closed
+    assert len(camera.frames) == stats.frames_out >= 27
+    assert all(f.dtype == np.uint8 and f.size == 160 * 90 * 3 for f in camera.frames)
+    gaps = np.diff(camera.times)
+    assert abs(float(np.median(gaps)) - 1 / 30) < 0.008
+    image = camera.frames[-1].reshape(90, 160, 3)
+    assert tuple(image[45, 150]) == GREEN  # the background, in RGB order
+
+
+def test_virtual_camera_slower_than_the_input_is_paced(tmp_path: Path, fake_vcam) -> None:
+    clip = write_clip(tmp_path / "in.mp4", frames=30, fps=30, width=160, height=90, audio=None)
+    config = make_config()
+    config.live.fps = 15
+    run_live(str(clip), "vcam", config, StopRequest(), stages=half_stages(config),
+             vcam_backend=FAKE_BACKEND)  # fmt: skip
+    (camera,) = fake_vcam.instances
+    assert camera.fps == 15
+    gaps = np.diff(camera.times)
+    assert abs(float(np.median(gaps)) - 1 / 15) < 0.012
+    assert 12 <= len(camera.frames) <= 18
+
+
+def test_vanished_virtual_camera_is_retried_without_stopping(
+    tmp_path: Path, fake_vcam, monkeypatch, caplog
+) -> None:
+    from livematte import vcam
+
+    monkeypatch.setattr(vcam, "REOPEN_SECONDS", 0.05)
+    fake_vcam.fail_after = 5
+    fake_vcam.refuse_opens = 2
+    clip = write_clip(tmp_path / "in.mp4", frames=30, fps=30, width=160, height=90, audio=None)
+    config = make_config()
+    with caplog.at_level("WARNING", logger="livematte"):
+        stats = run_live(str(clip), "vcam", config, StopRequest(), stages=half_stages(config),
+                         vcam_backend=FAKE_BACKEND)  # fmt: skip
+    assert stats.frames_out == 30 - stats.frames_dropped
+    assert stats.vcam_errors == 1
+    assert len(fake_vcam.instances) == 2  # the device came back and got the later frames
+    assert len(fake_vcam.instances[1].frames) >= 10
+    failures = [r for r in caplog.records if "failed" in r.getMessage()]
+    assert len(failures) == 1
+
+
+def _fourcc(code: str) -> int:
+    from pyvirtualcam.util import encode_fourcc
+
+    return encode_fourcc(code)
+
+
+# --- the command line ---------------------------------------------------------------------
+
+
+def test_run_with_a_missing_camera_gives_one_line_and_exit_2(capsys) -> None:
+    if Path("/dev/video7").exists():
+        pytest.skip("this machine has a /dev/video7")
+    assert main(["run", "7"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert "Camera 7 cannot be opened" in err
+
+
+def test_vcam_without_a_loopback_device_gives_the_modprobe_fix(tmp_path: Path, capsys) -> None:
+    clip = write_clip(tmp_path / "in.mp4", frames=5, audio=None)
+    code = main(["run", str(clip), "--live", "-o", "vcam", "--vcam-device", "/dev/video99"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1
+    assert MODPROBE_FIX in err
+    assert "exclusive_caps=1" in err.split(MODPROBE_FIX, 1)[1]  # the Chrome note
+
+
+def test_vcam_on_a_machine_without_any_device(tmp_path: Path, capsys) -> None:
+    import glob
+
+    if glob.glob("/dev/video*") or os.uname().sysname != "Linux":
+        pytest.skip("this machine has video devices, or is not Linux")
+    clip = write_clip(tmp_path / "in.mp4", frames=5, audio=None)
+    assert main(["run", str(clip), "-o", "vcam"]) == 2
+    assert MODPROBE_FIX in capsys.readouterr().err
+
+
+def test_live_run_writes_its_statistics(tmp_path: Path, capsys) -> None:
+    clip = write_clip(tmp_path / "in.mp4", frames=30, fps=30, audio=None)
+    stats_path = tmp_path / "s.json"
+    code = main(["run", str(clip), "--live", "-o", "null", "--stats-json", str(stats_path)])
+    assert code == 0
+    stats = json.loads(stats_path.read_text())
+    assert stats["frames_in"] == 30
+    assert stats["frames_out"] + stats["frames_dropped"] == 30
+    assert stats["dropped_percent"] == pytest.approx(100 * stats["frames_dropped"] / 30, abs=0.01)
+    latency = stats["latency_ms"]
+    assert 0 < latency["p50"] <= latency["p95"] <= latency["p99"] <= latency["max"]
+    assert latency["frames"] == stats["frames_out"]
+    assert 0 < stats["output_fps"] < 40
+    assert stats["model_runs"] >= 1
+    assert {"model", "temporal", "refine", "composite"} <= set(stats["stages"])
+    assert stats["stopped_by"] == "end of input"
+    err = capsys.readouterr().err
+    assert "frames in" in err and "p95" in err
+
+
+def test_transparent_background_is_refused_live(tmp_path: Path, capsys) -> None:
+    clip = write_clip(tmp_path / "in.mp4", frames=5, audio=None)
+    assert main(["run", str(clip), "--live", "-o", "null", "-b", "transparent"]) == 2
+    assert "transparency" in capsys.readouterr().err
+
+
+def test_live_recording_to_a_file(tmp_path: Path) -> None:
+    from conftest import video_info
+
+    clip = write_clip(tmp_path / "in.mp4", frames=20, fps=30, audio=None)
+    out = tmp_path / "out.mp4"
+    assert main(["run", str(clip), "--live", "-o", str(out), "-q"]) == 0
+    info = video_info(out)
+    assert info["width"] == 320 and info["height"] == 180
+    assert 10 <= info["frames"] <= 20
+    seconds = info["pts_seconds"]
+    assert seconds[-1] - seconds[0] == pytest.approx(len(seconds) / 30, abs=0.2)
+
+
+def test_latency_percentiles() -> None:
+    histogram = LatencyHistogram()
+    for ms in range(1, 101):
+        histogram.add(float(ms))
+    assert histogram.percentile(50) == pytest.approx(50, abs=0.1)
+    assert histogram.percentile(95) == pytest.approx(95, abs=0.1)
+    assert histogram.percentile(99) == pytest.approx(99, abs=0.1)
+    assert histogram.summary()["max"] == 100
