@@ -1,0 +1,173 @@
+"""The threaded offline driver and the per-frame stages: behaviour, never speed."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from livematte import pipeline
+from livematte.config import Config
+from livematte.errors import UserError
+from livematte.frame import Frame
+from livematte.interrupt import StopRequest
+from livematte.matting import Matte
+from livematte.pipeline import BufferRing, run_offline
+from livematte.sinks import Sink
+from livematte.sources import Source
+from livematte.stages import Stages
+
+WIDTH, HEIGHT = 64, 36
+
+
+def coded(index: int) -> np.ndarray:
+    """A frame whose pixels say which frame it is (index in two channels, base 256)."""
+    rgb = np.zeros((HEIGHT, WIDTH, 3), np.uint8)
+    rgb[:, :, 0] = index % 256
+    rgb[:, :, 1] = index // 256
+    rgb[:, :, 2] = 128
+    return rgb
+
+
+class CountingSource(Source):
+    def __init__(self, count: int, fail_at: int | None = None) -> None:
+        self.width, self.height, self.fps, self.frame_count = WIDTH, HEIGHT, 25.0, count
+        self.count, self.fail_at = count, fail_at
+
+    def __iter__(self) -> Iterator[Frame]:
+        for index in range(self.count):
+            if index == self.fail_at:
+                raise RuntimeError("decoder broke")
+            yield Frame(coded(index), index, pts=index, time_base=Fraction(1, 25))
+
+
+class OpaqueMatter:
+    """The whole frame is the person, so the output frame is the input frame."""
+
+    name, device = "opaque", "cpu"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def infer(self, rgb: np.ndarray) -> Matte:
+        self.calls += 1
+        return Matte(np.ones((9, 16), np.float32))
+
+    def reset(self) -> None:
+        pass
+
+
+class RecordingSink(Sink):
+    """Decodes each frame's index from its pixels at write time; optionally slow or failing."""
+
+    def __init__(self, delay: float = 0.0, fail_at: int | None = None) -> None:
+        self.written: list[tuple[int, int]] = []  # (frame.index, index read from pixels)
+        self.delay, self.fail_at = delay, fail_at
+        self.closed_with: tuple[bool, bool] | None = None
+
+    def write(self, frame: Frame, image: np.ndarray) -> None:
+        if frame.index == self.fail_at:
+            raise UserError("Writing failed (No space left on device).")
+        time.sleep(self.delay)  # the main thread runs ahead and cycles through the ring
+        self.written.append(
+            (frame.index, int(image[..., 0].mean()) + 256 * int(image[..., 1].mean()))
+        )
+
+    def close(self, keep: bool = True, complete: bool = True) -> None:
+        self.closed_with = (keep, complete)
+
+
+def run(source: Source, sink: RecordingSink, monkeypatch, **kwargs):
+    monkeypatch.setattr(pipeline, "open_file_sink", lambda *a, **k: sink)
+    config = Config()
+    config.background.specs = ["#000000"]
+    stages = Stages(config, matter=OpaqueMatter())
+    with StopRequest() as stop:
+        return run_offline(source, stages, "out.mp4", config, stop, **kwargs)
+
+
+def test_every_frame_is_written_in_order_with_its_own_pixels(monkeypatch):
+    # The writer is slower than the stages, so the output queue fills and the ring wraps
+    # many times: a buffer handed out while still queued would show another frame's pixels.
+    sink = RecordingSink(delay=0.002)
+    report = run(CountingSource(300), sink, monkeypatch)
+    assert report.frames == 300
+    assert sink.written == [(i, i) for i in range(300)]
+    assert sink.closed_with == (True, True)
+
+
+def test_max_frames_stops_early_and_keeps_what_was_done(monkeypatch):
+    sink = RecordingSink()
+    report = run(CountingSource(50), sink, monkeypatch, max_frames=7)
+    assert report.frames == 7
+    assert [index for index, _ in sink.written] == list(range(7))
+
+
+def test_a_failing_writer_surfaces_its_error_and_discards_the_output(monkeypatch):
+    sink = RecordingSink(fail_at=5)
+    with pytest.raises(UserError, match="No space left"):
+        run(CountingSource(100), sink, monkeypatch)
+    assert len(sink.written) == 5
+    assert sink.closed_with is not None and sink.closed_with[0] is False
+    assert not [t for t in threading.enumerate() if t.name.startswith("livematte-")]
+
+
+def test_a_failing_reader_surfaces_its_error(monkeypatch):
+    sink = RecordingSink()
+    with pytest.raises(RuntimeError, match="decoder broke"):
+        run(CountingSource(100, fail_at=9), sink, monkeypatch)
+    assert sink.closed_with is not None and sink.closed_with[0] is False
+    assert not [t for t in threading.enumerate() if t.name.startswith("livematte-")]
+
+
+def test_buffer_ring_hands_out_each_buffer_once_per_turn():
+    ring = BufferRing((2, 2, 3), 4)
+    first_turn = [ring.take() for _ in range(4)]
+    assert len({id(b) for b in first_turn}) == 4
+    assert [id(ring.take()) for _ in range(4)] == [id(b) for b in first_turn]
+
+
+def _stages(skip_still: float, skip_max: int = 2) -> tuple[Stages, OpaqueMatter]:
+    config = Config()
+    config.background.specs = ["#000000"]
+    config.model.skip_still = skip_still
+    config.model.skip_max = skip_max
+    matter = OpaqueMatter()
+    return Stages(config, matter=matter), matter
+
+
+def test_model_runs_on_every_frame_by_default():
+    stages, matter = _stages(0.0)
+    for _ in range(6):
+        stages.matte(coded(3))
+    assert matter.calls == 6 and stages.model_skipped == 0
+
+
+def test_still_frames_reuse_the_alpha_at_most_skip_max_in_a_row():
+    stages, matter = _stages(0.02, skip_max=2)
+    for _ in range(9):
+        alpha = stages.matte(coded(3)).alpha
+        assert alpha.shape == (HEIGHT, WIDTH) and alpha.min() == 255
+    assert matter.calls == 3  # frames 0, 3 and 6 run the model; two reuse after each
+    assert stages.model_skipped == 6
+
+
+def test_moving_frames_always_run_the_model():
+    stages, matter = _stages(0.02)
+    for index in range(0, 270, 30):  # red +30: grey moves by 9 levels (0.035) each frame
+        stages.matte(coded(index))
+    assert matter.calls == 9 and stages.model_skipped == 0
+
+
+def test_a_change_in_one_corner_is_enough_to_run_the_model():
+    stages, matter = _stages(0.02)
+    still = coded(3)
+    stages.matte(still)
+    moved = still.copy()
+    moved[:8, :8] = 255  # a hand enters one corner: the frame's mean barely moves
+    stages.matte(moved)
+    assert matter.calls == 2
