@@ -150,7 +150,8 @@ def apply_mapping(target: Any, mapping: dict[str, Any], source: str, prefix: str
     """Copy a parsed TOML table onto a dataclass, refusing unknown keys and wrong types."""
     known = {f.name: f for f in dataclasses.fields(target)}
     for key, value in mapping.items():
-        dotted = f"{prefix}{key}"
+        # repr's escapes keep a key holding a newline (a quoted TOML key) on one line.
+        dotted = repr(f"{prefix}{key}")[1:-1]
         if key not in known:
             choices = ", ".join(sorted(known))
             raise UserError(

@@ -141,8 +141,14 @@ class VideoFileSource(Source):
                 "of images."
             )
         self._stream = streams.video[0]
-        self._stream.thread_type = "AUTO"
         ctx = self._stream.codec_context
+        if ctx is None:  # FFmpeg knows no decoder for it (an exotic codec or a damaged header)
+            self._container.close()
+            raise UserError(
+                f"{path} uses a video codec FFmpeg cannot decode, or its header is damaged; "
+                "convert it first (e.g. ffmpeg -i IN -c:v libx264 OUT.mp4)."
+            )
+        self._stream.thread_type = "AUTO"
         self.width, self.height = int(ctx.width), int(ctx.height)
         if self.width <= 0 or self.height <= 0:
             self._container.close()
