@@ -237,6 +237,7 @@ class LiveDriver:
         """Process frames until the source ends, 'q', Ctrl-C or a closed preview window."""
         keepalive = any(output.keepalive for output in self.outputs)
         self.controls.apply(self.stages.compositor)
+        self._warm_up()
         self.source.start()
         last_send: float | None = None
         gap = 1.5 * self.period  # tolerate jitter before the first repeat
@@ -256,6 +257,18 @@ class LiveDriver:
             elif keepalive and last_send is not None and time.perf_counter() >= deadline:
                 self._repeat()
                 last_send, gap = time.perf_counter(), self.period
+
+    def _warm_up(self) -> None:
+        """Run the stages once on a blank frame before the camera starts.
+
+        Models load lazily (MediaPipe takes about a second on its first frame); without
+        this the first real frame would wait for it and the camera's frames would pile up.
+        """
+        blank = np.zeros_like(self._out)
+        self.stages.composite(blank, self.stages.matte(blank), self._out)
+        self.stages.reset()
+        for samples in self.stages.timer.samples.values():
+            samples.clear()
 
     def _process(self, frame: Frame) -> np.ndarray:
         start = time.perf_counter()
