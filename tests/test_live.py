@@ -381,12 +381,13 @@ def test_terminal_keys_stay_off_without_a_terminal(tmp_path: Path) -> None:
 
 
 def test_preview_draws_figures_on_a_copy_and_passes_keys_on() -> None:
-    gui = FakeGui(keys=iter([ord("b"), -1]))
+    gui = FakeGui(keys=iter([ord("b"), -1, 27]))
     window = PreviewWindow(gui)
     rgb = np.zeros((90, 160, 3), np.uint8)
     rgb[:, :, 0] = 200  # red, in RGB
     assert window.show(rgb, ["30.0 fps", "ms: model 5.0"]) == "b"
     assert window.show(rgb, ["30.0 fps"]) is None
+    assert window.show(rgb, []) == "q"  # Esc
     shown = gui.shown[0]
     assert shown.shape == rgb.shape
     assert tuple(shown[-1, -1]) == (0, 0, 200)  # BGR for the window
@@ -573,3 +574,18 @@ def test_latency_percentiles() -> None:
     assert histogram.percentile(95) == pytest.approx(95, abs=0.1)
     assert histogram.percentile(99) == pytest.approx(99, abs=0.1)
     assert histogram.summary()["max"] == 100
+
+
+def test_preview_beside_another_output_without_a_display_is_skipped(
+    tmp_path: Path, monkeypatch, caplog
+) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setattr("sys.platform", "linux")
+    clip = write_clip(tmp_path / "in.mp4", frames=10, fps=30, audio=None)
+    config = make_config()
+    config.live.preview = True
+    with caplog.at_level("WARNING", logger="livematte"):
+        stats = run_live(str(clip), "null", config, StopRequest(), stages=half_stages(config))
+    assert stats.frames_out > 0
+    assert any("no display" in r.getMessage() for r in caplog.records)

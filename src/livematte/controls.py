@@ -57,7 +57,7 @@ class LiveControls:
 
     def press(self, key: str) -> str | None:
         """Act on one key; returns a short description of the change, None if ignored."""
-        if key in ("q", "Q", "\x1b"):
+        if key in ("q", "Q"):
             self.quit = True
             return "quit"
         if key == "b":

@@ -18,6 +18,7 @@ import numpy as np
 from .errors import UserError
 
 WINDOW = "livematte preview"
+_ESC = 27
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
@@ -65,7 +66,8 @@ class PreviewWindow:
             return "q"
         if code is None or code < 0:
             return None
-        return chr(code & 0xFF)
+        code &= 0xFF
+        return "q" if code == _ESC else chr(code)
 
     def close(self) -> None:
         with contextlib.suppress(cv2.error):
