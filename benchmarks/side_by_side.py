@@ -139,7 +139,8 @@ def run_livematte(source: Path, target: Path, frames: int) -> dict[str, float]:
     stages = Stages(config)
     try:
         with StopRequest() as stop:
-            report = run_offline(src, stages, str(target), config, stop, max_frames=frames)
+            limit = {"max_frames": frames} if frames else {}
+            report = run_offline(src, stages, str(target), config, stop, **limit)
     finally:
         stages.close()
         src.close()

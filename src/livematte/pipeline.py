@@ -243,6 +243,7 @@ def run_offline(
     report.interrupted = stop.requested
     report.lost_packets = getattr(source, "lost_packets", 0)
     report.scene_cuts = stages.scene_cuts
+    report.extra["model_skipped"] = stages.model_skipped
     report.stages = stages.timer.summary()
     report.extra["output_description"] = sink.description
     if alpha_sink is not None:
