@@ -17,11 +17,11 @@ def create_matter(config: ModelConfig) -> Matter:
     if name in ("mediapipe", "mediapipe-selfie", "default"):
         from .mediapipe_selfie import MediaPipeSelfie
 
-        return MediaPipeSelfie(config.variant)
+        return MediaPipeSelfie(config.variant, threads=config.threads or 1)
     if name in ("mediapipe-general", "mediapipe-landscape"):
         from .mediapipe_selfie import MediaPipeSelfie
 
-        return MediaPipeSelfie(name.split("-", 1)[1])
+        return MediaPipeSelfie(name.split("-", 1)[1], threads=config.threads or 1)
     path = Path(name)
     if path.suffix.lower() == ".onnx":
         if not path.is_file():
