@@ -284,7 +284,11 @@ class CameraSource(LiveSource):
                 if capture is None:
                     capture = self._reopen()
                     continue
-                ok, self._bgr = capture.read(self._bgr)
+                try:
+                    ok, self._bgr = capture.read(self._bgr)
+                except Exception as exc:  # noqa: BLE001 - some drivers raise on unplug
+                    log.debug("camera %s: read failed (%s)", self.spec, exc)
+                    ok, self._bgr = False, None
                 if not ok or self._bgr is None:
                     self._bgr = None
                     failures += 1

@@ -36,6 +36,7 @@ from .errors import UserError
 from .frame import Frame
 from .interrupt import StopRequest
 from .live_stats import LatencyHistogram, LiveStats
+from .matting.providers import first_line_of
 from .sinks import Sink, open_file_sink
 from .stages import MatteOutput, Stages
 
@@ -232,6 +233,8 @@ class LiveDriver:
         self.frames_out = 0
         self.repeats = 0
         self.model_runs = 0
+        self.model_failures = 0
+        self._model_failing = 0  # frames in the current spell of model failures
 
     def run(self) -> None:
         """Process frames until the source ends, 'q', Ctrl-C or a closed preview window."""
@@ -285,12 +288,38 @@ class LiveDriver:
             return frame.rgb
         inferred = self.schedule.due() or self._matte is None
         if inferred:
-            self._matte = self.stages.matte(frame.rgb)
-            self.model_runs += 1
+            self._run_model(frame.rgb)
         assert self._matte is not None
         image = self.stages.composite(frame.rgb, self._matte, self._out)
         self.schedule.record(time.perf_counter() - start, inferred)
         return image
+
+    def _run_model(self, rgb: np.ndarray) -> None:
+        """New matte for this frame; if the model throws, keep the last one and retry.
+
+        One bad frame (a GPU hiccup, a driver error) must not end a call. The fault is
+        logged once per spell, and its end too. With no good matte yet the frame goes out
+        as background only, so the room never shows.
+        """
+        try:
+            self._matte = self.stages.matte(rgb)
+        except Exception as exc:  # noqa: BLE001 - any runtime's error; logged and retried
+            if not self._model_failing:
+                log.warning(
+                    "the model failed on a frame (%s); reusing the last matte and retrying "
+                    "on every frame",
+                    first_line_of(exc),
+                )
+            self._model_failing += 1
+            self.model_failures += 1
+            self.schedule.force()
+            if self._matte is None:
+                self._matte = MatteOutput(np.zeros(rgb.shape[:2], np.uint8))
+            return
+        self.model_runs += 1
+        if self._model_failing:
+            log.warning("the model works again after %d failed frame(s)", self._model_failing)
+            self._model_failing = 0
 
     def _send(self, image: np.ndarray, frame: Frame) -> None:
         start = time.perf_counter()
