@@ -284,7 +284,8 @@ def open_session(path: str, device: str = "auto", threads: int | None = None) ->
             first_line = first_line_of(error)
             if choice == "cpu":
                 raise UserError(
-                    f"onnxruntime cannot load the model {path}: {first_line}."
+                    f"onnxruntime cannot load the model {path} ({first_line.rstrip('.')}); "
+                    "check that it is a complete .onnx file (re-export or re-download it)."
                 ) from None
             reason = f"onnxruntime failed to start it: {first_line}"
         else:
