@@ -240,6 +240,18 @@ def test_schedule_thins_inference_when_frames_cost_too_much_and_recovers() -> No
     assert schedule.max_used == 3
 
 
+def test_schedule_reacts_at_once_when_frames_are_dropped() -> None:
+    schedule = InferenceSchedule(1, auto=True, period=1 / 30, review=1000)
+    for _ in range(10):
+        schedule.record(0.010, schedule.due())
+    schedule.record(0.010, schedule.due())
+    for _ in range(3):  # another program takes the CPU: frames get slow
+        schedule.record(0.060, schedule.due())
+    assert schedule.every == 1  # no review yet: it waits for `review` frames...
+    schedule.record(0.060, schedule.due(), dropped=True)
+    assert schedule.every > 1  # ...unless frames were lost
+
+
 def test_schedule_without_auto_keeps_the_requested_rate() -> None:
     schedule = InferenceSchedule(2, auto=False, period=1 / 30, review=5)
     pattern = []

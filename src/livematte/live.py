@@ -84,13 +84,14 @@ class InferenceSchedule:
         self._since_model += 1
         return False
 
-    def record(self, seconds: float, inferred: bool) -> None:
+    def record(self, seconds: float, inferred: bool, dropped: bool = False) -> None:
+        """Note one frame's cost; ``dropped``: frames were lost before it (review now)."""
         previous = self._costs[inferred]
         self._costs[inferred] = (
-            seconds if previous is None else previous + 0.2 * (seconds - previous)
+            seconds if previous is None else previous + 0.3 * (seconds - previous)
         )
         self._count += 1
-        if self.auto and self._count % self.review == 0:
+        if self.auto and (dropped or self._count % self.review == 0):
             self._review()
 
     def per_frame(self, every: int) -> float:
@@ -226,6 +227,7 @@ class LiveDriver:
         self._last: np.ndarray | None = None
         self._matte: MatteOutput | None = None
         self._reconnects = 0
+        self._dropped = 0  # the source's dropped count when the last frame was taken
         self._message = ("", 0.0)
         self._sent_times: deque[float] = deque(maxlen=31)
         self._first_sent = 0.0
@@ -291,7 +293,9 @@ class LiveDriver:
             self._run_model(frame.rgb)
         assert self._matte is not None
         image = self.stages.composite(frame.rgb, self._matte, self._out)
-        self.schedule.record(time.perf_counter() - start, inferred)
+        dropped = self.source.frames_dropped
+        self.schedule.record(time.perf_counter() - start, inferred, dropped > self._dropped)
+        self._dropped = dropped
         return image
 
     def _run_model(self, rgb: np.ndarray) -> None:
