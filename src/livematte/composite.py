@@ -1,8 +1,20 @@
 """Backgrounds and the blend that puts the person in front of them.
 
-All blending is uint8 through OpenCV (a few ms at 720p, against ~10 ms for numpy float).
-The blurred background is "halo-free": the person is masked out before blurring
-(normalised convolution), so their colours never bleed into the blur around them.
+All full-resolution work is uint8 through OpenCV. Everything that only needs to be smooth
+(the blurred background, the colour estimates for decontamination, the light wrap) is
+computed on a "work" copy of the frame shrunk by a whole factor (long side at most
+``EDGE_WORK_SIZE``) and upsampled once.
+
+- The blurred background is "halo-free": the person is masked out before blurring
+  (normalised convolution), so their colours never bleed into the blur around them.
+- Colour decontamination: an edge pixel of the input is ``I = a F + (1 - a) B_old``, so the
+  naive blend ``a I + (1 - a) B_new`` keeps ``a (1 - a) B_old``, the old background's colour,
+  as a fringe. The missing part, ``a (1 - a) (F - B_old)``, is added back on the background
+  side: ``B_new + a (F - B_old)``, with ``F`` and ``B_old`` the local means of the person's
+  and the old background's colours (normalised convolutions at work size). The ``a`` used
+  there is eroded, so nothing is added where the full-resolution alpha is 0.
+- Light wrap: a little of the new background shows through the person's outer edge, as
+  light from it would: the alpha is lowered by ``light_wrap`` times a band just inside it.
 """
 
 from __future__ import annotations
@@ -17,15 +29,22 @@ import numpy as np
 
 from .config import BackgroundConfig
 from .errors import UserError
-from .frame import cover_resize
+from .frame import cover_resize, shrink_to
+from .refine import band_box, shrink_factor
 from .sources import IMAGE_EXTENSIONS, read_image
 
 log = logging.getLogger("livematte")
 
 _BLUR_RE = re.compile(r"^blur(?::(\d+(?:\.\d+)?))?$")
 _COLOUR_RE = re.compile(r"^#?([0-9a-fA-F]{6})$")
-# Blur runs on a frame shrunk so its long side is this many pixels; big blurs look the same.
-_BLUR_WORK_SIZE = 320
+EDGE_WORK_SIZE = 320
+"""Long side of the work copy the blur, decontamination and light wrap are computed on."""
+# The blur itself runs smaller still: a Gaussian this wide in work pixels loses nothing.
+_BLUR_MIN_SIGMA = 3.0
+# Reach of the old background's local mean (decontamination) and of the light wrap, in
+# work pixels (4 full-size pixels each at 720p).
+_EDGE_SIGMA = 3.0
+_WRAP_SIGMA = 3.0
 
 
 class Background:
@@ -33,10 +52,17 @@ class Background:
 
     spec: str = ""
     transparent = False
+    # Made from the frame itself (the blur): its colours near the person are the old
+    # background's own, so the edge needs no decontamination against it.
+    from_frame = False
 
     def render(self, rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
         """A background the size of ``rgb`` (RGB uint8); may depend on the frame itself."""
         raise NotImplementedError
+
+    def render_layer(self, rgb: np.ndarray, alpha: np.ndarray, work: WorkView) -> np.ndarray:
+        """Like :meth:`render`, given the frame already shrunk to the work size (``work``)."""
+        return self.render(rgb, alpha)
 
     def close(self) -> None:
         """Release files held open (video backgrounds)."""
@@ -112,35 +138,23 @@ class VideoBackground(Background):
 class BlurBackground(Background):
     """The frame itself, blurred with the person masked out (no halo around them)."""
 
+    from_frame = True
+
     def __init__(self, strength: float, spec: str = "") -> None:
         self.strength = float(strength)
         self.spec = spec or f"blur:{strength:g}"
-        self._out: np.ndarray | None = None
+        self._view: WorkView | None = None
 
     def render(self, rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-        height, width = rgb.shape[:2]
-        scale = min(1.0, _BLUR_WORK_SIZE / max(height, width))
-        small_size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        small = cv2.resize(rgb, small_size, interpolation=cv2.INTER_AREA).astype(np.float32)
-        weight = cv2.resize(alpha, small_size, interpolation=cv2.INTER_AREA)
-        weight = 1.0 - weight.astype(np.float32) * (1.0 / 255.0)
-        # The person's own edge pixels still carry some of their colour: shrink the weight.
-        weight *= weight
-        # Sigma given at 720p; scale it to this frame, then to the reduced image.
-        sigma = max(0.5, self.strength * (height / 720.0) * scale)
-        numerator = cv2.GaussianBlur(small * weight[:, :, None], (0, 0), sigma)
-        denominator = cv2.GaussianBlur(weight, (0, 0), sigma)
-        # Where the person covers everything nearby, fall back to a plain wide blur.
-        plain = cv2.GaussianBlur(small, (0, 0), sigma * 2)
-        support = np.clip(denominator * 20.0, 0.0, 1.0)[:, :, None]
-        blurred = numerator / np.maximum(denominator, 1e-4)[:, :, None]
-        mixed = plain + support * (blurred - plain)
-        # Round to uint8 at the reduced size, then upsample into a reused buffer: float
-        # passes at full resolution cost more than the blur itself at 720p (within 1 level).
-        if self._out is None or self._out.shape != rgb.shape:
-            self._out = np.empty_like(rgb)
-        small_out = np.clip(mixed, 0, 255).astype(np.uint8)
-        return cv2.resize(small_out, (width, height), self._out, interpolation=cv2.INTER_LINEAR)
+        if self._view is None:
+            self._view = WorkView()
+        self._view.update(rgb, alpha)
+        return self.render_layer(rgb, alpha, self._view)
+
+    def render_layer(self, rgb: np.ndarray, alpha: np.ndarray, work: WorkView) -> np.ndarray:
+        # Sigma is given at 720p; scale it to this frame, then to the work image.
+        sigma = self.strength * (rgb.shape[0] / 720.0) / work.factor
+        return work.upsample(work.masked_blur(sigma, key="blur"), "blur_full")
 
 
 class TransparentBackground(Background):
@@ -198,14 +212,122 @@ def parse_backgrounds(specs: list[str], blur_default: float = 25.0) -> list[Back
     return backgrounds or [BlurBackground(blur_default)]
 
 
+class WorkView:
+    """The frame and its alpha shrunk by a whole factor, and the smooth images made from them.
+
+    One per compositor, updated once per frame and shared by the background, the
+    decontamination and the light wrap; its buffers are reused from frame to frame.
+    """
+
+    def __init__(self, work_size: int = EDGE_WORK_SIZE) -> None:
+        self.work_size = work_size
+        self.factor = 1
+        self.rgb = np.zeros((1, 1, 3), np.float32)  # float32 RGB at work size
+        self.alpha = np.zeros((1, 1), np.float32)  # float32 alpha in [0, 1] at work size
+        self._full_size = (1, 1)
+        self._buffers: dict[str, np.ndarray] = {}
+
+    def update(self, rgb: np.ndarray, alpha: np.ndarray, small: np.ndarray | None = None) -> None:
+        """Shrink this frame and its alpha; ``small`` is the frame already shrunk by another
+        stage (the refiner), used when it has the work size."""
+        height, width = rgb.shape[:2]
+        self.factor = shrink_factor(width, height, self.work_size)
+        size = (width // self.factor, height // self.factor)
+        self._full_size = (width, height)
+        if small is None or small.shape[:2] != (size[1], size[0]):
+            small = shrink_to(rgb, *size, dst=self._buffer("rgb8", (size[1], size[0], 3), np.uint8))
+        small_alpha = shrink_to(alpha, *size, dst=self._buffer("a8", (size[1], size[0]), np.uint8))
+        self.rgb = self._buffer("rgb", small.shape)
+        self.rgb[...] = small
+        self.alpha = self._buffer("alpha", small_alpha.shape)
+        cv2.multiply(small_alpha, 1.0 / 255.0, dst=self.alpha, dtype=cv2.CV_32F)
+
+    def _buffer(self, key: str, shape: tuple[int, ...], dtype: type = np.float32) -> np.ndarray:
+        buffer = self._buffers.get(key)
+        if buffer is None or buffer.shape != shape or buffer.dtype != dtype:
+            buffer = self._buffers[key] = np.empty(shape, dtype)
+        return buffer
+
+    def masked_blur(
+        self, sigma: float, key: str, power: int = 2, fallback: bool = True
+    ) -> np.ndarray:
+        """Local mean colour of the background, in a reused buffer.
+
+        A normalised convolution: colours weighted by (1 - a)^power, blurred, divided
+        by the blurred weight, so the person's colours never leak in. With ``fallback``,
+        where no background is near at all a plain wider blur stands in. Large blurs run
+        on a further shrunk copy, which a Gaussian this wide cannot tell apart.
+        """
+        height, width = self.alpha.shape
+        step = max(1, int(sigma / _BLUR_MIN_SIGMA))
+        rgb, alpha = self.rgb, self.alpha
+        if step > 1:
+            tiny = (max(1, width // step), max(1, height // step))
+            rgb = cv2.resize(rgb, tiny, interpolation=cv2.INTER_AREA)
+            alpha = cv2.resize(alpha, tiny, interpolation=cv2.INTER_AREA)
+        sigma = max(0.5, sigma / step)
+        weight = cv2.subtract(1.0, alpha)
+        cv2.multiply(weight, weight, dst=weight)
+        if power == 4:
+            cv2.multiply(weight, weight, dst=weight)
+        numerator = cv2.multiply(rgb, cv2.merge((weight, weight, weight)))
+        cv2.GaussianBlur(numerator, (0, 0), sigma, dst=numerator)
+        denominator = cv2.GaussianBlur(weight, (0, 0), sigma)
+        # (Single-channel here: OpenCV reads a bare number as (n, 0, 0, 0) on 3 channels.)
+        support = cv2.multiply(denominator, 20.0)
+        cv2.min(support, 1.0, dst=support)
+        cv2.max(denominator, 1e-4, dst=denominator)
+        cv2.divide(numerator, cv2.merge((denominator, denominator, denominator)), dst=numerator)
+        if fallback:
+            # support: 1 where enough background is near, fading to 0 where none is; there
+            # (semi-transparent pixels deep inside the person, rare) a very coarse plain blur
+            # of the frame stands in.
+            coarse = (max(1, rgb.shape[1] // 4), max(1, rgb.shape[0] // 4))
+            plain = cv2.GaussianBlur(
+                cv2.resize(rgb, coarse, interpolation=cv2.INTER_AREA), (0, 0), sigma / 2
+            )
+            plain = cv2.resize(plain, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
+            cv2.subtract(numerator, plain, dst=numerator)
+            cv2.multiply(numerator, cv2.merge((support, support, support)), dst=numerator)
+            cv2.add(numerator, plain, dst=numerator)
+        if step == 1:
+            return numerator
+        out = self._buffer(key, self.rgb.shape)
+        return cv2.resize(numerator, (width, height), dst=out, interpolation=cv2.INTER_LINEAR)
+
+    def upsample(self, image: np.ndarray, key: str) -> np.ndarray:
+        """A float RGB work image as full-size uint8 (rounded, saturated), in a reused buffer."""
+        small = self._buffer(key + "_u8", image.shape, np.uint8)
+        np.clip(image, 0.0, 255.0, out=image)
+        cv2.convertScaleAbs(image, small)
+        width, height = self._full_size
+        full = self._buffer(key, (height, width, 3), np.uint8)
+        return cv2.resize(small, (width, height), dst=full, interpolation=cv2.INTER_LINEAR)
+
+    def edge_band(self, sigma: float, strength: float) -> np.ndarray:
+        """``strength`` x 255 x a x (1 - blur(a)): a band just inside the person's edge, uint8
+        at full size (for the light wrap)."""
+        band = cv2.GaussianBlur(self.alpha, (0, 0), sigma)
+        np.subtract(1.0, band, out=band)
+        np.multiply(band, self.alpha, out=band)
+        np.multiply(band, 255.0 * strength, out=band)
+        small = self._buffer("band_u8", band.shape, np.uint8)
+        cv2.convertScaleAbs(band, small)
+        width, height = self._full_size
+        full = self._buffer("band", (height, width), np.uint8)
+        return cv2.resize(small, (width, height), dst=full, interpolation=cv2.INTER_LINEAR)
+
+
 class Compositor:
     """Person over background, in uint8, into buffers reused from frame to frame."""
 
     def __init__(self, background: Background, config: BackgroundConfig | None = None) -> None:
         self.background = background
         self.config = config or BackgroundConfig()
+        self.work = WorkView()
         self._alpha3: np.ndarray | None = None
         self._inverse3: np.ndarray | None = None
+        self._wrapped: np.ndarray | None = None
 
     @property
     def transparent(self) -> bool:
@@ -217,13 +339,23 @@ class Compositor:
         alpha: np.ndarray,
         out: np.ndarray,
         foreground: np.ndarray | None = None,
+        small: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Write the blended frame into ``out`` (RGB, or RGBA when transparent)."""
+        """Write the blended frame into ``out`` (RGB, or RGBA when transparent).
+
+        ``foreground`` is the model's own estimate of the person's colours (RVM's ``fgr``),
+        already free of the old background; without it the edge is decontaminated here.
+        ``small`` is the frame already shrunk to the work size, when a stage before made it.
+        """
+        cfg = self.config
         fg = rgb if foreground is None else foreground
         if self.background.transparent:
             cv2.merge((fg[:, :, 0], fg[:, :, 1], fg[:, :, 2], alpha), dst=out)
             return out
-        bg = self.background.render(rgb, alpha)
+        self.work.update(rgb, alpha, small)
+        bg = self.background.render_layer(rgb, alpha, self.work)
+        if cfg.light_wrap > 0:
+            alpha = self._light_wrap(alpha)
         if self._alpha3 is None or self._alpha3.shape != rgb.shape:
             self._alpha3 = np.empty_like(rgb)
             self._inverse3 = np.empty_like(rgb)
@@ -234,4 +366,39 @@ class Compositor:
         cv2.multiply(fg, a3, dst=out, scale=1.0 / 255.0)
         cv2.multiply(bg, inv3, dst=a3, scale=1.0 / 255.0)
         cv2.add(out, a3, dst=out)
+        if cfg.decontaminate and foreground is None and not self.background.from_frame:
+            self._decontaminate(out, alpha, inv3)
         return out
+
+    def _decontaminate(self, out: np.ndarray, alpha: np.ndarray, inverse3: np.ndarray) -> None:
+        """Add back (1 - a) a (F - B_old), what the plain blend left of the old background.
+
+        Since I = a F + (1 - a) B_old, a (F - B_old) is simply I - B_old: only the old
+        background needs estimating, as the local mean of nearly pure background pixels (at
+        work size). The signed term is applied as two saturating uint8 passes (positive and
+        negative parts), only inside the box around the edge band, and only where the
+        alpha is above 0, so nothing reaches the new background.
+        """
+        work = self.work
+        box = band_box((work.alpha > 0.0) & (work.alpha < 1.0), pad=1)
+        if box is None:
+            return
+        (y0, y1), (x0, x1) = box
+        f = work.factor
+        height, width = out.shape[:2]
+        old = work.masked_blur(_EDGE_SIGMA, key="old", power=4, fallback=False)[y0:y1, x0:x1]
+        offset = cv2.subtract(work.rgb[y0:y1, x0:x1], old)
+        full = (slice(y0 * f, min(height, y1 * f)), slice(x0 * f, min(width, x1 * f)))
+        target, inverse, mask = out[full], inverse3[full], alpha[full]
+        size = (target.shape[1], target.shape[0])
+        for sign, add in ((1.0, cv2.add), (-1.0, cv2.subtract)):
+            part = cv2.convertScaleAbs(cv2.max(offset * sign, 0.0))
+            part = cv2.resize(part, size, interpolation=cv2.INTER_LINEAR)
+            cv2.multiply(part, inverse, dst=part, scale=1.0 / 255.0)
+            add(target, part, dst=target, mask=mask)  # nothing where alpha is 0
+
+    def _light_wrap(self, alpha: np.ndarray) -> np.ndarray:
+        band = self.work.edge_band(_WRAP_SIGMA, self.config.light_wrap)
+        if self._wrapped is None or self._wrapped.shape != alpha.shape:
+            self._wrapped = np.empty_like(alpha)
+        return cv2.subtract(alpha, band, dst=self._wrapped)

@@ -52,6 +52,8 @@ class TemporalConfig:
     strength: float = 0.85
     # Frame difference (grey, 0..1) above which a pixel counts as moving and follows at once.
     motion_threshold: float = 0.04
+    # In still, unsure regions, alpha changes smaller than this are noise (hysteresis).
+    deadband: float = 0.1
     # Mean frame difference above which a scene cut resets the filter and the model state.
     scene_cut: float = 0.25
 
@@ -61,11 +63,14 @@ class RefineConfig:
     """Bringing the model's low-resolution alpha to the frame's full resolution."""
 
     enabled: bool = True
-    # Guided filter radius and regularisation, in pixels of the reduced guide image.
-    radius: int = 4
-    eps: float = 0.002
+    # Guided filter radius, in pixels of the model's output (its unsure band is a few wide).
+    radius: float = 3.0
+    # Guided filter regularisation (grey variance, grey in [0, 1]): higher = smoother.
+    eps: float = 0.001
+    # How fast the guided edge gives way to the model's answer as it grows confident.
+    confidence_power: float = 0.5
     # Long side of the reduced image the guided filter runs on (0 = full resolution).
-    work_size: int = 480
+    work_size: int = 320
     # Extra softening of the final edge, in pixels (0 = none).
     feather: int = 0
 

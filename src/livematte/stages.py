@@ -96,6 +96,7 @@ class Stages:
         self.compositor = Compositor(self.backgrounds[0], config.background)
         self.timer = StageTimer()
         self.scene_cuts = 0
+        self._refined: tuple[np.ndarray | None, np.ndarray | None] = (None, None)
         self.model_skipped = 0
         self._small: np.ndarray | None = None  # the frame at the model's size (reused buffer)
         self._alpha_size: tuple[int, int] | None = None  # (w, h) of the last alpha
@@ -166,6 +167,7 @@ class Stages:
                     foreground = cv2.resize(
                         foreground, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR
                     )
+        self._refined = (rgb, self.refiner.small)
         return MatteOutput(full, foreground)
 
     def _look(
@@ -206,8 +208,12 @@ class Stages:
         return float(cv2.absdiff(thumb, reference).max()) <= cfg.skip_still * 255.0
 
     def composite(self, rgb: np.ndarray, matte: MatteOutput, out: np.ndarray) -> np.ndarray:
+        # The refiner's shrunk copy of this very frame saves the compositor shrinking it again
+        # (not when a matte is reused for a later frame, as live mode does).
+        frame, small = self._refined
+        small = small if frame is rgb else None
         with self.timer.time("composite"):
-            return self.compositor.composite(rgb, matte.alpha, out, matte.foreground)
+            return self.compositor.composite(rgb, matte.alpha, out, matte.foreground, small)
 
     def output_channels(self) -> int:
         return 4 if self.transparent else 3

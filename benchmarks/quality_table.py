@@ -1,0 +1,202 @@
+"""The matte-quality table: raw model output against each stage and against all of them.
+
+Runs the default model once per frame and feeds the very same model output to four
+pipelines, so the rows differ only in what follows the model:
+
+- raw       temporal off, refinement off (bilinear upsampling of the model's alpha)
+- temporal  temporal smoothing only
+- refine    edge refinement only
+- all       both (livematte's defaults)
+
+on the shared data: the DAVIS clips (``frames_gt/davis2016_*``: MAD, dtSSD, IoU, Grad), the
+P3M portraits (``images/p3m_demo``, each image on its own: MAD, Grad) and the talking-head
+clips (``videos/liveportrait_d13.mp4``, ``videos/pixabay_doctor_26732.mp4``: flicker). Then
+it checks the targets of issue 5 against the raw row.
+
+    python benchmarks/quality_table.py                  # everything (a few minutes)
+    python benchmarks/quality_table.py --frames 40      # first 40 frames of each clip
+    python benchmarks/quality_table.py --json quality.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import itertools
+import json
+import math
+import os
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+os.environ.setdefault("GLOG_minloglevel", "2")
+
+from livematte.config import Config  # noqa: E402
+from livematte.evaluate import Clip, discover_clip, iter_frames  # noqa: E402
+from livematte.matting import Matte, create_matter  # noqa: E402
+from livematte.metrics import ClipMetrics, combine_summaries  # noqa: E402
+from livematte.stages import Stages  # noqa: E402
+
+ROWS = ("raw", "temporal", "refine", "all")
+TALKING_HEADS = ("liveportrait_d13.mp4", "pixabay_doctor_26732.mp4")
+
+
+def row_config(row: str) -> Config:
+    config = Config()
+    config.temporal.enabled = row in ("temporal", "all")
+    config.refine.enabled = row in ("refine", "all")
+    return config
+
+
+class Recorder:
+    """The real model, remembering its last answer for the replaying pipelines."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.name, self.device = inner.name, inner.device
+        self.last: Matte | None = None
+        if hasattr(inner, "input_size"):
+            self.input_size = inner.input_size
+
+    def infer(self, rgb: np.ndarray) -> Matte:
+        self.last = self.inner.infer(rgb)
+        return self.last
+
+    def reset(self) -> None:
+        self.inner.reset()
+
+
+class Replay:
+    """Gives back what the recorder's model just answered (same input path into Stages)."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+        self.name, self.device = recorder.name, recorder.device
+        if hasattr(recorder, "input_size"):
+            self.input_size = recorder.input_size
+
+    def infer(self, rgb: np.ndarray) -> Matte:
+        assert self.recorder.last is not None
+        return self.recorder.last
+
+    def reset(self) -> None:
+        pass
+
+
+def score_clip(clip: Clip, recorder: Recorder, frames: int | None) -> dict[str, dict[str, Any]]:
+    """Each row's summary for one clip; the model runs once per frame."""
+    pipelines = {}
+    for row in ROWS:
+        matter = recorder if row == ROWS[0] else Replay(recorder)
+        pipelines[row] = Stages(row_config(row), matter=matter)
+    scores = {row: ClipMetrics(clip.name) for row in ROWS}
+    for rgb, truth in itertools.islice(iter_frames(clip), frames):
+        for row in ROWS:  # "raw" first: it runs the model
+            alpha = pipelines[row].matte(rgb).alpha
+            scores[row].add(alpha, truth, rgb)
+    return {row: score.summary() for row, score in scores.items()}
+
+
+def score_group(clips: Iterable[Clip], recorder: Recorder, frames: int | None) -> dict[str, Any]:
+    per_clip = [score_clip(clip, recorder, frames) for clip in clips]
+    return {row: combine_summaries([c[row] for c in per_clip], name=row) for row in ROWS}
+
+
+def stills(folder: Path) -> list[Clip]:
+    """A folder of unrelated portraits as one-frame clips, so no state crosses images."""
+    clip = discover_clip(folder)
+    assert clip.truths is not None
+    return [
+        Clip(name=image.stem, path=folder, images=(image,), truths=(truth,))
+        for image, truth in zip(clip.images, clip.truths, strict=True)
+    ]
+
+
+def change(value: float, base: float) -> str:
+    if math.isnan(value) or math.isnan(base) or base == 0:
+        return ""
+    return f" ({(value - base) / base * 100:+.1f}%)"
+
+
+def table(results: dict[str, dict[str, Any]]) -> str:
+    columns = [
+        ("davis", "mad", "DAVIS MAD"),
+        ("davis", "dtssd", "DAVIS dtSSD"),
+        ("davis", "iou", "DAVIS IoU"),
+        ("davis", "grad", "DAVIS Grad"),
+        ("p3m", "mad", "P3M MAD"),
+        ("p3m", "grad", "P3M Grad"),
+        ("talk", "flicker", "talk flicker"),
+    ]
+    header = ["row", *(title for _, _, title in columns)]
+    lines = [header]
+    for row in ROWS:
+        cells = [row]
+        for group, key, _ in columns:
+            value = results[group][row][key]
+            base = results[group]["raw"][key]
+            digits = 4 if key == "iou" else 2
+            cells.append(f"{value:.{digits}f}{change(value, base) if row != 'raw' else ''}")
+        lines.append(cells)
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in lines
+    )
+
+
+def targets(results: dict[str, dict[str, Any]]) -> list[tuple[str, bool]]:
+    def rel(group: str, row: str, key: str) -> float:
+        base = results[group]["raw"][key]
+        return (results[group][row][key] - base) / base
+
+    return [
+        (
+            "temporal: talking-head flicker -50% or better",
+            rel("talk", "temporal", "flicker") <= -0.5,
+        ),
+        ("temporal: DAVIS MAD +3% or less", rel("davis", "temporal", "mad") <= 0.03),
+        ("temporal: DAVIS dtSSD does not rise", rel("davis", "temporal", "dtssd") <= 0.0),
+        ("refine: P3M Grad -25% or better", rel("p3m", "refine", "grad") <= -0.25),
+        ("refine: P3M MAD +3% or less", rel("p3m", "refine", "mad") <= 0.03),
+        ("refine: DAVIS MAD +3% or less", rel("davis", "refine", "mad") <= 0.03),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--frames", type=int, default=None, help="first N frames of each clip")
+    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    args = parser.parse_args(argv)
+    data: Path = args.data
+    if not data.is_dir():
+        print(f"{data} is absent: this benchmark needs the shared data.", file=sys.stderr)
+        return 2
+    recorder = Recorder(create_matter(copy.deepcopy(Config().model)))
+    groups = {
+        "davis": [discover_clip(p) for p in sorted((data / "frames_gt").glob("davis2016_*"))],
+        "p3m": stills(data / "images" / "p3m_demo"),
+        "talk": [discover_clip(data / "videos" / name) for name in TALKING_HEADS],
+    }
+    results = {}
+    for group, clips in groups.items():
+        print(f"scoring {group} ({len(clips)} clips)...", file=sys.stderr, flush=True)
+        results[group] = score_group(clips, recorder, args.frames)
+    print(table(results))
+    print()
+    passed = targets(results)
+    for text, ok in passed:
+        print(f"{'PASS' if ok else 'FAIL'}  {text}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=float) + "\n")
+    return 0 if all(ok for _, ok in passed) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
