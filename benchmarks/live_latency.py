@@ -30,13 +30,15 @@ SOURCES = ("pixabay_doctor_26732.mp4", "sam2_juggle.mp4")
 TARGETS = {"output_fps": 30.0, "dropped_percent": 1.0, "p95_ms": 33.0}
 
 
-def make_clip(target: Path, width: int = 1280, height: int = 720, fps: int = 30) -> Path:
+def make_clip(
+    target: Path, sources: tuple[str, ...], width: int = 1280, height: int = 720, fps: int = 30
+) -> Path:
     """Scale the first shared video found to width x height and re-time it to ``fps``."""
     if target.is_file():
         return target
-    source = next((SHARED / name for name in SOURCES if (SHARED / name).is_file()), None)
+    source = next((SHARED / name for name in sources if (SHARED / name).is_file()), None)
     if source is None:
-        sys.exit(f"no input: pass --clip, or provide one of {SOURCES} under {SHARED}")
+        sys.exit(f"no input: pass --clip, or provide one of {sources} under {SHARED}")
     partial = target.with_name(f".{target.name}.partial.mp4")
     with av.open(str(source)) as inp, av.open(str(partial), "w") as out:
         stream = out.add_stream("libx264", rate=fps)
@@ -92,11 +94,17 @@ def _mark(ok: bool) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clip", type=Path, default=None, help="a 1280x720 30 fps clip")
+    parser.add_argument(
+        "--from", dest="source", default=None, help=f"shared video to make the clip from {SOURCES}"
+    )
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--json", type=Path, default=None, help="write every run's stats here")
     parser.add_argument("extra", nargs="*", help="flags for livematte run, after --")
     args = parser.parse_args()
-    clip = args.clip or make_clip(Path(tempfile.gettempdir()) / "livematte-live-720p30.mp4")
+    sources = (args.source,) if args.source else SOURCES
+    name = Path(sources[0]).stem if args.source else "live"
+    made = Path(tempfile.gettempdir()) / f"livematte-{name}-720p30.mp4"
+    clip = args.clip or make_clip(made, sources)
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         for run in range(args.runs):
