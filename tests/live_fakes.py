@@ -192,3 +192,17 @@ class ScriptedKeys:
         ready = [key for at, key in self.plan if at <= sent]
         self.plan = [(at, key) for at, key in self.plan if at > sent]
         return ready
+
+
+def stop_when(stop, condition, limit: float = 5.0) -> threading.Thread:
+    """Set ``stop`` from a thread once ``condition()`` holds, or after ``limit`` seconds."""
+
+    def watch() -> None:
+        deadline = time.perf_counter() + limit
+        while not condition() and time.perf_counter() < deadline:
+            time.sleep(0.005)
+        stop.set("test")
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread

@@ -21,6 +21,7 @@ from live_fakes import (
     HalfMatter,
     ScriptedCapture,
     ScriptedKeys,
+    stop_when,
 )
 
 from livematte import camera as camera_module
@@ -73,6 +74,17 @@ def half_stages(config: Config, delay: float = 0.0) -> Stages:
     return Stages(config, matter=HalfMatter(delay))
 
 
+def play_file(clip: Path, config: Config, stages: Stages, outputs=None) -> LiveDriver:
+    """Run the live driver over ``clip`` played in real time, to its end."""
+    source = RealTimeFileSource(VideoFileSource(clip))
+    driver = LiveDriver(source, stages, outputs or [Recorder()], config.live, StopRequest())
+    try:
+        driver.run()
+    finally:
+        source.close()
+    return driver
+
+
 # --- sources ------------------------------------------------------------------------------
 
 
@@ -112,17 +124,11 @@ def test_bad_camera_size_is_refused() -> None:
 def test_newest_frame_wins_and_the_output_keeps_real_time(tmp_path: Path) -> None:
     """A model three times slower than the frame period drops frames instead of lagging."""
     clip = write_clip(tmp_path / "in.mp4", frames=30, fps=30, audio=None)
-    source = RealTimeFileSource(VideoFileSource(clip))
     config = make_config()
-    stages = half_stages(config, delay=0.1)
-    recorder = Recorder()
-    driver = LiveDriver(source, stages, [recorder], config.live, StopRequest())
     start = time.perf_counter()
-    try:
-        driver.run()
-    finally:
-        source.close()
+    driver = play_file(clip, config, half_stages(config, delay=0.1))
     elapsed = time.perf_counter() - start
+    source = driver.source
     assert elapsed < 1.6  # one second of video, not 30 x 0.1 s of processing
     assert source.frames_in == 30
     assert source.frames_dropped >= 15
@@ -163,7 +169,7 @@ def test_unplugged_camera_keeps_the_output_going_and_resumes(monkeypatch) -> Non
     stop = StopRequest()
     driver = LiveDriver(source, stages, [recorder], config.live, stop)
     driver.controls.mode = "passthrough"  # compare the camera's own pictures
-    watcher = _stop_when(stop, lambda: back.remaining == 0 and len(recorder.fresh) >= 19)
+    watcher = stop_when(stop, lambda: back.remaining == 0 and len(recorder.fresh) >= 19)
     try:
         driver.run()
     finally:
@@ -193,20 +199,6 @@ def _count_calls(fn):
     return wrapper
 
 
-def _stop_when(stop: StopRequest, condition, limit: float = 5.0):
-    import threading
-
-    def watch() -> None:
-        deadline = time.perf_counter() + limit
-        while not condition() and time.perf_counter() < deadline:
-            time.sleep(0.01)
-        stop.set("test")
-
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    return thread
-
-
 # --- inference every Nth frame ------------------------------------------------------------
 
 
@@ -214,12 +206,7 @@ def test_infer_every_reuses_the_alpha_in_between(tmp_path: Path) -> None:
     clip = write_clip(tmp_path / "in.mp4", frames=12, fps=30, audio=None)
     config = make_config(infer_every=3)
     stages = half_stages(config)
-    source = RealTimeFileSource(VideoFileSource(clip))
-    driver = LiveDriver(source, stages, [Recorder()], config.live, StopRequest())
-    try:
-        driver.run()
-    finally:
-        source.close()
+    driver = play_file(clip, config, stages)
     assert driver.frames_out == 12
     assert driver.model_runs == 4
     assert stages.matter.calls == 5  # type: ignore[attr-defined]  # and one warm-up frame
@@ -266,13 +253,7 @@ def test_schedule_without_auto_keeps_the_requested_rate() -> None:
 def test_slow_model_makes_the_driver_skip_inference(tmp_path: Path) -> None:
     clip = write_clip(tmp_path / "in.mp4", frames=45, fps=30, audio=None)
     config = make_config(auto_skip=True)
-    stages = half_stages(config, delay=0.045)
-    source = RealTimeFileSource(VideoFileSource(clip))
-    driver = LiveDriver(source, stages, [Recorder()], config.live, StopRequest())
-    try:
-        driver.run()
-    finally:
-        source.close()
+    driver = play_file(clip, config, half_stages(config, delay=0.045))
     assert driver.schedule.max_used >= 2
     assert driver.model_runs < driver.frames_out
 

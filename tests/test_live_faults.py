@@ -10,7 +10,6 @@ the frame period is 33 ms, and a loaded CI machine adds a few hundred ms at wors
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -23,6 +22,7 @@ from live_fakes import (
     FakeVirtualCamera,
     HalfMatter,
     ScriptedCapture,
+    stop_when,
 )
 
 from livematte import camera as camera_module
@@ -125,15 +125,7 @@ def drive(
     """Run the live loop until ``until()`` holds (or ``limit`` seconds), then stop it."""
     stop = StopRequest()
     driver = LiveDriver(source, stages, outputs, stages.config.live, stop)
-
-    def watch() -> None:
-        deadline = time.perf_counter() + limit
-        while not until() and time.perf_counter() < deadline:
-            time.sleep(0.005)
-        stop.set("test")
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
+    watcher = stop_when(stop, until, limit)
     try:
         driver.run()
     finally:
