@@ -185,7 +185,6 @@ class ScriptedKeys:
     def __init__(self, plan: list[tuple[int, str]], counter) -> None:
         self.plan = sorted(plan)
         self.counter = counter
-        self.lock = threading.Lock()
 
     def poll(self) -> list[str]:
         sent = self.counter()

@@ -118,6 +118,11 @@ class LiveSource(Source):
         return self.slot.take(timeout)
 
     @property
+    def connected(self) -> bool:
+        """False while a camera is gone and being retried."""
+        return True
+
+    @property
     def ended(self) -> bool:
         """True once the source will produce nothing more (a file played to its end)."""
         return self.slot.closed
@@ -312,6 +317,10 @@ class CameraSource(LiveSource):
             index += 1
         if capture is not None:
             capture.release()
+
+    @property
+    def connected(self) -> bool:
+        return self._capture is not None
 
     def _reopen(self) -> Any | None:
         if self._stop.wait(RETRY_SECONDS):

@@ -394,7 +394,7 @@ class LiveDriver:
         mode = "privacy" if controls.privacy else controls.mode
         if controls.mode == "image" and not controls.privacy:
             mode += f" {Path(controls.background.spec).name or controls.background.spec}"
-        state = "" if getattr(self.source, "connected", True) else "  CAMERA LOST, retrying"
+        state = "" if self.source.connected else "  CAMERA LOST, retrying"
         message, when = self._message
         if not message or time.perf_counter() - when > MESSAGE_SECONDS:
             message = KEY_HELP
@@ -539,7 +539,8 @@ def run_live_command(input_spec: str, output: str, config: Config) -> int:
     terminal = TerminalKeys()
     with StopRequest() as stop:
         if terminal.start():
-            print(f"livematte: {KEY_HELP}", file=sys.stderr)
+            if not config.quiet:
+                print(f"livematte: {KEY_HELP}", file=sys.stderr)
         else:
             terminal = None
         try:
