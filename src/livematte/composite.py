@@ -40,7 +40,7 @@ _COLOUR_RE = re.compile(r"^#?([0-9a-fA-F]{6})$")
 EDGE_WORK_SIZE = 320
 """Long side of the work copy the blur, decontamination and light wrap are computed on."""
 # The blur itself runs smaller still: a Gaussian this wide in work pixels loses nothing.
-_BLUR_MIN_SIGMA = 3.0
+_BLUR_MIN_SIGMA = 2.0
 # Reach of the old background's local mean (decontamination) and of the light wrap, in
 # work pixels (4 full-size pixels each at 720p).
 _EDGE_SIGMA = 3.0
@@ -53,7 +53,7 @@ class Background:
     spec: str = ""
     transparent = False
     # Made from the frame itself (the blur): its colours near the person are the old
-    # background's own, so the edge needs no decontamination against it.
+    # background's own, so the edge needs no decontamination or light wrap against it.
     from_frame = False
 
     def render(self, rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -154,7 +154,7 @@ class BlurBackground(Background):
     def render_layer(self, rgb: np.ndarray, alpha: np.ndarray, work: WorkView) -> np.ndarray:
         # Sigma is given at 720p; scale it to this frame, then to the work image.
         sigma = self.strength * (rgb.shape[0] / 720.0) / work.factor
-        return work.upsample(work.masked_blur(sigma, key="blur"), "blur_full")
+        return work.upsample(work.masked_blur(sigma, key="blur", power=4), "blur_full")
 
 
 class TransparentBackground(Background):
@@ -227,16 +227,25 @@ class WorkView:
         self._full_size = (1, 1)
         self._buffers: dict[str, np.ndarray] = {}
 
-    def update(self, rgb: np.ndarray, alpha: np.ndarray, small: np.ndarray | None = None) -> None:
-        """Shrink this frame and its alpha; ``small`` is the frame already shrunk by another
-        stage (the refiner), used when it has the work size."""
+    def update(
+        self,
+        rgb: np.ndarray,
+        alpha: np.ndarray,
+        small: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> None:
+        """Shrink this frame and its alpha; ``small`` is both already shrunk by another stage
+        (the refiner, as uint8), used when it has the work size."""
         height, width = rgb.shape[:2]
         self.factor = shrink_factor(width, height, self.work_size)
         size = (width // self.factor, height // self.factor)
         self._full_size = (width, height)
-        if small is None or small.shape[:2] != (size[1], size[0]):
+        if small is not None and small[0].shape[:2] == (size[1], size[0]):
+            small, small_alpha = small
+        else:
             small = shrink_to(rgb, *size, dst=self._buffer("rgb8", (size[1], size[0], 3), np.uint8))
-        small_alpha = shrink_to(alpha, *size, dst=self._buffer("a8", (size[1], size[0]), np.uint8))
+            small_alpha = shrink_to(
+                alpha, *size, dst=self._buffer("a8", (size[1], size[0]), np.uint8)
+            )
         self.rgb = self._buffer("rgb", small.shape)
         self.rgb[...] = small
         self.alpha = self._buffer("alpha", small_alpha.shape)
@@ -339,13 +348,14 @@ class Compositor:
         alpha: np.ndarray,
         out: np.ndarray,
         foreground: np.ndarray | None = None,
-        small: np.ndarray | None = None,
+        small: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> np.ndarray:
         """Write the blended frame into ``out`` (RGB, or RGBA when transparent).
 
         ``foreground`` is the model's own estimate of the person's colours (RVM's ``fgr``),
         already free of the old background; without it the edge is decontaminated here.
-        ``small`` is the frame already shrunk to the work size, when a stage before made it.
+        ``small`` is the frame and its alpha already shrunk to the work size (uint8), when a
+        stage before made them.
         """
         cfg = self.config
         fg = rgb if foreground is None else foreground
@@ -354,7 +364,10 @@ class Compositor:
             return out
         self.work.update(rgb, alpha, small)
         bg = self.background.render_layer(rgb, alpha, self.work)
-        if cfg.light_wrap > 0:
+        # The blur is the old background itself: its colours already sit on the edge, so
+        # neither decontamination nor light wrap has anything to do there.
+        replaced = not self.background.from_frame
+        if cfg.light_wrap > 0 and replaced:
             alpha = self._light_wrap(alpha)
         if self._alpha3 is None or self._alpha3.shape != rgb.shape:
             self._alpha3 = np.empty_like(rgb)
@@ -366,7 +379,7 @@ class Compositor:
         cv2.multiply(fg, a3, dst=out, scale=1.0 / 255.0)
         cv2.multiply(bg, inv3, dst=a3, scale=1.0 / 255.0)
         cv2.add(out, a3, dst=out)
-        if cfg.decontaminate and foreground is None and not self.background.from_frame:
+        if cfg.decontaminate and foreground is None and replaced:
             self._decontaminate(out, alpha, inv3)
         return out
 

@@ -41,8 +41,8 @@ class Refiner:
     def __init__(self, config: RefineConfig) -> None:
         self.config = config
         self._work: dict[tuple[str, int], np.ndarray] = {}
-        # The last frame shrunk to the work size, for the compositor to reuse.
-        self.small: np.ndarray | None = None
+        # The last frame and its alpha at the work size (uint8), for the compositor to reuse.
+        self.small: tuple[np.ndarray, np.ndarray] | None = None
 
     def refine(self, alpha: np.ndarray, rgb: np.ndarray) -> np.ndarray:
         """The full-resolution alpha; valid until the next call (the buffer is reused)."""
@@ -52,7 +52,7 @@ class Refiner:
         if not cfg.enabled:
             self.small = None
             return self._upsample(alpha, full)
-        small = self.small = shrink(rgb, cfg.work_size)
+        small = shrink(rgb, cfg.work_size)
         shape = small.shape[:2]
         guide = self._buffer("guide", shape)
         np.multiply(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), np.float32(1.0 / 255.0), out=guide)
@@ -86,7 +86,9 @@ class Refiner:
         np.multiply(slope, guide, out=base)
         np.multiply(base, 255.0, out=base)
         np.add(base, offset, out=base)
-        self._upsample(base * np.float32(1.0 / 255.0), full)
+        small_alpha = self._to_u8(base, 255.0)
+        cv2.resize(small_alpha, (width, height), dst=full, interpolation=cv2.INTER_LINEAR)
+        self.small = (small, small_alpha)
         # Where the fit has any weight (a few % of the pixels, in one box), redo it on the
         # full-resolution grey: that is what brings out hair and shoulder detail.
         box = band_box(weight > _BAND_WEIGHT, pad=2)
@@ -97,9 +99,9 @@ class Refiner:
         rows = slice(round(y0 * sy), min(height, round(y1 * sy)))
         cols = slice(round(x0 * sx), min(width, round(x1 * sx)))
         size = (cols.stop - cols.start, rows.stop - rows.start)
-        slope_full = self._buffer("slope_full", (size[1], size[0]))
-        value = self._buffer("value_full", (size[1], size[0]))
-        grey = self._buffer("grey_full", (size[1], size[0]), np.uint8)
+        slope_full = self._region("slope_full", size, np.float32)
+        value = self._region("value_full", size, np.float32)
+        grey = self._region("grey_full", size, np.uint8)
         linear = cv2.INTER_LINEAR
         cv2.resize(slope[y0:y1, x0:x1], size, dst=slope_full, interpolation=linear)
         cv2.resize(offset[y0:y1, x0:x1], size, dst=value, interpolation=linear)
@@ -108,7 +110,7 @@ class Refiner:
         cv2.add(value, slope_full, dst=value)
         # Negative overshoot to 0, then round and saturate to uint8 (no sign left to flip).
         cv2.threshold(value, 0.0, 0.0, cv2.THRESH_TOZERO, dst=value)
-        full[rows, cols] = cv2.convertScaleAbs(value)
+        cv2.convertScaleAbs(value, full[rows, cols])  # writes through the view
         return full
 
     def _coefficients(
@@ -148,12 +150,28 @@ class Refiner:
             buffer = self._work[key] = np.empty(shape, dtype)
         return buffer
 
+    def _region(self, name: str, size: tuple[int, int], dtype: type) -> np.ndarray:
+        """A contiguous (h, w) array over a buffer kept at the largest size seen: the box
+        changes size every frame, and fresh large arrays cost page faults."""
+        count = size[0] * size[1]
+        buffer = self._work.get((name, np.dtype(dtype).num))
+        if buffer is None or buffer.size < count:
+            buffer = self._work[(name, np.dtype(dtype).num)] = np.empty(count, dtype)
+        return buffer[:count].reshape(size[1], size[0])
+
+    def _to_u8(self, alpha: np.ndarray, top: float) -> np.ndarray:
+        """``alpha`` (0..top) as uint8 0..255, rounded and saturated, in a reused buffer."""
+        small = self._buffer("u8", alpha.shape, np.uint8)
+        # Negative overshoot to 0 first: convertScaleAbs would flip its sign.
+        cv2.threshold(alpha, 0.0, 0.0, cv2.THRESH_TOZERO, dst=alpha)
+        cv2.convertScaleAbs(alpha, small, alpha=255.0 / top)
+        return small
+
     def _upsample(self, alpha: np.ndarray, out: np.ndarray) -> np.ndarray:
         """Plain bilinear upsampling (refinement off): uint8 at the model's size, then resize."""
-        small = self._buffer("u8", alpha.shape, np.uint8)
         clipped = self._buffer("clipped", alpha.shape)
-        np.clip(alpha, 0.0, 1.0, out=clipped)
-        cv2.convertScaleAbs(clipped, small, alpha=255.0)
+        np.copyto(clipped, alpha)
+        small = self._to_u8(clipped, 1.0)
         cv2.resize(small, (out.shape[1], out.shape[0]), dst=out, interpolation=cv2.INTER_LINEAR)
         return out
 

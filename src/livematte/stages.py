@@ -96,7 +96,7 @@ class Stages:
         self.compositor = Compositor(self.backgrounds[0], config.background)
         self.timer = StageTimer()
         self.scene_cuts = 0
-        self._refined: tuple[np.ndarray | None, np.ndarray | None] = (None, None)
+        self._refined: tuple[np.ndarray | None, tuple[np.ndarray, np.ndarray] | None] = (None, None)
         self.model_skipped = 0
         self._small: np.ndarray | None = None  # the frame at the model's size (reused buffer)
         self._alpha_size: tuple[int, int] | None = None  # (w, h) of the last alpha
