@@ -582,3 +582,30 @@ def test_preview_beside_another_output_without_a_display_is_skipped(
         stats = run_live(str(clip), "null", config, StopRequest(), stages=half_stages(config))
     assert stats.frames_out > 0
     assert any("no display" in r.getMessage() for r in caplog.records)
+
+
+def test_ctrl_c_stops_cleanly_and_still_writes_the_statistics(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    clip = write_clip(tmp_path / "in.mp4", frames=240, fps=30, width=160, height=90, audio=None)
+    stats_path = tmp_path / "s.json"
+    command = [sys.executable, "-m", "livematte", "run", str(clip), "--live", "-o", "null"]
+    process = subprocess.Popen(
+        [*command, "--stats-json", str(stats_path)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    for line in process.stderr:  # wait until the live loop runs (a slow start-up is fine)
+        if "stop with q or Ctrl-C" in line:
+            break
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=20)
+    assert process.returncode == 0, err
+    stats = json.loads(stats_path.read_text())
+    assert stats["stopped_by"] == "SIGINT"
+    assert 0 < stats["frames_in"] < 240
+    assert "Traceback" not in err

@@ -244,6 +244,13 @@ class LiveDriver:
         self.controls.apply(self.stages.compositor)
         self._warm_up()
         self.source.start()
+        log.info(
+            "live: %dx%d at %.3g fps to %s; stop with q or Ctrl-C",
+            self.source.width,
+            self.source.height,
+            self.source.fps,
+            ", ".join(output.description for output in self.outputs),
+        )
         last_send: float | None = None
         gap = 1.5 * self.period  # tolerate jitter before the first repeat
         while not self.stop.requested:
