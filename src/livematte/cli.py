@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -204,6 +205,10 @@ def _cmd_run(args: argparse.Namespace, config: Config) -> int:
     from .pipeline import process_video
 
     report = process_video(args.input, output, config=config, show_progress=not config.quiet)
+    if report.interrupted:
+        # The clean stop is done and the file kept: a late second Ctrl-C must not turn the
+        # exit into a death by signal.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     if not config.quiet:
         _print_summary(report)
     return 130 if report.interrupted else 0
