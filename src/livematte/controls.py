@@ -17,6 +17,7 @@ import threading
 from typing import TextIO
 
 from .composite import Background, BlurBackground, ColourBackground, Compositor
+from .interrupt import add_abort_hook, remove_abort_hook
 
 log = logging.getLogger("livematte")
 
@@ -123,6 +124,7 @@ class TerminalKeys:
             fd = self.stream.fileno()
             self._saved = termios.tcgetattr(fd)
             tty.setcbreak(fd)
+            add_abort_hook(self._restore_terminal)
         self._thread = threading.Thread(target=self._read, name="livematte-keys", daemon=True)
         self._thread.start()
         return True
@@ -161,6 +163,11 @@ class TerminalKeys:
         if self._thread is not None:
             self._thread.join(timeout=1.0)
             self._thread = None
+        self._restore_terminal()
+
+    def _restore_terminal(self) -> None:
+        """Give the terminal back its line mode (also on an abort, via the abort hook)."""
+        remove_abort_hook(self._restore_terminal)
         if self._saved is not None:
             import termios
 
