@@ -335,6 +335,25 @@ def test_keys_change_what_is_sent(tmp_path: Path) -> None:
     assert all(np.array_equal(image, recorder.fresh[11]) for image in frozen)
 
 
+def test_privacy_shows_the_chosen_still_image(tmp_path: Path) -> None:
+    config = make_config("#ff0000")
+    config.live.privacy_image = str(_solid_image(tmp_path / "away.png", (0, 200, 0)))
+    stages = half_stages(config)
+    script = CameraScript([ScriptedCapture(400, BLUE_BGR, size=(64, 36))])
+    source = CameraSource("0", opener=script)
+    recorder = Recorder()
+    counter = lambda: len(recorder.fresh)  # noqa: E731
+    keys = ScriptedKeys([(3, "p"), (8, "q")], counter)
+    driver = LiveDriver(source, stages, [recorder], config.live, StopRequest(), terminal=keys)  # type: ignore[arg-type]
+    try:
+        driver.run()
+    finally:
+        source.close()
+    assert tuple(recorder.fresh[1][10, 60]) == (255, 0, 0)  # before 'p': the background
+    # After 'p': the privacy picture, whole frame, camera pixels hidden.
+    assert all((image == (0, 200, 0)).all() for image in recorder.fresh[4:])
+
+
 def _solid_image(path: Path, rgb: tuple[int, int, int]) -> Path:
     image = np.empty((36, 64, 3), np.uint8)
     image[:] = rgb[::-1]

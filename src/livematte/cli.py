@@ -44,6 +44,7 @@ _FLAG_SETTINGS = {
     "infer_every": "live.infer_every",
     "preview": "live.preview",
     "stats_json": "live.stats_json",
+    "privacy_image": "live.privacy_image",
     "live": "live.live",
     "quiet": "quiet",
     "debug": "debug",
@@ -172,6 +173,11 @@ def _add_live(parser: argparse.ArgumentParser) -> None:
         "--preview", action="store_true", default=None, help="also show a preview window"
     )
     group.add_argument("--stats-json", default=None, help="write live statistics as JSON")
+    group.add_argument(
+        "--privacy-image",
+        default=None,
+        help="picture shown while privacy ('p') is on (default: freeze)",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> Config:

@@ -114,6 +114,8 @@ class LiveConfig:
     preview: bool = False
     stats_json: str = ""
     live: bool = False  # treat a file input like a camera (real time, newest frame wins)
+    # Privacy ("p"): show this picture instead of freezing on the last frame ("" = freeze).
+    privacy_image: str = ""
 
 
 @dataclass

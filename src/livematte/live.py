@@ -33,11 +33,12 @@ from .composite import TransparentBackground
 from .config import Config, LiveConfig
 from .controls import KEY_HELP, LiveControls, TerminalKeys
 from .errors import UserError
-from .frame import Frame
+from .frame import Frame, cover_resize
 from .interrupt import StopRequest
 from .live_stats import LatencyHistogram, LiveStats
 from .matting.providers import first_line_of
 from .sinks import Sink, open_file_sink
+from .sources import read_image
 from .stages import MatteOutput, Stages
 
 log = logging.getLogger("livematte")
@@ -224,6 +225,12 @@ class LiveDriver:
         shape = (source.height, source.width, 3)
         self._out = np.empty(shape, np.uint8)
         self._frozen = np.zeros(shape, np.uint8)
+        # Loaded now, so a bad path fails at start rather than when "p" is pressed mid-call.
+        self._privacy_image = (
+            cover_resize(read_image(Path(config.privacy_image)), source.width, source.height)
+            if config.privacy_image
+            else None
+        )
         self._last: np.ndarray | None = None
         self._matte: MatteOutput | None = None
         self._reconnects = 0
@@ -371,8 +378,10 @@ class LiveDriver:
             log.info("%s", message)
 
     def _freeze(self) -> None:
-        """Privacy: the picture stops on the last output (black before the first one)."""
-        if self._last is not None:
+        """Privacy: the chosen still, else the last output (black before the first one)."""
+        if self._privacy_image is not None:
+            np.copyto(self._frozen, self._privacy_image)
+        elif self._last is not None:
             np.copyto(self._frozen, self._last)
         else:
             self._frozen[:] = 0
@@ -459,8 +468,12 @@ def run_live(
 
 
 def _open_live_source(input_spec: str, live: LiveConfig) -> LiveSource:
-    from .sources import open_source
+    from .sources import is_camera_spec, open_source
 
+    if not is_camera_spec(input_spec) and (live.size or live.fourcc):
+        log.warning(
+            "--size and --fourcc are camera settings; %s is played at its own size", input_spec
+        )
     source = open_source(input_spec, live=True, size=live.size, fps=live.fps, fourcc=live.fourcc)
     if not isinstance(source, LiveSource):  # pragma: no cover - open_source always wraps
         raise AssertionError(f"{type(source).__name__} is not a live source")
