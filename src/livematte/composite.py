@@ -30,7 +30,7 @@ import numpy as np
 from .config import BackgroundConfig
 from .errors import UserError
 from .frame import cover_resize, shrink_to
-from .refine import band_box, shrink_factor
+from .refine import band_box, scale_box, shrink_factor
 from .sources import IMAGE_EXTENSIONS, read_image
 
 log = logging.getLogger("livematte")
@@ -397,11 +397,9 @@ class Compositor:
         if box is None:
             return
         (y0, y1), (x0, x1) = box
-        f = work.factor
-        height, width = out.shape[:2]
         old = work.masked_blur(_EDGE_SIGMA, key="old", power=4, fallback=False)[y0:y1, x0:x1]
         offset = cv2.subtract(work.rgb[y0:y1, x0:x1], old)
-        full = (slice(y0 * f, min(height, y1 * f)), slice(x0 * f, min(width, x1 * f)))
+        full = scale_box(box, work.alpha.shape, out.shape)
         target, inverse, mask = out[full], inverse3[full], alpha[full]
         size = (target.shape[1], target.shape[0])
         for sign, add in ((1.0, cv2.add), (-1.0, cv2.subtract)):

@@ -95,9 +95,7 @@ class Refiner:
         if box is None:
             return full
         (y0, y1), (x0, x1) = box
-        sy, sx = height / shape[0], width / shape[1]
-        rows = slice(round(y0 * sy), min(height, round(y1 * sy)))
-        cols = slice(round(x0 * sx), min(width, round(x1 * sx)))
+        rows, cols = scale_box(box, shape, (height, width))
         size = (cols.stop - cols.start, rows.stop - rows.start)
         slope_full = self._region("slope_full", size, np.float32)
         value = self._region("value_full", size, np.float32)
@@ -186,6 +184,19 @@ def band_box(mask: np.ndarray, pad: int) -> tuple[tuple[int, int], tuple[int, in
         (max(0, rows[0] - pad), min(height, rows[-1] + 1 + pad)),
         (max(0, cols[0] - pad), min(width, cols[-1] + 1 + pad)),
     )
+
+
+def scale_box(
+    box: tuple[tuple[int, int], tuple[int, int]],
+    small: tuple[int, ...],
+    full: tuple[int, ...],
+) -> tuple[slice, slice]:
+    """The (rows, columns) slices of a box of a ``small`` image on the ``full`` image."""
+    (y0, y1), (x0, x1) = box
+    sy, sx = full[0] / small[0], full[1] / small[1]
+    rows = slice(round(y0 * sy), min(full[0], round(y1 * sy)))
+    cols = slice(round(x0 * sx), min(full[1], round(x1 * sx)))
+    return rows, cols
 
 
 def shrink_factor(width: int, height: int, work_size: int) -> int:
