@@ -96,6 +96,32 @@ def test_decontamination_removes_the_old_background_from_edge_pixels():
     assert errors[True] < 0.4 * errors[False]
 
 
+def test_transparent_output_carries_the_persons_colour_at_the_edge():
+    # Editors composite the RGBA elsewhere: a red/green mix at the edge would be a green halo.
+    rgb, alpha, _ = soft_edge_scene()
+    band = (alpha > 40) & (alpha < 215)
+    reds = {}
+    for decontaminate in (False, True):
+        config = BackgroundConfig(decontaminate=decontaminate)
+        out = np.empty((H, W, 4), np.uint8)
+        Compositor(TransparentBackground(), config).composite(rgb, alpha, out)
+        np.testing.assert_array_equal(out[:, :, 3], alpha)
+        np.testing.assert_array_equal(out[alpha == 255, :3], rgb[alpha == 255])
+        error = np.abs(out[:, :, :3].astype(float) - RED)[band].max(axis=1)
+        reds[decontaminate] = error.mean()
+    assert reds[False] > 60  # the plain frame: half green at the edge
+    assert reds[True] < 12
+
+
+def test_transparent_output_uses_the_models_foreground():
+    rgb, alpha, _ = soft_edge_scene()
+    foreground = np.empty_like(rgb)
+    foreground[:] = RED
+    out = np.empty((H, W, 4), np.uint8)
+    Compositor(TransparentBackground()).composite(rgb, alpha, out, foreground)
+    np.testing.assert_array_equal(out[:, :, :3], foreground)
+
+
 def test_decontamination_leaves_the_background_and_solid_person_alone():
     rgb, alpha, _ = soft_edge_scene()
     config = BackgroundConfig(decontaminate=True, light_wrap=0.0)

@@ -45,6 +45,10 @@ _BLUR_MIN_SIGMA = 2.0
 # work pixels (4 full-size pixels each at 720p).
 _EDGE_SIGMA = 3.0
 _WRAP_SIGMA = 3.0
+# Straight-alpha unmixing divides by alpha; below this its noise would be amplified.
+_UNMIX_MIN_ALPHA = 0.1
+# Alpha below which a work pixel counts as pure background (the unmixing's estimate of it).
+_PURE_BACKGROUND = 0.02
 
 
 class Background:
@@ -262,7 +266,8 @@ class WorkView:
     ) -> np.ndarray:
         """Local mean colour of the background, in a reused buffer.
 
-        A normalised convolution: colours weighted by (1 - a)^power, blurred, divided
+        A normalised convolution: colours weighted by (1 - a)^power (power 0: 1 where
+        a is below ``_PURE_BACKGROUND``, else 0), blurred, divided
         by the blurred weight, so the person's colours never leak in. With ``fallback``,
         where no background is near at all a plain wider blur stands in. Large blurs run
         on a further shrunk copy, which a Gaussian this wide cannot tell apart.
@@ -275,8 +280,11 @@ class WorkView:
             rgb = cv2.resize(rgb, tiny, interpolation=cv2.INTER_AREA)
             alpha = cv2.resize(alpha, tiny, interpolation=cv2.INTER_AREA)
         sigma = max(0.5, sigma / step)
-        weight = cv2.subtract(1.0, alpha)
-        cv2.multiply(weight, weight, dst=weight)
+        if power == 0:  # only (nearly) pure background: no mixed edge pixel at all
+            weight = cv2.threshold(alpha, _PURE_BACKGROUND, 1.0, cv2.THRESH_BINARY_INV)[1]
+        else:
+            weight = cv2.subtract(1.0, alpha)
+            cv2.multiply(weight, weight, dst=weight)
         if power == 4:
             cv2.multiply(weight, weight, dst=weight)
         numerator = cv2.multiply(rgb, cv2.merge((weight, weight, weight)))
@@ -337,6 +345,7 @@ class Compositor:
         self._alpha3: np.ndarray | None = None
         self._inverse3: np.ndarray | None = None
         self._wrapped: np.ndarray | None = None
+        self._unmixed: np.ndarray | None = None
 
     @property
     def transparent(self) -> bool:
@@ -360,6 +369,10 @@ class Compositor:
         cfg = self.config
         fg = rgb if foreground is None else foreground
         if self.background.transparent:
+            # Editors composite this elsewhere: its edge colours must be the person's own.
+            if cfg.decontaminate and foreground is None:
+                self.work.update(rgb, alpha, small)
+                fg = self._unmix(rgb, alpha)
             cv2.merge((fg[:, :, 0], fg[:, :, 1], fg[:, :, 2], alpha), dst=out)
             return out
         self.work.update(rgb, alpha, small)
@@ -407,6 +420,41 @@ class Compositor:
             part = cv2.resize(part, size, interpolation=cv2.INTER_LINEAR)
             cv2.multiply(part, inverse, dst=part, scale=1.0 / 255.0)
             add(target, part, dst=target, mask=mask)  # nothing where alpha is 0
+
+    def _unmix(self, rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        """The person's own colour F at the edge, for straight-alpha (RGBA) output.
+
+        From I = a F + (1 - a) B_old: F = B_old + (I - B_old) / a, with B_old the local
+        mean of the pure background only (1 / a would amplify any of the person's colour
+        in it), over a wider reach so that even a wide soft edge finds some. Composited
+        anywhere, a F is then what the RGB blend's decontamination gives. ``a`` is floored
+        at ``_UNMIX_MIN_ALPHA`` so the faintest pixels (which weigh almost nothing) do not
+        amplify noise. Float work, but only in the box around the edge band (transparent
+        output is for files, not live).
+        """
+        work = self.work
+        box = band_box((work.alpha > 0.0) & (work.alpha < 1.0), pad=1)
+        if box is None:
+            return rgb
+        (y0, y1), (x0, x1) = box
+        old = work.masked_blur(2 * _EDGE_SIGMA, key="pure", power=0)[y0:y1, x0:x1]
+        rows, cols = scale_box(box, work.alpha.shape, rgb.shape)
+        image, a = rgb[rows, cols], alpha[rows, cols]
+        old = cv2.resize(old, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
+        weight = cv2.max(a, int(_UNMIX_MIN_ALPHA * 255)).astype(np.float32)
+        cv2.divide(255.0, weight, dst=weight)
+        unmixed = cv2.subtract(image.astype(np.float32), old)
+        cv2.multiply(unmixed, cv2.merge((weight, weight, weight)), dst=unmixed)
+        cv2.add(unmixed, old, dst=unmixed)
+        if self._unmixed is None or self._unmixed.shape != rgb.shape:
+            self._unmixed = np.empty_like(rgb)
+        fg = self._unmixed
+        np.copyto(fg, rgb)
+        np.clip(unmixed, 0.0, 255.0, out=unmixed)
+        region = fg[rows, cols]
+        cv2.convertScaleAbs(unmixed, region)
+        region[a == 0] = image[a == 0]  # fully transparent: left as they were
+        return fg
 
     def _light_wrap(self, alpha: np.ndarray) -> np.ndarray:
         band = self.work.edge_band(_WRAP_SIGMA, self.config.light_wrap)
