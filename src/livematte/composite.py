@@ -20,6 +20,7 @@ computed on a "work" copy of the frame shrunk by a whole factor (long side at mo
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -226,10 +227,34 @@ class WorkView:
     def __init__(self, work_size: int = EDGE_WORK_SIZE) -> None:
         self.work_size = work_size
         self.factor = 1
-        self.rgb = np.zeros((1, 1, 3), np.float32)  # float32 RGB at work size
-        self.alpha = np.zeros((1, 1), np.float32)  # float32 alpha in [0, 1] at work size
+        self.rgb8 = np.zeros((1, 1, 3), np.uint8)  # RGB at work size
+        self.alpha8 = np.zeros((1, 1), np.uint8)  # alpha at work size
         self._full_size = (1, 1)
         self._buffers: dict[str, np.ndarray] = {}
+        self._floats: dict[str, np.ndarray] = {}  # float copies made this frame, on demand
+
+    @property
+    def rgb(self) -> np.ndarray:
+        """float32 RGB at work size (made on first use in a frame)."""
+        rgb = self._floats.get("rgb")
+        if rgb is None:
+            rgb = self._floats["rgb"] = self._buffer("rgb", self.rgb8.shape)
+            rgb[...] = self.rgb8
+        return rgb
+
+    @property
+    def alpha(self) -> np.ndarray:
+        """float32 alpha in [0, 1] at work size (made on first use in a frame)."""
+        alpha = self._floats.get("alpha")
+        if alpha is None:
+            alpha = self._floats["alpha"] = self._buffer("alpha", self.alpha8.shape)
+            cv2.multiply(self.alpha8, 1.0 / 255.0, dst=alpha, dtype=cv2.CV_32F)
+        return alpha
+
+    def edge_box(self) -> tuple[tuple[int, int], tuple[int, int]] | None:
+        """The box (at work size) around the fractional alpha, padded by one work pixel."""
+        alpha = self.alpha8
+        return band_box((alpha > 0) & (alpha < 255), pad=1)
 
     def update(
         self,
@@ -250,10 +275,8 @@ class WorkView:
             small_alpha = shrink_to(
                 alpha, *size, dst=self._buffer("a8", (size[1], size[0]), np.uint8)
             )
-        self.rgb = self._buffer("rgb", small.shape)
-        self.rgb[...] = small
-        self.alpha = self._buffer("alpha", small_alpha.shape)
-        cv2.multiply(small_alpha, 1.0 / 255.0, dst=self.alpha, dtype=cv2.CV_32F)
+        self.rgb8, self.alpha8 = small, small_alpha
+        self._floats.clear()
 
     def _buffer(self, key: str, shape: tuple[int, ...], dtype: type = np.float32) -> np.ndarray:
         buffer = self._buffers.get(key)
@@ -262,7 +285,12 @@ class WorkView:
         return buffer
 
     def masked_blur(
-        self, sigma: float, key: str, power: int = 2, fallback: bool = True
+        self,
+        sigma: float,
+        key: str,
+        power: int = 2,
+        fallback: bool = True,
+        box: tuple[tuple[int, int], tuple[int, int]] | None = None,
     ) -> np.ndarray:
         """Local mean colour of the background, in a reused buffer.
 
@@ -270,15 +298,28 @@ class WorkView:
         a is below ``_PURE_BACKGROUND``, else 0), blurred, divided
         by the blurred weight, so the person's colours never leak in. With ``fallback``,
         where no background is near at all a plain wider blur stands in. Large blurs run
-        on a further shrunk copy, which a Gaussian this wide cannot tell apart.
+        on a further shrunk copy, which a Gaussian this wide cannot tell apart. With
+        ``box`` (small blurs only), only that part is computed and returned: the
+        Gaussian is cut at 3 sigma, so a margin that wide around it gives the same values.
         """
-        height, width = self.alpha.shape
+        height, width = self.alpha8.shape
         step = max(1, int(sigma / _BLUR_MIN_SIGMA))
-        rgb, alpha = self.rgb, self.alpha
-        if step > 1:
+        reach = math.ceil(3 * max(0.5, sigma / step))
+        kernel = (2 * reach + 1, 2 * reach + 1)
+        if step > 1:  # shrunk in uint8 (cheaper), made float at the small size
             tiny = (max(1, width // step), max(1, height // step))
-            rgb = cv2.resize(rgb, tiny, interpolation=cv2.INTER_AREA)
-            alpha = cv2.resize(alpha, tiny, interpolation=cv2.INTER_AREA)
+            rgb = cv2.resize(self.rgb8, tiny, interpolation=cv2.INTER_AREA).astype(np.float32)
+            alpha = cv2.resize(self.alpha8, tiny, interpolation=cv2.INTER_AREA)
+            alpha = cv2.multiply(alpha, 1.0 / 255.0, dtype=cv2.CV_32F)
+        else:
+            rgb, alpha = self.rgb, self.alpha
+        inner = None
+        if box is not None and step == 1:
+            (y0, y1), (x0, x1) = box
+            top, left = max(0, y0 - reach), max(0, x0 - reach)
+            rgb = rgb[top : min(height, y1 + reach), left : min(width, x1 + reach)]
+            alpha = alpha[top : min(height, y1 + reach), left : min(width, x1 + reach)]
+            inner = (slice(y0 - top, y1 - top), slice(x0 - left, x1 - left))
         sigma = max(0.5, sigma / step)
         if power == 0:  # only (nearly) pure background: no mixed edge pixel at all
             weight = cv2.threshold(alpha, _PURE_BACKGROUND, 1.0, cv2.THRESH_BINARY_INV)[1]
@@ -288,8 +329,8 @@ class WorkView:
         if power == 4:
             cv2.multiply(weight, weight, dst=weight)
         numerator = cv2.multiply(rgb, cv2.merge((weight, weight, weight)))
-        cv2.GaussianBlur(numerator, (0, 0), sigma, dst=numerator)
-        denominator = cv2.GaussianBlur(weight, (0, 0), sigma)
+        cv2.GaussianBlur(numerator, kernel, sigma, dst=numerator)
+        denominator = cv2.GaussianBlur(weight, kernel, sigma)
         # (Single-channel here: OpenCV reads a bare number as (n, 0, 0, 0) on 3 channels.)
         support = cv2.multiply(denominator, 20.0)
         cv2.min(support, 1.0, dst=support)
@@ -307,9 +348,11 @@ class WorkView:
             cv2.subtract(numerator, plain, dst=numerator)
             cv2.multiply(numerator, cv2.merge((support, support, support)), dst=numerator)
             cv2.add(numerator, plain, dst=numerator)
+        if inner is not None:
+            return numerator[inner]
         if step == 1:
             return numerator
-        out = self._buffer(key, self.rgb.shape)
+        out = self._buffer(key, self.rgb8.shape)
         return cv2.resize(numerator, (width, height), dst=out, interpolation=cv2.INTER_LINEAR)
 
     def upsample(self, image: np.ndarray, key: str) -> np.ndarray:
@@ -401,25 +444,34 @@ class Compositor:
 
         Since I = a F + (1 - a) B_old, a (F - B_old) is simply I - B_old: only the old
         background needs estimating, as the local mean of nearly pure background pixels (at
-        work size). The signed term is applied as two saturating uint8 passes (positive and
-        negative parts), only inside the box around the edge band, and only where the
-        alpha is above 0, so nothing reaches the new background.
+        work size). The signed offset o = I - B_old is kept halved around 128 in one uint8
+        image, so that one upsampling and one weighting by 1 - a serve both signs; then
+        (1 - a) o = 2 (1 - a) (o / 2 + 128) - 256 (1 - a) is formed in int16 and added with
+        saturation. Only inside the box around the edge band, and only where the alpha is
+        above 0, so nothing reaches the new background.
         """
         work = self.work
-        box = band_box((work.alpha > 0.0) & (work.alpha < 1.0), pad=1)
+        box = work.edge_box()
         if box is None:
             return
         (y0, y1), (x0, x1) = box
-        old = work.masked_blur(_EDGE_SIGMA, key="old", power=4, fallback=False)[y0:y1, x0:x1]
+        old = work.masked_blur(_EDGE_SIGMA, key="old", power=4, fallback=False, box=box)
         offset = cv2.subtract(work.rgb[y0:y1, x0:x1], old)
-        full = scale_box(box, work.alpha.shape, out.shape)
+        biased = cv2.convertScaleAbs(offset, alpha=0.5, beta=128.0)  # o / 2 + 128, >= 0
+        full = scale_box(box, work.alpha8.shape, out.shape)
         target, inverse, mask = out[full], inverse3[full], alpha[full]
-        size = (target.shape[1], target.shape[0])
-        for sign, add in ((1.0, cv2.add), (-1.0, cv2.subtract)):
-            part = cv2.convertScaleAbs(cv2.max(offset * sign, 0.0))
-            part = cv2.resize(part, size, interpolation=cv2.INTER_LINEAR)
-            cv2.multiply(part, inverse, dst=part, scale=1.0 / 255.0)
-            add(target, part, dst=target, mask=mask)  # nothing where alpha is 0
+        half = cv2.resize(
+            biased, (target.shape[1], target.shape[0]), interpolation=cv2.INTER_LINEAR
+        )
+        cv2.multiply(half, inverse, dst=half, scale=1.0 / 255.0)  # (1 - a)(o / 2 + 128)
+        # (1 - a) o = half - rest, rest = (1 - a) 255 - half (both >= 0): one of the two
+        # saturating differences below is 0, so adding one and subtracting the other is
+        # exact in uint8.
+        rest = cv2.subtract(inverse, half)
+        gain = cv2.subtract(half, rest)
+        cv2.subtract(rest, half, dst=rest)
+        cv2.add(target, gain, dst=target, mask=mask)  # nothing where alpha is 0
+        cv2.subtract(target, rest, dst=target, mask=mask)
 
     def _unmix(self, rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
         """The person's own colour F at the edge, for straight-alpha (RGBA) output.
@@ -433,12 +485,12 @@ class Compositor:
         output is for files, not live).
         """
         work = self.work
-        box = band_box((work.alpha > 0.0) & (work.alpha < 1.0), pad=1)
+        box = work.edge_box()
         if box is None:
             return rgb
         (y0, y1), (x0, x1) = box
         old = work.masked_blur(2 * _EDGE_SIGMA, key="pure", power=0)[y0:y1, x0:x1]
-        rows, cols = scale_box(box, work.alpha.shape, rgb.shape)
+        rows, cols = scale_box(box, work.alpha8.shape, rgb.shape)
         image, a = rgb[rows, cols], alpha[rows, cols]
         old = cv2.resize(old, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
         weight = cv2.max(a, int(_UNMIX_MIN_ALPHA * 255)).astype(np.float32)
