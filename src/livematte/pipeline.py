@@ -1,9 +1,12 @@
 """The offline driver (file → file) and the importable ``process_video`` API.
 
-Every frame is processed, in order. Decoding, the per-frame stages and encoding run on
-three threads joined by small queues, so the model and the blend overlap with the codec
-work (PyAV and the model release the GIL). Output buffers come from a small ring, sized so
-no buffer is reused while a queue still holds it.
+Every frame is processed, in order. Three threads joined by small queues: the reader
+decodes; the main thread runs the model, the temporal filter and the refiner; the writer
+blends and encodes. The blend sits with the encoder rather than with the model so neither
+Python thread carries most of the work alone (profiled on two cores: with the blend on the
+main thread that thread was the bottleneck and the reader and writer waited on it). PyAV,
+OpenCV and the model release the GIL. Each matte's reused buffers are copied into a small
+ring, sized so none is overwritten while a queue still holds it.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from .interrupt import StopRequest
 from .progress import Progress
 from .sinks import NullSink, Sink, close_sinks, open_file_sink
 from .sources import Source, VideoFileSource, is_camera_spec, open_source
-from .stages import Stages
+from .stages import MatteOutput, Stages
 
 log = logging.getLogger("livematte")
 
@@ -72,6 +75,38 @@ class BufferRing:
         buffer = self._buffers[self._next]
         self._next = (self._next + 1) % len(self._buffers)
         return buffer
+
+
+class MatteRing:
+    """Copies of mattes whose buffers the stages reuse, handed out in turn.
+
+    The refiner writes every frame's alpha (and its work-size frame and alpha) into the
+    same buffers; the writer thread blends a frame while the main thread already mattes
+    the next ones, so each matte is copied into the next slot first. The slots' buffers
+    are allocated once (again only if the sizes change).
+    """
+
+    def __init__(self, count: int) -> None:
+        self._slots: list[dict[str, np.ndarray]] = [{} for _ in range(count)]
+        self._next = 0
+
+    def keep(self, matte: MatteOutput) -> MatteOutput:
+        slot = self._slots[self._next]
+        self._next = (self._next + 1) % len(self._slots)
+        small = None
+        if matte.small is not None:
+            small = (_copy_into(slot, "rgb", matte.small[0]), _copy_into(slot, "a", matte.small[1]))
+        return MatteOutput(
+            _copy_into(slot, "alpha", matte.alpha), matte.foreground, small, matte.frame
+        )
+
+
+def _copy_into(slot: dict[str, np.ndarray], key: str, array: np.ndarray) -> np.ndarray:
+    buffer = slot.get(key)
+    if buffer is None or buffer.shape != array.shape or buffer.dtype != array.dtype:
+        buffer = slot[key] = np.empty_like(array)
+    np.copyto(buffer, array)
+    return buffer
 
 
 def process_video(
@@ -197,11 +232,11 @@ def run_offline(
     progress = Progress(source.frame_count, enabled=show_progress and not config.quiet)
     frames_in: queue.Queue[Any] = queue.Queue(maxsize=_QUEUE_DEPTH)
     frames_out: queue.Queue[Any] = queue.Queue(maxsize=_QUEUE_DEPTH)
-    ring_size = _QUEUE_DEPTH + 3
-    out_ring = BufferRing((source.height, source.width, stages.output_channels()), ring_size)
-    alpha_ring = BufferRing((source.height, source.width), ring_size) if alpha_sink else None
+    # Slots in use at once: the queue's, the one the writer blends, the one being filled.
+    mattes = MatteRing(_QUEUE_DEPTH + 3)
+    out = np.empty((source.height, source.width, stages.output_channels()), np.uint8)
     reader = _Worker("reader", _read_frames, source, frames_in, stages, stop, max_frames)
-    writer = _Worker("writer", _write_frames, frames_out, sink, alpha_sink, stages, progress)
+    writer = _Worker("writer", _write_frames, frames_out, sink, alpha_sink, stages, progress, out)
     start = time.perf_counter()
     keep, complete = False, False
     try:
@@ -209,14 +244,8 @@ def run_offline(
         writer.start()
         for frame in _drain(frames_in, reader, writer, stop):
             began = time.perf_counter()
-            matte = stages.matte(frame.rgb)
-            out = stages.composite(frame.rgb, matte, out_ring.take())
-            stages.timer.add("processing", (time.perf_counter() - began) * 1000.0)
-            alpha = None
-            if alpha_ring is not None:
-                alpha = alpha_ring.take()
-                np.copyto(alpha, matte.alpha)
-            _put(frames_out, (frame, out, alpha), writer)
+            matte = mattes.keep(stages.matte(frame.rgb))
+            _put(frames_out, (frame, matte, (time.perf_counter() - began) * 1000.0), writer)
         complete = not stop.requested
         keep = True
     finally:
@@ -324,17 +353,22 @@ def _write_frames(
     alpha_sink: Sink | None,
     stages: Stages,
     progress: Progress,
+    out: np.ndarray,
 ) -> int:
+    """Blend and encode each queued frame (the sinks copy ``out`` before returning)."""
     written = 0
     while True:
         item = frames.get()
         if item is _END:
             return written
-        frame, image, alpha = item
+        frame, matte, matte_ms = item
+        began = time.perf_counter()
+        image = stages.composite(frame.rgb, matte, out)
         start = time.perf_counter()
+        stages.timer.add("processing", matte_ms + (start - began) * 1000.0)
         sink.write(frame, image)
         if alpha_sink is not None:
-            alpha_sink.write(frame, alpha)
+            alpha_sink.write(frame, matte.alpha)
         if not isinstance(sink, NullSink) or alpha_sink is not None:
             stages.timer.add("encode", (time.perf_counter() - start) * 1000.0)
         written += 1

@@ -66,10 +66,18 @@ class StageTimer:
 
 @dataclass
 class MatteOutput:
-    """Full-resolution alpha (uint8) and, where the model gives one, its foreground colours."""
+    """Full-resolution alpha (uint8) and, where the model gives one, its foreground colours.
+
+    ``small`` is the refiner's work-size copy of the frame and of its alpha, which saves the
+    compositor shrinking them again; it belongs to ``frame`` (the RGB the matte was made
+    from) and is ignored when the matte is blended over another frame, as live mode does
+    when it reuses a matte.
+    """
 
     alpha: np.ndarray
     foreground: np.ndarray | None = None
+    small: tuple[np.ndarray, np.ndarray] | None = None
+    frame: np.ndarray | None = None
 
 
 class Stages:
@@ -96,7 +104,6 @@ class Stages:
         self.compositor = Compositor(self.backgrounds[0], config.background)
         self.timer = StageTimer()
         self.scene_cuts = 0
-        self._refined: tuple[np.ndarray | None, tuple[np.ndarray, np.ndarray] | None] = (None, None)
         self.model_skipped = 0
         self._small: np.ndarray | None = None  # the frame at the model's size (reused buffer)
         self._alpha_size: tuple[int, int] | None = None  # (w, h) of the last alpha
@@ -167,8 +174,7 @@ class Stages:
                     foreground = cv2.resize(
                         foreground, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR
                     )
-        self._refined = (rgb, self.refiner.small)
-        return MatteOutput(full, foreground)
+        return MatteOutput(full, foreground, self.refiner.small, rgb)
 
     def _look(
         self, rgb: np.ndarray, size: tuple[int, int]
@@ -208,10 +214,10 @@ class Stages:
         return float(cv2.absdiff(thumb, reference).max()) <= cfg.skip_still * 255.0
 
     def composite(self, rgb: np.ndarray, matte: MatteOutput, out: np.ndarray) -> np.ndarray:
-        # The refiner's shrunk copy of this very frame saves the compositor shrinking it again
-        # (not when a matte is reused for a later frame, as live mode does).
-        frame, small = self._refined
-        small = small if frame is rgb else None
+        """Blend ``rgb`` over the background into ``out``; safe on another thread than
+        :meth:`matte` (the compositor's buffers are its own) given a :meth:`MatteOutput`
+        whose buffers the next matte does not overwrite (see ``pipeline.MatteRing``)."""
+        small = matte.small if matte.frame is rgb else None
         with self.timer.time("composite"):
             return self.compositor.composite(rgb, matte.alpha, out, matte.foreground, small)
 

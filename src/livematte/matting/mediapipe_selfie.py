@@ -9,6 +9,7 @@ than letting MediaPipe upsample.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from collections.abc import Iterator
@@ -31,12 +32,15 @@ LANDSCAPE_MIN_ASPECT = 1.3
 
 
 def model_file(variant: str) -> Path:
-    """Path of the variant's .tflite inside the installed mediapipe package."""
-    import mediapipe
+    """Path of the variant's .tflite inside the installed mediapipe package.
 
-    path = (
-        Path(mediapipe.__file__).parent / "modules" / "selfie_segmentation" / VARIANTS[variant][0]
-    )
+    Found without importing mediapipe: its import pulls in matplotlib and costs 0.5-1.3 s,
+    start-up that every run would pay and that LiteRT does not need.
+    """
+    spec = importlib.util.find_spec("mediapipe")
+    folder = spec.submodule_search_locations if spec is not None else None
+    package = Path(next(iter(folder))) if folder else Path("mediapipe")
+    path = package / "modules" / "selfie_segmentation" / VARIANTS[variant][0]
     if not path.is_file():
         raise UserError(
             f"The selfie segmentation model is missing from the installed mediapipe ({path}); "
