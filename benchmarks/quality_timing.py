@@ -86,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     smalls = []
     for a, rgb in zip(alphas, frames, strict=True):
         refiner.refine(a, rgb)
-        smalls.append(refiner.small)
+        assert refiner.small is not None
+        smalls.append((refiner.small[0].copy(), refiner.small[1].copy()))  # reused buffers
 
     def timed(step: Callable[[int], object]) -> Callable[[], list[float]]:
         def run_round() -> list[float]:

@@ -31,7 +31,7 @@ import numpy as np
 from .config import BackgroundConfig
 from .errors import UserError
 from .frame import cover_resize, shrink_to
-from .refine import band_box, scale_box, shrink_factor
+from .refine import band_box, band_regions, scale_box, shrink_factor, upsample_region
 from .sources import IMAGE_EXTENSIONS, read_image
 
 log = logging.getLogger("livematte")
@@ -458,11 +458,20 @@ class Compositor:
         old = work.masked_blur(_EDGE_SIGMA, key="old", power=4, fallback=False, box=box)
         offset = cv2.subtract(work.rgb[y0:y1, x0:x1], old)
         biased = cv2.convertScaleAbs(offset, alpha=0.5, beta=128.0)  # o / 2 + 128, >= 0
-        full = scale_box(box, work.alpha8.shape, out.shape)
-        target, inverse, mask = out[full], inverse3[full], alpha[full]
-        half = cv2.resize(
-            biased, (target.shape[1], target.shape[0]), interpolation=cv2.INTER_LINEAR
-        )
+        alpha8 = work.alpha8[y0:y1, x0:x1]
+        whole = scale_box(box, work.alpha8.shape, out.shape)
+        out, inverse3, alpha = out[whole], inverse3[whole], alpha[whole]  # views of the box
+        for region in band_regions((alpha8 > 0) & (alpha8 < 255), pad=1):
+            full = scale_box(region, biased.shape, out.shape)
+            half = upsample_region(biased, region, out.shape)
+            self._correct(half, out[full], inverse3[full], alpha[full])
+
+    @staticmethod
+    def _correct(
+        half: np.ndarray, target: np.ndarray, inverse: np.ndarray, mask: np.ndarray
+    ) -> None:
+        """Add (1 - a) o to ``target`` where ``mask`` (the alpha) is above 0; ``half`` is
+        o / 2 + 128 at full size (overwritten)."""
         cv2.multiply(half, inverse, dst=half, scale=1.0 / 255.0)  # (1 - a)(o / 2 + 128)
         # (1 - a) o = half - rest, rest = (1 - a) 255 - half (both >= 0): one of the two
         # saturating differences below is 0, so adding one and subtracting the other is

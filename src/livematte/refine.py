@@ -33,6 +33,12 @@ from .frame import shrink_to
 # Below this weight the guided fit moves alpha by under 5% of its difference from the
 # model's: the work-size evaluation is enough there.
 _BAND_WEIGHT = 0.05
+# How the edge band is cut into boxes (see band_regions): row strips, and the widest empty
+# gap (work pixels) kept inside one box.
+_STRIPS = 6
+_GAP = 12
+# Split boxes are used only when they cover less than this fraction of the single box.
+_SPLIT_GAIN = 0.6
 
 
 class Refiner:
@@ -90,26 +96,38 @@ class Refiner:
         cv2.resize(small_alpha, (width, height), dst=full, interpolation=cv2.INTER_LINEAR)
         self.small = (small, small_alpha)
         # Where the fit has any weight (a few % of the pixels, in one box), redo it on the
-        # full-resolution grey: that is what brings out hair and shoulder detail.
+        # full-resolution grey: that is what brings out hair and shoulder detail. (Split
+        # boxes, band_regions, measured no faster here: each costs ~10 calls.)
         box = band_box(weight > _BAND_WEIGHT, pad=2)
-        if box is None:
-            return full
+        if box is not None:
+            self._refine_region(box, shape, rgb, slope, offset, full)
+        return full
+
+    def _refine_region(
+        self,
+        box: tuple[tuple[int, int], tuple[int, int]],
+        shape: tuple[int, ...],
+        rgb: np.ndarray,
+        slope: np.ndarray,
+        offset: np.ndarray,
+        full: np.ndarray,
+    ) -> None:
+        """The gated fit evaluated on the full-resolution grey inside one work-size box."""
         (y0, y1), (x0, x1) = box
-        rows, cols = scale_box(box, shape, (height, width))
+        rows, cols = scale_box(box, shape, full.shape)
         size = (cols.stop - cols.start, rows.stop - rows.start)
         slope_full = self._region("slope_full", size, np.float32)
         value = self._region("value_full", size, np.float32)
-        grey = self._region("grey_full", size, np.uint8)
         linear = cv2.INTER_LINEAR
         cv2.resize(slope[y0:y1, x0:x1], size, dst=slope_full, interpolation=linear)
         cv2.resize(offset[y0:y1, x0:x1], size, dst=value, interpolation=linear)
+        grey = self._region("grey_full", size, np.uint8)
         cv2.cvtColor(rgb[rows, cols], cv2.COLOR_RGB2GRAY, dst=grey)
         cv2.multiply(grey, slope_full, dst=slope_full, dtype=cv2.CV_32F)
         cv2.add(value, slope_full, dst=value)
         # Negative overshoot to 0, then round and saturate to uint8 (no sign left to flip).
         cv2.threshold(value, 0.0, 0.0, cv2.THRESH_TOZERO, dst=value)
         cv2.convertScaleAbs(value, full[rows, cols])  # writes through the view
-        return full
 
     def _coefficients(
         self, guide: np.ndarray, src: np.ndarray, radius: int
@@ -184,6 +202,61 @@ def band_box(mask: np.ndarray, pad: int) -> tuple[tuple[int, int], tuple[int, in
         (max(0, rows[0] - pad), min(height, rows[-1] + 1 + pad)),
         (max(0, cols[0] - pad), min(width, cols[-1] + 1 + pad)),
     )
+
+
+def band_regions(
+    mask: np.ndarray, pad: int, strips: int = _STRIPS, gap: int = _GAP
+) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Disjoint boxes that together cover ``mask`` grown by ``pad`` pixels.
+
+    One box around a person's edge band would take in their whole face or body, most of a
+    frame when they fill it; so the rows are cut into ``strips`` bands and each band's
+    columns into runs split at empty gaps wider than ``gap``: the two sides of a head become
+    two narrow boxes. Few boxes, so the per-box cost of the callers stays small.
+    """
+    if pad > 0:
+        mask = cv2.dilate(mask.view(np.uint8), np.ones((2 * pad + 1, 2 * pad + 1), np.uint8))
+    height = mask.shape[0]
+    regions = []
+    edges = np.linspace(0, height, min(strips, height) + 1).round().astype(int)
+    for top, bottom in zip(edges[:-1], edges[1:], strict=True):
+        band = mask[top:bottom]
+        rows = np.flatnonzero(band.any(axis=1))
+        if rows.size == 0:
+            continue
+        cols = np.flatnonzero(band.any(axis=0))
+        breaks = np.flatnonzero(np.diff(cols) > gap)
+        starts = [cols[0], *cols[breaks + 1]]
+        ends = [*cols[breaks], cols[-1]]
+        y_range = (top + int(rows[0]), top + int(rows[-1]) + 1)
+        regions.extend((y_range, (int(a), int(b) + 1)) for a, b in zip(starts, ends, strict=True))
+    if len(regions) > 1:
+        # Each box has a fixed cost: worth it only when they leave out much of the frame.
+        box = band_box(mask, 0)
+        assert box is not None
+        area = sum((y1 - y0) * (x1 - x0) for (y0, y1), (x0, x1) in regions)
+        (y0, y1), (x0, x1) = box
+        if area > _SPLIT_GAIN * (y1 - y0) * (x1 - x0):
+            return [box]
+    return regions
+
+
+def upsample_region(
+    image: np.ndarray, box: tuple[tuple[int, int], tuple[int, int]], full: tuple[int, ...]
+) -> np.ndarray:
+    """``image[box]`` bilinearly upsampled onto the box's part of a ``full``-shaped image,
+    as upsampling the whole image would give it (so neighbouring boxes join seamlessly):
+    the box is resized with one pixel of context around it, which is then cut off."""
+    (y0, y1), (x0, x1) = box
+    height, width = image.shape[:2]
+    outer = ((max(0, y0 - 1), min(height, y1 + 1)), (max(0, x0 - 1), min(width, x1 + 1)))
+    rows, cols = scale_box(box, image.shape, full)
+    outer_rows, outer_cols = scale_box(outer, image.shape, full)
+    (oy0, oy1), (ox0, ox1) = outer
+    size = (outer_cols.stop - outer_cols.start, outer_rows.stop - outer_rows.start)
+    up = cv2.resize(image[oy0:oy1, ox0:ox1], size, interpolation=cv2.INTER_LINEAR)
+    top, left = rows.start - outer_rows.start, cols.start - outer_cols.start
+    return up[top : top + rows.stop - rows.start, left : left + cols.stop - cols.start]
 
 
 def scale_box(
