@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
-from livematte.config import RefineConfig
+from livematte.cli import validate
+from livematte.config import Config, RefineConfig
+from livematte.errors import UserError
 from livematte.refine import Refiner
 
 H, W = 180, 320
@@ -66,3 +69,29 @@ def test_output_is_full_size_uint8_and_disabled_is_bilinear():
     assert refined.shape == (H, W) and refined.dtype == np.uint8
     expected = cv2.resize(alpha, (W, H), interpolation=cv2.INTER_LINEAR) * 255.0
     assert np.abs(bilinear(alpha).astype(float) - expected).max() <= 2.0
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("temporal.deadband", -0.1),
+        ("temporal.deadband", 0.8),
+        ("temporal.scene_cut", 0.0),
+        ("refine.confidence_power", 0.0),
+        ("refine.work_size", 8),
+        ("refine.work_size", -1),
+        ("refine.feather", -2),
+        ("background.light_wrap", 1.5),
+        ("model.skip_still", -0.01),
+        ("model.skip_max", -1),
+    ],
+)
+def test_out_of_range_quality_knobs_are_refused_in_one_sentence(setting: str, value: float) -> None:
+    config = Config()
+    section, key = setting.split(".")
+    setattr(getattr(config, section), key, value)
+    with pytest.raises(UserError) as raised:
+        validate(config)
+    message = str(raised.value)
+    assert key in message and str(value) in message and "\n" not in message
+    validate(Config())  # the defaults themselves pass
