@@ -7,17 +7,18 @@ import time
 from collections.abc import Iterator
 from fractions import Fraction
 
+import av
 import numpy as np
 import pytest
 
 from livematte import pipeline
-from livematte.config import Config
+from livematte.config import Config, OutputConfig
 from livematte.errors import UserError
 from livematte.frame import Frame
 from livematte.interrupt import StopRequest
 from livematte.matting import Matte
 from livematte.pipeline import BufferRing, run_offline
-from livematte.sinks import Sink
+from livematte.sinks import Sink, VideoFileSink
 from livematte.sources import Source
 from livematte.stages import Stages
 
@@ -98,6 +99,49 @@ def test_every_frame_is_written_in_order_with_its_own_pixels(monkeypatch):
     assert report.frames == 300
     assert sink.written == [(i, i) for i in range(300)]
     assert sink.closed_with == (True, True)
+
+
+class AlternatingMatter(OpaqueMatter):
+    """Person on even frames, nobody on odd ones (read from the frame's own pixels)."""
+
+    def infer(self, rgb: np.ndarray) -> Matte:
+        self.calls += 1
+        return Matte(np.full((9, 16), float(int(rgb[0, 0, 0]) % 2 == 0), np.float32))
+
+
+def test_each_frame_is_blended_with_its_own_matte(monkeypatch):
+    # The writer blends while the main thread mattes the frames after it and the refiner
+    # reuses its buffers: a matte not kept apart would put a later frame's alpha on this one.
+    monkeypatch.setattr(pipeline, "open_file_sink", lambda *a, **k: sink)
+    sink = RecordingSink(delay=0.002)
+    config = Config()
+    config.background.specs = ["#000000"]
+    config.temporal.enabled = False
+    stages = Stages(config, matter=AlternatingMatter())
+    with StopRequest() as stop:
+        run_offline(CountingSource(120), stages, "out.mp4", config, stop)
+    assert sink.written == [(i, i if i % 2 == 0 else 0) for i in range(120)]
+
+
+def test_encoded_frames_keep_their_own_pixels_and_say_their_colour_matrix(tmp_path):
+    # The H.264 writer hands the encoder its one conversion buffer without a copy, so each
+    # frame must be taken in before the next overwrites it; and the file must say BT.601
+    # (what the conversion uses) or players read untagged HD video as BT.709.
+    path = tmp_path / "colours.mp4"
+    sink = VideoFileSink(path, 64, 48, Fraction(25), Fraction(1, 25), OutputConfig())
+    colours = [(40 + 6 * i, 220 - 6 * i, (90 + 50 * i) % 256) for i in range(30)]
+    for index, colour in enumerate(colours):
+        image = np.empty((48, 64, 3), np.uint8)
+        image[:] = colour
+        sink.write(Frame(image, index, pts=index, time_base=Fraction(1, 25)), image)
+    sink.close()
+    with av.open(str(path)) as container:
+        decoded = list(container.decode(container.streams.video[0]))
+    assert len(decoded) == len(colours)
+    for frame, colour in zip(decoded, colours, strict=True):
+        assert frame.colorspace == 6 and frame.color_range == 1  # SMPTE170M, limited
+        mean = frame.to_ndarray(format="rgb24").reshape(-1, 3).mean(axis=0)
+        assert np.abs(mean - colour).max() < 4
 
 
 def test_max_frames_stops_early_and_keeps_what_was_done(monkeypatch):
