@@ -17,7 +17,7 @@ from livematte.errors import UserError
 from livematte.frame import Frame
 from livematte.interrupt import StopRequest
 from livematte.matting import Matte
-from livematte.pipeline import BufferRing, run_offline
+from livematte.pipeline import run_offline
 from livematte.sinks import Sink, VideoFileSink
 from livematte.sources import Source
 from livematte.stages import Stages
@@ -166,13 +166,6 @@ def test_a_failing_reader_surfaces_its_error(monkeypatch):
         run(CountingSource(100, fail_at=9), sink, monkeypatch)
     assert sink.closed_with is not None and sink.closed_with[0] is False
     assert not [t for t in threading.enumerate() if t.name.startswith("livematte-")]
-
-
-def test_buffer_ring_hands_out_each_buffer_once_per_turn():
-    ring = BufferRing((2, 2, 3), 4)
-    first_turn = [ring.take() for _ in range(4)]
-    assert len({id(b) for b in first_turn}) == 4
-    assert [id(ring.take()) for _ in range(4)] == [id(b) for b in first_turn]
 
 
 def _stages(skip_still: float, skip_max: int = 2) -> tuple[Stages, OpaqueMatter]:

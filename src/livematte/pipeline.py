@@ -64,19 +64,6 @@ class RunReport:
         return data
 
 
-class BufferRing:
-    """A fixed set of preallocated arrays handed out in turn."""
-
-    def __init__(self, shape: tuple[int, ...], count: int) -> None:
-        self._buffers = [np.empty(shape, np.uint8) for _ in range(count)]
-        self._next = 0
-
-    def take(self) -> np.ndarray:
-        buffer = self._buffers[self._next]
-        self._next = (self._next + 1) % len(self._buffers)
-        return buffer
-
-
 class MatteRing:
     """Copies of mattes whose buffers the stages reuse, handed out in turn.
 
