@@ -208,3 +208,18 @@ def test_a_change_in_one_corner_is_enough_to_run_the_model():
     moved[:8, :8] = 255  # a hand enters one corner: the frame's mean barely moves
     stages.matte(moved)
     assert matter.calls == 2
+
+
+def test_stage_timer_keeps_the_latest_samples_in_fixed_memory():
+    from livematte.stages import StageTimer
+
+    timer = StageTimer(keep=4)
+    for ms in range(10):
+        timer.add("model", float(ms))
+    ring = timer.samples["model"]
+    assert list(ring) == [6.0, 7.0, 8.0, 9.0]  # oldest first, only the last four kept
+    assert timer.last("model") == 9.0 and timer.last("encode") == 0.0
+    summary = timer.summary()["model"]
+    assert summary["frames"] == 4 and summary["median_ms"] == 7.5
+    ring.clear()
+    assert len(ring) == 0 and "model" not in timer.summary()
