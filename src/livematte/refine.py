@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 from .config import RefineConfig
-from .frame import shrink_to
+from .frame import Halvings, shrink_to
 
 # Below this weight the guided fit moves alpha by under 5% of its difference from the
 # model's: the work-size evaluation is enough there.
@@ -50,15 +50,20 @@ class Refiner:
         # The last frame and its alpha at the work size (uint8), for the compositor to reuse.
         self.small: tuple[np.ndarray, np.ndarray] | None = None
 
-    def refine(self, alpha: np.ndarray, rgb: np.ndarray) -> np.ndarray:
-        """The full-resolution alpha; valid until the next call (the buffer is reused)."""
+    def refine(
+        self, alpha: np.ndarray, rgb: np.ndarray, halvings: Halvings | None = None
+    ) -> np.ndarray:
+        """The full-resolution alpha; valid until the next call (the buffer is reused).
+
+        ``halvings`` of ``rgb``, when the caller has them, spares shrinking it again.
+        """
         cfg = self.config
         height, width = rgb.shape[:2]
         full = self._buffer("full", (height, width), np.uint8)
         if not cfg.enabled:
             self.small = None
             return self._upsample(alpha, full)
-        small = shrink(rgb, cfg.work_size)
+        small = shrink(rgb, cfg.work_size, halvings)
         shape = small.shape[:2]
         guide = self._buffer("guide", shape)
         np.multiply(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), np.float32(1.0 / 255.0), out=guide)
@@ -279,10 +284,10 @@ def shrink_factor(width: int, height: int, work_size: int) -> int:
     return max(1, math.ceil(max(width, height) / work_size))
 
 
-def shrink(rgb: np.ndarray, work_size: int) -> np.ndarray:
+def shrink(rgb: np.ndarray, work_size: int, halvings: Halvings | None = None) -> np.ndarray:
     """``rgb`` shrunk by a whole factor so its long side is at most ``work_size``."""
     height, width = rgb.shape[:2]
     factor = shrink_factor(width, height, work_size)
     if factor == 1:
         return rgb
-    return shrink_to(rgb, width // factor, height // factor)
+    return shrink_to(rgb, width // factor, height // factor, halvings=halvings)

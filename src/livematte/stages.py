@@ -17,7 +17,7 @@ import numpy as np
 
 from .composite import Background, Compositor, parse_backgrounds
 from .config import Config
-from .frame import shrink_to
+from .frame import Halvings, shrink_to
 from .matting import Matte, Matter, create_matter
 from .refine import Refiner
 from .temporal import TemporalFilter
@@ -176,11 +176,12 @@ class Stages:
         """The refined, smoothed, full-resolution alpha for one frame."""
         began = time.perf_counter()
         height, width = rgb.shape[:2]
+        halvings = Halvings(rgb)  # the model's shrink and the refiner's share these
         input_size = getattr(self.matter, "input_size", None)
         size = input_size(width, height) if input_size is not None else self._alpha_size
         small = grey = thumb = None
         if size is not None:
-            small, grey, thumb = self._look(rgb, size)
+            small, grey, thumb = self._look(rgb, size, halvings)
             if self._is_scene_cut(thumb):
                 self.scene_cuts += 1
                 self.matter.reset()
@@ -204,7 +205,7 @@ class Stages:
         if grey is None or alpha_size != size:
             # First frame, or a model whose output size we could not know in advance.
             self._alpha_size = alpha_size
-            _, grey, thumb = self._look(rgb, alpha_size)
+            _, grey, thumb = self._look(rgb, alpha_size, halvings)
             self._thumb = thumb
             if not reuse:
                 self._model_thumb = thumb
@@ -212,7 +213,7 @@ class Stages:
         now = time.perf_counter()
         self.timer.add("temporal", ((looked - began) + (now - resumed)) * 1000.0)
         with self.timer.time("refine"):
-            full = self.refiner.refine(alpha, rgb)
+            full = self.refiner.refine(alpha, rgb, halvings)
             foreground = None
             if result.foreground is not None:
                 foreground = result.foreground
@@ -223,13 +224,13 @@ class Stages:
         return MatteOutput(full, foreground, self.refiner.small, rgb)
 
     def _look(
-        self, rgb: np.ndarray, size: tuple[int, int]
+        self, rgb: np.ndarray, size: tuple[int, int], halvings: Halvings
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The frame at ``size`` (RGB, a reused buffer), in grey, and a tiny grey thumbnail."""
         width, height = size
         if self._small is None or self._small.shape[:2] != (height, width):
             self._small = np.empty((height, width, 3), np.uint8)
-        small = shrink_to(rgb, width, height, dst=self._small)
+        small = shrink_to(rgb, width, height, dst=self._small, halvings=halvings)
         grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
         thumb_w = min(width, _CUT_THUMB_WIDTH)
         thumb_h = max(1, round(height * thumb_w / width))
