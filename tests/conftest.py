@@ -45,16 +45,23 @@ def write_clip(
     pts: list[int] | None = None,
     time_base: Fraction | None = None,
     options: dict[str, str] | None = None,
+    colorspace: int | None = None,
 ) -> Path:
     """Write a small clip of a person (and a sine tone) with PyAV.
 
     ``pts``/``time_base`` give explicit, possibly irregular, timestamps (variable rate);
-    ``options`` go to the video encoder (e.g. {"preset": "ultrafast"} for long clips).
+    ``options`` go to the video encoder (e.g. {"preset": "ultrafast"} for long clips);
+    ``colorspace`` tags the stream (FFmpeg's numbers: 1 = BT.709, with matching primaries
+    and transfer); the pictures are converted with that matrix.
     """
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec, rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
         stream.options = dict(options or {})
+        if colorspace is not None:
+            ctx = stream.codec_context
+            ctx.colorspace = ctx.color_primaries = ctx.color_trc = colorspace
+            ctx.color_range = 1
         tb = time_base or Fraction(1, fps)
         stream.time_base = tb
         stream.codec_context.time_base = tb
@@ -65,6 +72,8 @@ def write_clip(
         sample = 0
         for index, rgb in enumerate(person_frames(frames, width, height)):
             frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            if colorspace is not None:
+                frame = frame.reformat(format=pix_fmt, dst_colorspace=colorspace)
             frame.pts = pts[index] if pts else index
             frame.time_base = tb
             for packet in stream.encode(frame):

@@ -49,7 +49,11 @@ _FLAG_SETTINGS = {
     "quiet": "quiet",
     "debug": "debug",
 }
-_NEGATIVE_FLAGS = {"no_temporal": "temporal.enabled", "no_refine": "refine.enabled"}
+_NEGATIVE_FLAGS = {
+    "no_temporal": "temporal.enabled",
+    "no_refine": "refine.enabled",
+    "no_planar": "output.planar",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -145,6 +149,12 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         default=None,
         help="plain bilinear upsampling of the model's alpha",
+    )
+    parser.add_argument(
+        "--no-planar",
+        action="store_true",
+        default=None,
+        help="convert video frames to RGB and back instead of blending the decoded 4:2:0",
     )
     parser.add_argument(
         "-q", "--quiet", action="store_true", default=None, help="no progress bar, no summary"

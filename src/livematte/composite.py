@@ -31,6 +31,7 @@ import numpy as np
 from .config import BackgroundConfig
 from .errors import UserError
 from .frame import cover_resize, shrink_to
+from .planar import I420Picture, Picture, as_picture, rgb_to_planes
 from .refine import band_box, band_regions, scale_box, shrink_factor, upsample_region
 from .sources import IMAGE_EXTENSIONS, read_image
 
@@ -38,6 +39,7 @@ log = logging.getLogger("livematte")
 
 _BLUR_RE = re.compile(r"^blur(?::(\d+(?:\.\d+)?))?$")
 _COLOUR_RE = re.compile(r"^#?([0-9a-fA-F]{6})$")
+Planes = tuple[np.ndarray, np.ndarray, np.ndarray]
 EDGE_WORK_SIZE = 320
 """Long side of the work copy the blur, decontamination and light wrap are computed on."""
 # The blur itself runs smaller still: a Gaussian this wide in work pixels loses nothing.
@@ -69,6 +71,21 @@ class Background:
         """Like :meth:`render`, given the frame already shrunk to the work size (``work``)."""
         return self.render(rgb, alpha)
 
+    def render_planes(self, picture: I420Picture, work: WorkView) -> Planes:
+        """The background as (Y, Cb, Cr) planes in ``picture``'s size and colour space."""
+        raise NotImplementedError
+
+    def _planes_of(self, rgb: np.ndarray, picture: I420Picture, still: bool) -> Planes:
+        """``rgb`` (already the frame's size) in ``picture``'s numbers; kept when ``still``."""
+        cached = getattr(self, "_planes", None)
+        key = (id(rgb), picture.colour)
+        if still and cached is not None and cached[0] == key:
+            return cached[1]
+        planes = rgb_to_planes(rgb, picture.colour)
+        if still:
+            self._planes = (key, planes)
+        return planes
+
     def close(self) -> None:
         """Release files held open (video backgrounds)."""
 
@@ -85,6 +102,10 @@ class ColourBackground(Background):
             self._canvas[:] = self.colour
         return self._canvas
 
+    def render_planes(self, picture: I420Picture, work: WorkView) -> Planes:
+        canvas = self.render(np.empty((picture.height, picture.width, 3), np.uint8), work.alpha8)
+        return self._planes_of(canvas, picture, still=True)
+
 
 class ImageBackground(Background):
     """A still picture scaled to cover the frame, centred (cached per frame size)."""
@@ -99,6 +120,10 @@ class ImageBackground(Background):
         if self._fitted is None or self._fitted.shape[:2] != (height, width):
             self._fitted = cover_resize(self._image, width, height)
         return self._fitted
+
+    def render_planes(self, picture: I420Picture, work: WorkView) -> Planes:
+        fitted = self.render(np.empty((picture.height, picture.width, 3), np.uint8), work.alpha8)
+        return self._planes_of(fitted, picture, still=True)
 
 
 class VideoBackground(Background):
@@ -136,6 +161,10 @@ class VideoBackground(Background):
         self._fitted = cover_resize(frame, width, height)
         return self._fitted
 
+    def render_planes(self, picture: I420Picture, work: WorkView) -> Planes:
+        frame = self.render(np.empty((picture.height, picture.width, 3), np.uint8), work.alpha8)
+        return self._planes_of(frame, picture, still=False)
+
     def close(self) -> None:
         self._frames.close()  # type: ignore[attr-defined]
 
@@ -158,8 +187,15 @@ class BlurBackground(Background):
 
     def render_layer(self, rgb: np.ndarray, alpha: np.ndarray, work: WorkView) -> np.ndarray:
         # Sigma is given at 720p; scale it to this frame, then to the work image.
-        sigma = self.strength * (rgb.shape[0] / 720.0) / work.factor
-        return work.upsample(work.masked_blur(sigma, key="blur", power=4), "blur_full")
+        return work.upsample(self._blurred(rgb.shape[0], work), "blur_full")
+
+    def render_planes(self, picture: I420Picture, work: WorkView) -> Planes:
+        return work.upsample_planes(self._blurred(picture.height, work), "blur_full")
+
+    def _blurred(self, height: int, work: WorkView) -> np.ndarray:
+        """The masked blur at work size (float, 3 channels: RGB or Y'CbCr alike)."""
+        sigma = self.strength * (height / 720.0) / work.factor
+        return work.masked_blur(sigma, key="blur", power=4)
 
 
 class TransparentBackground(Background):
@@ -258,20 +294,22 @@ class WorkView:
 
     def update(
         self,
-        rgb: np.ndarray,
+        image: np.ndarray | Picture,
         alpha: np.ndarray,
         small: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         """Shrink this frame and its alpha; ``small`` is both already shrunk by another stage
-        (the refiner, as uint8), used when it has the work size."""
-        height, width = rgb.shape[:2]
+        (the refiner, as uint8), used when it has the work size. For a planar picture the
+        work image holds Y'CbCr, which every use of it here treats alike."""
+        picture = as_picture(image)
+        width, height = picture.width, picture.height
         self.factor = shrink_factor(width, height, self.work_size)
         size = (width // self.factor, height // self.factor)
         self._full_size = (width, height)
         if small is not None and small[0].shape[:2] == (size[1], size[0]):
             small, small_alpha = small
         else:
-            small = shrink_to(rgb, *size, dst=self._buffer("rgb8", (size[1], size[0], 3), np.uint8))
+            small = picture.work(self.factor)
             small_alpha = shrink_to(
                 alpha, *size, dst=self._buffer("a8", (size[1], size[0]), np.uint8)
             )
@@ -364,6 +402,20 @@ class WorkView:
         full = self._buffer(key, (height, width, 3), np.uint8)
         return cv2.resize(small, (width, height), dst=full, interpolation=cv2.INTER_LINEAR)
 
+    def upsample_planes(self, image: np.ndarray, key: str) -> Planes:
+        """A float Y'CbCr work image as uint8 planes: luma at full size, chroma at half."""
+        small = self._buffer(key + "_u8", image.shape, np.uint8)
+        np.clip(image, 0.0, 255.0, out=image)
+        cv2.convertScaleAbs(image, small)
+        width, height = self._full_size
+        half = (width // 2, height // 2)
+        planes = []
+        for index, channel in enumerate(cv2.split(small)):
+            size = (width, height) if index == 0 else half
+            full = self._buffer(f"{key}_{index}", (size[1], size[0]), np.uint8)
+            planes.append(cv2.resize(channel, size, dst=full, interpolation=cv2.INTER_LINEAR))
+        return planes[0], planes[1], planes[2]
+
     def edge_band(self, sigma: float, strength: float) -> np.ndarray:
         """``strength`` x 255 x a x (1 - blur(a)): a band just inside the person's edge, uint8
         at full size (for the light wrap)."""
@@ -389,6 +441,7 @@ class Compositor:
         self._inverse3: np.ndarray | None = None
         self._wrapped: np.ndarray | None = None
         self._unmixed: np.ndarray | None = None
+        self._planar_buffers: dict[str, np.ndarray] = {}
 
     @property
     def transparent(self) -> bool:
@@ -438,6 +491,53 @@ class Compositor:
         if cfg.decontaminate and foreground is None and replaced:
             self._decontaminate(out, alpha, inv3)
         return out
+
+    def supports_planar(self) -> bool:
+        """Whether :meth:`composite_planar` gives what :meth:`composite` would: not for
+        transparent output (RGBA), nor where the edge needs decontaminating (a replaced
+        background with ``decontaminate`` on), which is RGB-only work."""
+        if self.background.transparent:
+            return False
+        return self.background.from_frame or not self.config.decontaminate
+
+    def composite_planar(
+        self,
+        picture: I420Picture,
+        alpha: np.ndarray,
+        out: I420Picture,
+        small: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> np.ndarray:
+        """Blend a decoded 4:2:0 frame over the background plane by plane into ``out``
+        (returns its packed array, ready for the encoder). Blending is linear, so doing it
+        on Y'CbCr gives the RGB blend's result without converting the frame either way;
+        the chroma planes use the alpha averaged to their size."""
+        self.work.update(picture, alpha, small)
+        bg_y, bg_u, bg_v = self.background.render_planes(picture, self.work)
+        if self.config.light_wrap > 0 and not self.background.from_frame:
+            alpha = self._light_wrap(alpha)
+        half = (picture.width // 2, picture.height // 2)
+        alpha_half = cv2.resize(
+            alpha, half, dst=self._plane_buffer("alpha_half", half), interpolation=cv2.INTER_AREA
+        )
+        for source, background, target, weight in (
+            (picture.y, bg_y, out.y, alpha),
+            (picture.u, bg_u, out.u, alpha_half),
+            (picture.v, bg_v, out.v, alpha_half),
+        ):
+            size = (weight.shape[1], weight.shape[0])
+            inverse = cv2.bitwise_not(weight, dst=self._plane_buffer(f"inverse{size}", size))
+            scratch = self._plane_buffer(f"scratch{size}", size)
+            # target = source * a / 255 + background * (255 - a) / 255, rounded, in uint8.
+            cv2.multiply(source, weight, dst=target, scale=1.0 / 255.0)
+            cv2.multiply(background, inverse, dst=scratch, scale=1.0 / 255.0)
+            cv2.add(target, scratch, dst=target)
+        return out.packed
+
+    def _plane_buffer(self, key: str, size: tuple[int, int]) -> np.ndarray:
+        buffer = self._planar_buffers.get(key)
+        if buffer is None or buffer.shape != (size[1], size[0]):
+            buffer = self._planar_buffers[key] = np.empty((size[1], size[0]), np.uint8)
+        return buffer
 
     def _decontaminate(self, out: np.ndarray, alpha: np.ndarray, inverse3: np.ndarray) -> None:
         """Add back (1 - a) a (F - B_old), what the plain blend left of the old background.

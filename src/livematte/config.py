@@ -99,6 +99,9 @@ class OutputConfig:
     crf: int = 20
     preset: str = "veryfast"
     alpha_out: str = ""  # also write the matte: a folder of PNGs or a video file
+    # Re-encodes stay in the decoded 4:2:0 (no RGB round trip) where source, background
+    # and output allow; false forces the RGB path (see livematte.planar).
+    planar: bool = True
 
 
 @dataclass

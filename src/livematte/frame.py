@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 import cv2
 import numpy as np
@@ -19,7 +20,8 @@ class Frame:
 
     ``pts``/``time_base`` are the source's own timestamps, kept so an encoded output has the
     same timing (variable frame rate included). ``captured_at`` is ``time.perf_counter()``
-    when the frame arrived, for live latency figures.
+    when the frame arrived, for live latency figures. A video source asked for planar
+    frames (see :mod:`livematte.planar`) sets ``yuv`` instead and leaves ``rgb`` None.
     """
 
     rgb: np.ndarray
@@ -27,6 +29,7 @@ class Frame:
     pts: int | None = None
     time_base: Fraction | None = None
     captured_at: float = 0.0
+    yuv: Any = None  # an I420Picture (typed loosely: planar.py imports this module)
 
     @property
     def time(self) -> float | None:
@@ -37,11 +40,11 @@ class Frame:
 
     @property
     def height(self) -> int:
-        return int(self.rgb.shape[0])
+        return int(self.yuv.height if self.rgb is None else self.rgb.shape[0])
 
     @property
     def width(self) -> int:
-        return int(self.rgb.shape[1])
+        return int(self.yuv.width if self.rgb is None else self.rgb.shape[1])
 
 
 def to_rgb8(image: np.ndarray, bgr: bool = True) -> np.ndarray:

@@ -28,7 +28,8 @@ import cv2
 import numpy as np
 
 from .config import RefineConfig
-from .frame import Halvings, shrink_to
+from .frame import Halvings
+from .planar import Picture, as_picture
 
 # Below this weight the guided fit moves alpha by under 5% of its difference from the
 # model's: the work-size evaluation is enough there.
@@ -51,26 +52,36 @@ class Refiner:
         self.small: tuple[np.ndarray, np.ndarray] | None = None
 
     def refine(
-        self, alpha: np.ndarray, rgb: np.ndarray, halvings: Halvings | None = None
+        self,
+        alpha: np.ndarray,
+        image: np.ndarray | Picture,
+        halvings: Halvings | None = None,
     ) -> np.ndarray:
         """The full-resolution alpha; valid until the next call (the buffer is reused).
 
-        ``halvings`` of ``rgb``, when the caller has them, spares shrinking it again.
+        ``image`` is an RGB frame or a :mod:`~livematte.planar` picture (whose luma plane
+        is then the guide); ``halvings`` of an RGB frame, when the caller has them, spares
+        shrinking it again.
         """
         cfg = self.config
-        height, width = rgb.shape[:2]
+        picture = as_picture(image, halvings)
+        height, width = picture.height, picture.width
         full = self._buffer("full", (height, width), np.uint8)
         if not cfg.enabled:
             self.small = None
             return self._upsample(alpha, full)
-        small = shrink(rgb, cfg.work_size, halvings)
+        factor = shrink_factor(width, height, cfg.work_size)
+        small = picture.work(factor)
         shape = small.shape[:2]
         guide = self._buffer("guide", shape)
-        np.multiply(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), np.float32(1.0 / 255.0), out=guide)
+        np.multiply(picture.work_luma(factor), np.float32(1.0 / 255.0), out=guide)
         coarse = self._buffer("coarse", shape)
         cv2.resize(alpha, (shape[1], shape[0]), dst=coarse, interpolation=cv2.INTER_LINEAR)
         scale = max(shape[1] / alpha.shape[1], shape[0] / alpha.shape[0])
-        slope, offset = self._coefficients(guide, coarse, max(1, round(cfg.radius * scale)))
+        # Luma codes span less than 0..255 in limited range: eps in the same units.
+        eps = cfg.eps * picture.luma_gain**2
+        radius = max(1, round(cfg.radius * scale))
+        slope, offset = self._coefficients(guide, coarse, radius, eps)
         # Weight of the guided fit: 1 at alpha 0.5, falling to 0 at confident values.
         weight = self._buffer("weight", shape)
         np.multiply(coarse, 2.0, out=weight)
@@ -105,14 +116,14 @@ class Refiner:
         # boxes, band_regions, measured no faster here: each costs ~10 calls.)
         box = band_box(weight > _BAND_WEIGHT, pad=2)
         if box is not None:
-            self._refine_region(box, shape, rgb, slope, offset, full)
+            self._refine_region(box, shape, picture, slope, offset, full)
         return full
 
     def _refine_region(
         self,
         box: tuple[tuple[int, int], tuple[int, int]],
         shape: tuple[int, ...],
-        rgb: np.ndarray,
+        picture: Picture,
         slope: np.ndarray,
         offset: np.ndarray,
         full: np.ndarray,
@@ -126,8 +137,7 @@ class Refiner:
         linear = cv2.INTER_LINEAR
         cv2.resize(slope[y0:y1, x0:x1], size, dst=slope_full, interpolation=linear)
         cv2.resize(offset[y0:y1, x0:x1], size, dst=value, interpolation=linear)
-        grey = self._region("grey_full", size, np.uint8)
-        cv2.cvtColor(rgb[rows, cols], cv2.COLOR_RGB2GRAY, dst=grey)
+        grey = picture.luma(rows, cols, self._region("grey_full", size, np.uint8))
         cv2.multiply(grey, slope_full, dst=slope_full, dtype=cv2.CV_32F)
         cv2.add(value, slope_full, dst=value)
         # Negative overshoot to 0, then round and saturate to uint8 (no sign left to flip).
@@ -135,7 +145,7 @@ class Refiner:
         cv2.convertScaleAbs(value, full[rows, cols])  # writes through the view
 
     def _coefficients(
-        self, guide: np.ndarray, src: np.ndarray, radius: int
+        self, guide: np.ndarray, src: np.ndarray, radius: int, eps: float
     ) -> tuple[np.ndarray, np.ndarray]:
         """He et al.'s grey-guide guided filter: mean A and B of ``src ~ A guide + B``."""
         shape = guide.shape
@@ -156,7 +166,7 @@ class Refiner:
         np.subtract(corr, tmp, out=slope)
         np.multiply(mean_i, mean_i, out=tmp)
         np.subtract(var, tmp, out=var)
-        np.add(var, self.config.eps, out=var)
+        np.add(var, eps, out=var)
         np.divide(slope, var, out=slope)
         np.multiply(slope, mean_i, out=tmp)
         np.subtract(mean_p, tmp, out=offset)
@@ -282,12 +292,3 @@ def shrink_factor(width: int, height: int, work_size: int) -> int:
     if work_size <= 0:
         return 1
     return max(1, math.ceil(max(width, height) / work_size))
-
-
-def shrink(rgb: np.ndarray, work_size: int, halvings: Halvings | None = None) -> np.ndarray:
-    """``rgb`` shrunk by a whole factor so its long side is at most ``work_size``."""
-    height, width = rgb.shape[:2]
-    factor = shrink_factor(width, height, work_size)
-    if factor == 1:
-        return rgb
-    return shrink_to(rgb, width // factor, height // factor, halvings=halvings)

@@ -26,6 +26,7 @@ from .config import OutputConfig
 from .errors import UserError
 from .frame import Frame
 from .interrupt import forget_on_abort, remove_on_abort
+from .planar import ColourSpace
 from .sources import IMAGE_EXTENSIONS
 
 log = logging.getLogger("livematte")
@@ -55,6 +56,11 @@ class Sink:
     def write(self, frame: Frame, image: np.ndarray) -> None:
         raise NotImplementedError
 
+    def accept_planar(self, colour: ColourSpace) -> bool:
+        """Take packed 4:2:0 frames in ``colour``'s numbers from now on, if this sink can
+        (see :mod:`livematte.planar`); False leaves it taking RGB."""
+        return False
+
     def close(self, keep: bool = True, complete: bool = True) -> None:
         """Finish the output; with ``keep=False`` remove what was written.
 
@@ -73,6 +79,9 @@ class NullSink(Sink):
 
     def write(self, frame: Frame, image: np.ndarray) -> None:
         pass
+
+    def accept_planar(self, colour: ColourSpace) -> bool:
+        return True
 
 
 def close_sinks(sinks: list[Sink | None], keep: bool, complete: bool = True) -> None:
@@ -345,6 +354,21 @@ class VideoFileSink(Sink):
         self._closed = False
         self._next_check = 0.0
 
+    def accept_planar(self, colour: ColourSpace) -> bool:
+        """H.264-style 4:2:0 output at the frame's own size takes the decoded numbers as
+        they are, tagged with the source's colour space instead of BT.601."""
+        if self._input_format != "rgb24" or self.settings.pix_fmt != "yuv420p":
+            return False
+        if self._pad != (0, 0) or self.settings.codec != "libx264":
+            return False
+        ctx = self._stream.codec_context
+        ctx.colorspace = colour.matrix
+        ctx.color_range = colour.range_tag
+        ctx.color_primaries = colour.primaries
+        ctx.color_trc = colour.transfer
+        self._input_format = "yuv420p"
+        return True
+
     @property
     def description(self) -> str:
         audio = f", {self._audio.streams} audio stream(s) copied" if self._audio else ""
@@ -355,7 +379,10 @@ class VideoFileSink(Sink):
             image = cv2.copyMakeBorder(
                 image, 0, self._pad[0], 0, self._pad[1], cv2.BORDER_REPLICATE
             )
-        if self._input_format == "rgb24" and self.settings.pix_fmt == "yuv420p":
+        if self._input_format == "yuv420p":
+            # Already packed 4:2:0 (planar path); x264 copies it in during encode().
+            vframe = av.VideoFrame.from_numpy_buffer(image, format="yuv420p")
+        elif self._input_format == "rgb24" and self.settings.pix_fmt == "yuv420p":
             # OpenCV's RGB→I420 (same BT.601 limited range) costs ~0.5 ms at 720p against
             # ~7 ms for swscale's rgb24→yuv420p inside the encoder (profiled; Speed engineer).
             yuv = self._yuv = cv2.cvtColor(image, cv2.COLOR_RGB2YUV_I420, dst=self._yuv)

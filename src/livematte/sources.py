@@ -19,6 +19,7 @@ import numpy as np
 
 from .errors import UserError
 from .frame import Frame, to_rgb8
+from .planar import PLANAR_FORMATS, ColourSpace, I420Picture
 
 log = logging.getLogger("livematte")
 
@@ -164,6 +165,23 @@ class VideoFileSource(Source):
         self.has_audio = bool(streams.audio)
         self.lost_packets = 0
         self.lost_frames = 0
+        self.colour = ColourSpace.of_stream(
+            int(ctx.colorspace or 2),
+            int(ctx.color_range or 0),
+            int(ctx.color_primaries or 2),
+            int(ctx.color_trc or 2),
+            str(ctx.pix_fmt or ""),
+            self.height,
+        )
+        # Set by the pipeline when the frames may stay 4:2:0 (see livematte.planar).
+        self.planar = False
+
+    @property
+    def can_be_planar(self) -> bool:
+        """Decodes to 4:2:0 at an even size: frames can go through without RGB."""
+        ctx = self._stream.codec_context
+        even = self.width % 2 == 0 and self.height % 2 == 0
+        return even and str(ctx.pix_fmt or "") in PLANAR_FORMATS
 
     def _estimate_frames(self) -> int | None:
         duration = self._stream.duration
@@ -198,13 +216,24 @@ class VideoFileSource(Source):
                     if pts is None or (last_pts is not None and pts <= last_pts):
                         pts = (last_pts + default_step) if last_pts is not None else 0
                     last_pts = pts
-                    rgb = vframe.to_ndarray(format="rgb24")
-                    yield Frame(rgb, index, pts=pts, time_base=self.time_base)
+                    yield self._frame(vframe, index, pts)
                     index += 1
             finished = True
         finally:
             if finished:
                 self._report_losses(index)
+
+    def _frame(self, vframe: av.VideoFrame, index: int, pts: int) -> Frame:
+        if not self.planar:
+            rgb = vframe.to_ndarray(format="rgb24")
+            return Frame(rgb, index, pts=pts, time_base=self.time_base)
+        if vframe.format.name not in PLANAR_FORMATS or (vframe.width, vframe.height) != (
+            self.width,
+            self.height,
+        ):  # a mid-stream change of format or size: brought back to the stream's
+            vframe = vframe.reformat(self.width, self.height, format="yuv420p")
+        picture = I420Picture(vframe.to_ndarray(), self.width, self.height, self.colour)
+        return Frame(None, index, pts=pts, time_base=self.time_base, yuv=picture)  # type: ignore[arg-type]
 
     def _report_losses(self, decoded: int) -> None:
         """Say how many frames a damaged or truncated file lost (its index knows the total)."""

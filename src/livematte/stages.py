@@ -11,14 +11,15 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
 
 from .composite import Background, Compositor, parse_backgrounds
 from .config import Config
-from .frame import Halvings, shrink_to
 from .matting import Matte, Matter, create_matter
+from .planar import I420Picture, Picture, RgbPicture, as_picture
 from .refine import Refiner
 from .temporal import TemporalFilter
 
@@ -172,16 +173,17 @@ class Stages:
         self._thumb = self._model_thumb = self._last = None
         self._skip_run = 0
 
-    def matte(self, rgb: np.ndarray) -> MatteOutput:
-        """The refined, smoothed, full-resolution alpha for one frame."""
+    def matte(self, image: np.ndarray | Picture) -> MatteOutput:
+        """The refined, smoothed, full-resolution alpha for one frame (RGB, or a decoded
+        4:2:0 :class:`~livematte.planar.I420Picture`)."""
         began = time.perf_counter()
-        height, width = rgb.shape[:2]
-        halvings = Halvings(rgb)  # the model's shrink and the refiner's share these
+        picture = as_picture(image)  # the model's shrink and the refiner's share its halvings
+        width, height = picture.width, picture.height
         input_size = getattr(self.matter, "input_size", None)
         size = input_size(width, height) if input_size is not None else self._alpha_size
         small = grey = thumb = None
         if size is not None:
-            small, grey, thumb = self._look(rgb, size, halvings)
+            small, grey, thumb = self._look(picture, size)
             if self._is_scene_cut(thumb):
                 self.scene_cuts += 1
                 self.matter.reset()
@@ -195,7 +197,8 @@ class Stages:
                 self.model_skipped += 1
                 self._skip_run += 1
             else:
-                model_input = small if input_size is not None and small is not None else rgb
+                use_small = input_size is not None and small is not None
+                model_input = small if use_small else picture.to_rgb()
                 result = self.matter.infer(model_input)
                 self._last, self._model_thumb, self._skip_run = result, thumb, 0
         assert result is not None
@@ -205,7 +208,7 @@ class Stages:
         if grey is None or alpha_size != size:
             # First frame, or a model whose output size we could not know in advance.
             self._alpha_size = alpha_size
-            _, grey, thumb = self._look(rgb, alpha_size, halvings)
+            _, grey, thumb = self._look(picture, alpha_size)
             self._thumb = thumb
             if not reuse:
                 self._model_thumb = thumb
@@ -213,24 +216,24 @@ class Stages:
         now = time.perf_counter()
         self.timer.add("temporal", ((looked - began) + (now - resumed)) * 1000.0)
         with self.timer.time("refine"):
-            full = self.refiner.refine(alpha, rgb, halvings)
+            full = self.refiner.refine(alpha, picture)
             foreground = None
             if result.foreground is not None:
                 foreground = result.foreground
-                if foreground.shape[:2] != rgb.shape[:2]:
+                if foreground.shape[:2] != (height, width):
                     foreground = cv2.resize(
-                        foreground, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR
+                        foreground, (width, height), interpolation=cv2.INTER_LINEAR
                     )
-        return MatteOutput(full, foreground, self.refiner.small, rgb)
+        return MatteOutput(full, foreground, self.refiner.small, image)
 
     def _look(
-        self, rgb: np.ndarray, size: tuple[int, int], halvings: Halvings
+        self, picture: Picture, size: tuple[int, int]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The frame at ``size`` (RGB, a reused buffer), in grey, and a tiny grey thumbnail."""
         width, height = size
         if self._small is None or self._small.shape[:2] != (height, width):
             self._small = np.empty((height, width, 3), np.uint8)
-        small = shrink_to(rgb, width, height, dst=self._small, halvings=halvings)
+        small = picture.model_input(width, height, dst=self._small)
         grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
         thumb_w = min(width, _CUT_THUMB_WIDTH)
         thumb_h = max(1, round(height * thumb_w / width))
@@ -260,13 +263,29 @@ class Stages:
             return False
         return float(cv2.absdiff(thumb, reference).max()) <= cfg.skip_still * 255.0
 
-    def composite(self, rgb: np.ndarray, matte: MatteOutput, out: np.ndarray) -> np.ndarray:
-        """Blend ``rgb`` over the background into ``out``; safe on another thread than
+    def composite(self, image: np.ndarray | Picture, matte: MatteOutput, out: Any) -> Any:
+        """Blend ``image`` over the background into ``out``; safe on another thread than
         :meth:`matte` (the compositor's buffers are its own) given a :meth:`MatteOutput`
-        whose buffers the next matte does not overwrite (see ``pipeline.MatteRing``)."""
-        small = matte.small if matte.frame is rgb else None
+        whose buffers the next matte does not overwrite (see ``pipeline.MatteRing``).
+
+        An :class:`~livematte.planar.I420Picture` is blended plane by plane into ``out``,
+        another one (see :meth:`can_stay_planar`); an RGB frame into an RGB(A) array.
+        """
+        small = matte.small if matte.frame is image else None
         with self.timer.time("composite"):
+            if isinstance(image, I420Picture):
+                return self.compositor.composite_planar(image, matte.alpha, out, small)
+            rgb = image.rgb if isinstance(image, RgbPicture) else image
             return self.compositor.composite(rgb, matte.alpha, out, matte.foreground, small)
+
+    def can_stay_planar(self) -> bool:
+        """Whether frames can go through as decoded 4:2:0 (see :mod:`livematte.planar`): a
+        model fed a shrunk copy (not a full-frame one with its own foreground colours) and a
+        background the planar blend can make."""
+        return (
+            getattr(self.matter, "input_size", None) is not None
+            and self.compositor.supports_planar()
+        )
 
     def output_channels(self) -> int:
         return 4 if self.transparent else 3
