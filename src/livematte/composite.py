@@ -195,7 +195,8 @@ class BlurBackground(Background):
     def _blurred(self, height: int, work: WorkView) -> np.ndarray:
         """The masked blur at work size (float, 3 channels: RGB or Y'CbCr alike)."""
         sigma = self.strength * (height / 720.0) / work.factor
-        return work.masked_blur(sigma, key="blur", power=4)
+        # At the blur's own (smaller) size: upsampled straight to full size by the caller.
+        return work.masked_blur(sigma, key="blur", power=4, native=True)
 
 
 class TransparentBackground(Background):
@@ -329,6 +330,7 @@ class WorkView:
         power: int = 2,
         fallback: bool = True,
         box: tuple[tuple[int, int], tuple[int, int]] | None = None,
+        native: bool = False,
     ) -> np.ndarray:
         """Local mean colour of the background, in a reused buffer.
 
@@ -339,6 +341,8 @@ class WorkView:
         on a further shrunk copy, which a Gaussian this wide cannot tell apart. With
         ``box`` (small blurs only), only that part is computed and returned: the
         Gaussian is cut at 3 sigma, so a margin that wide around it gives the same values.
+        With ``native``, a large blur is returned at the further shrunk size it was made
+        at, for a caller that upsamples it anyway (one resize instead of two).
         """
         height, width = self.alpha8.shape
         step = max(1, int(sigma / _BLUR_MIN_SIGMA))
@@ -346,8 +350,12 @@ class WorkView:
         kernel = (2 * reach + 1, 2 * reach + 1)
         if step > 1:  # shrunk in uint8 (cheaper), made float at the small size
             tiny = (max(1, width // step), max(1, height // step))
-            rgb = cv2.resize(self.rgb8, tiny, interpolation=cv2.INTER_AREA).astype(np.float32)
-            alpha = cv2.resize(self.alpha8, tiny, interpolation=cv2.INTER_AREA)
+            # Cropped to a whole multiple of the step: OpenCV's area average is fast only
+            # for whole ratios (0.23 ms to 0.03 ms at 720p); a blur misses the lost column.
+            rows, cols = slice(0, tiny[1] * step), slice(0, tiny[0] * step)
+            rgb = cv2.resize(self.rgb8[rows, cols], tiny, interpolation=cv2.INTER_AREA)
+            rgb = rgb.astype(np.float32)
+            alpha = cv2.resize(self.alpha8[rows, cols], tiny, interpolation=cv2.INTER_AREA)
             alpha = cv2.multiply(alpha, 1.0 / 255.0, dtype=cv2.CV_32F)
         else:
             rgb, alpha = self.rgb, self.alpha
@@ -388,7 +396,7 @@ class WorkView:
             cv2.add(numerator, plain, dst=numerator)
         if inner is not None:
             return numerator[inner]
-        if step == 1:
+        if step == 1 or native:
             return numerator
         out = self._buffer(key, self.rgb8.shape)
         return cv2.resize(numerator, (width, height), dst=out, interpolation=cv2.INTER_LINEAR)
