@@ -7,6 +7,9 @@ pipelines, so the rows differ only in what follows the model:
 - temporal  temporal smoothing only
 - refine    edge refinement only
 - all       both (livematte's defaults)
+- all 4:2:0 the defaults on the frame as a video re-encode sees it (4:2:0 planes, the
+            planar path of livematte.planar, BT.601 or BT.709 by size as players assume);
+            its model runs on its own input, so this row also shows what 4:2:0 costs
 
 on the shared data: the DAVIS clips (``frames_gt/davis2016_*``: MAD, dtSSD, IoU, Grad), the
 P3M portraits (``images/p3m_demo``, each image on its own: MAD, Grad) and the talking-head
@@ -41,16 +44,17 @@ from livematte.config import Config  # noqa: E402
 from livematte.evaluate import Clip, discover_clip, iter_frames  # noqa: E402
 from livematte.matting import Matte, create_matter  # noqa: E402
 from livematte.metrics import ClipMetrics, combine_summaries  # noqa: E402
+from livematte.planar import ColourSpace, I420Picture, rgb_to_planes  # noqa: E402
 from livematte.stages import Stages  # noqa: E402
 
-ROWS = ("raw", "temporal", "refine", "all")
+ROWS = ("raw", "temporal", "refine", "all", "all 4:2:0")
 TALKING_HEADS = ("liveportrait_d13.mp4", "pixabay_doctor_26732.mp4")
 
 
 def row_config(row: str) -> Config:
     config = Config()
-    config.temporal.enabled = row in ("temporal", "all")
-    config.refine.enabled = row in ("refine", "all")
+    config.temporal.enabled = row in ("temporal", "all", "all 4:2:0")
+    config.refine.enabled = row in ("refine", "all", "all 4:2:0")
     return config
 
 
@@ -89,22 +93,47 @@ class Replay:
         pass
 
 
-def score_clip(clip: Clip, recorder: Recorder, frames: int | None) -> dict[str, dict[str, Any]]:
-    """Each row's summary for one clip; the model runs once per frame."""
+def as_decoded(rgb: np.ndarray) -> I420Picture:
+    """``rgb`` as a video decoder would hand it over: 4:2:0 planes, in the matrix players
+    assume for its size."""
+    height, width = rgb.shape[:2]
+    even = rgb[: height - height % 2, : width - width % 2]
+    height, width = even.shape[:2]
+    colour = ColourSpace.of_stream(2, 1, 2, 2, "yuv420p", height)
+    y, u, v = rgb_to_planes(even, colour)
+    packed = np.concatenate((y.ravel(), u.ravel(), v.ravel())).reshape(height * 3 // 2, width)
+    return I420Picture(packed, width, height, colour)
+
+
+def score_clip(
+    clip: Clip, recorder: Recorder, planar: Any, frames: int | None
+) -> dict[str, dict[str, Any]]:
+    """Each row's summary for one clip; the model runs once per frame (twice for 4:2:0)."""
     pipelines = {}
     for row in ROWS:
         matter = recorder if row == ROWS[0] else Replay(recorder)
+        if row == "all 4:2:0":
+            matter = planar
         pipelines[row] = Stages(row_config(row), matter=matter)
     scores = {row: ClipMetrics(clip.name) for row in ROWS}
     for rgb, truth in itertools.islice(iter_frames(clip), frames):
         for row in ROWS:  # "raw" first: it runs the model
+            if row == "all 4:2:0":
+                picture = as_decoded(rgb)
+                alpha = pipelines[row].matte(picture).alpha
+                h, w = alpha.shape
+                truth_even = None if truth is None else truth[:h, :w]
+                scores[row].add(alpha, truth_even, rgb[:h, :w])
+                continue
             alpha = pipelines[row].matte(rgb).alpha
             scores[row].add(alpha, truth, rgb)
     return {row: score.summary() for row, score in scores.items()}
 
 
-def score_group(clips: Iterable[Clip], recorder: Recorder, frames: int | None) -> dict[str, Any]:
-    per_clip = [score_clip(clip, recorder, frames) for clip in clips]
+def score_group(
+    clips: Iterable[Clip], recorder: Recorder, planar: Any, frames: int | None
+) -> dict[str, Any]:
+    per_clip = [score_clip(clip, recorder, planar, frames) for clip in clips]
     return {row: combine_summaries([c[row] for c in per_clip], name=row) for row in ROWS}
 
 
@@ -179,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{data} is absent: this benchmark needs the shared data.", file=sys.stderr)
         return 2
     recorder = Recorder(create_matter(copy.deepcopy(Config().model)))
+    planar = create_matter(copy.deepcopy(Config().model))
     groups = {
         "davis": [discover_clip(p) for p in sorted((data / "frames_gt").glob("davis2016_*"))],
         "p3m": stills(data / "images" / "p3m_demo"),
@@ -187,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     results = {}
     for group, clips in groups.items():
         print(f"scoring {group} ({len(clips)} clips)...", file=sys.stderr, flush=True)
-        results[group] = score_group(clips, recorder, args.frames)
+        results[group] = score_group(clips, recorder, planar, args.frames)
     print(table(results))
     print()
     passed = targets(results)

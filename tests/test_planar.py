@@ -101,18 +101,59 @@ def test_planar_blend_shows_the_new_background_where_alpha_is_zero():
     assert np.abs(out.v[half].astype(int) - v).max() <= 1
 
 
-def test_planar_and_rgb_blends_give_the_same_picture():
+@pytest.mark.parametrize(
+    ("make_background", "config"),
+    [
+        (lambda: BlurBackground(25.0), BackgroundConfig()),
+        # Decontamination and light wrap on (the defaults), against a replaced background.
+        (lambda: ColourBackground((0, 177, 64)), BackgroundConfig()),
+        (lambda: ColourBackground((0, 177, 64)), BackgroundConfig(light_wrap=0.0)),
+    ],
+)
+def test_planar_and_rgb_blends_give_the_same_picture(make_background, config):
     rgb, alpha = _person()
     picture = _picture(rgb)
     out = I420Picture.empty(picture.width, picture.height, picture.colour)
-    Compositor(BlurBackground(25.0)).composite_planar(picture, alpha, out)
+    Compositor(make_background(), config).composite_planar(picture, alpha, out)
     via_planes = out.to_rgb()
     # The same frame as the decoder would give it in RGB, blended the RGB way.
     decoded = picture.to_rgb()
-    via_rgb = Compositor(BlurBackground(25.0)).composite(decoded, alpha, np.empty_like(decoded))
+    via_rgb = Compositor(make_background(), config).composite(
+        decoded, alpha, np.empty_like(decoded)
+    )
     difference = np.abs(via_planes.astype(int) - via_rgb)
     assert difference.mean() < 1.5
     assert np.percentile(difference, 99) <= 6
+
+
+def test_planar_decontamination_removes_the_old_background_from_the_edge():
+    # A person in blue against a red room; the new background is green. Without the
+    # correction the edge keeps a red fringe (ideal: 20, both colours hold 20 red); the
+    # planar correction takes as much of it away as the RGB one does.
+    height, width = 180, 320
+    rgb = np.zeros((height, width, 3), np.uint8)
+    rgb[:] = (220, 20, 20)
+    alpha = np.zeros((height, width), np.uint8)
+    cv2.circle(alpha, (160, 90), 50, 255, -1)
+    alpha = cv2.GaussianBlur(alpha, (21, 21), 6)
+    a = alpha[..., None].astype(np.float32) / 255
+    rgb = (a * np.array([20, 20, 220]) + (1 - a) * rgb).round().astype(np.uint8)
+    picture = _picture(rgb)
+    edge = (alpha > 40) & (alpha < 215)
+
+    def red_on_edge(decontaminate: bool, planar: bool = True) -> float:
+        config = BackgroundConfig(decontaminate=decontaminate, light_wrap=0.0)
+        compositor = Compositor(ColourBackground((20, 200, 20)), config)
+        if not planar:
+            return float(compositor.composite(rgb, alpha, np.empty_like(rgb))[..., 0][edge].mean())
+        out = I420Picture.empty(width, height, picture.colour)
+        compositor.composite_planar(picture, alpha, out)
+        return float(out.to_rgb()[..., 0][edge].mean())
+
+    fringe, corrected = red_on_edge(False), red_on_edge(True)
+    assert fringe > 55
+    assert corrected < fringe - 12
+    assert abs(corrected - red_on_edge(True, planar=False)) < 3
 
 
 def test_refiner_gives_the_same_alpha_from_luma_as_from_rgb():
@@ -125,8 +166,9 @@ def test_refiner_gives_the_same_alpha_from_luma_as_from_rgb():
     assert np.abs(from_rgb - from_planes).max() <= 40
 
 
-def test_model_input_from_planes_is_the_frame_in_rgb():
-    rgb, _ = _person(640, 360)
+@pytest.mark.parametrize("size", [(640, 360), (1280, 720)])  # from full size / from half size
+def test_model_input_from_planes_is_the_frame_in_rgb(size):
+    rgb, _ = _person(*size)
     small = _picture(rgb).model_input(256, 144)
     expected = RgbPicture(rgb).model_input(256, 144)
     assert small.shape == (144, 256, 3)
@@ -139,9 +181,10 @@ def _video_tags(path: Path) -> tuple[int, int, str]:
         return int(ctx.colorspace), int(ctx.color_range), ctx.pix_fmt
 
 
-def test_reencode_stays_planar_and_keeps_the_sources_colour_tags(tmp_path):
+@pytest.mark.parametrize("background", ["blur", "#00b140"])
+def test_reencode_stays_planar_and_keeps_the_sources_colour_tags(tmp_path, background):
     clip = write_clip(tmp_path / "hd.mp4", frames=8, colorspace=1)
-    report = process_video(clip, tmp_path / "out.mp4")
+    report = process_video(clip, tmp_path / "out.mp4", background=background)
     assert report.extra["planar"] is True
     assert _video_tags(tmp_path / "out.mp4") == (1, 1, "yuv420p")
 
@@ -157,7 +200,6 @@ def test_untagged_sd_source_is_tagged_bt601(tmp_path):
     ("output", "background", "overrides"),
     [
         ("out.mov", "transparent", {}),  # RGBA output
-        ("out.mp4", "#00ff00", {}),  # decontamination is RGB work
         ("out.mp4", "blur", {"planar": False}),  # asked for the RGB path
         ("frames", "blur", {}),  # PNG folder
     ],

@@ -40,6 +40,8 @@ log = logging.getLogger("livematte")
 _BLUR_RE = re.compile(r"^blur(?::(\d+(?:\.\d+)?))?$")
 _COLOUR_RE = re.compile(r"^#?([0-9a-fA-F]{6})$")
 Planes = tuple[np.ndarray, np.ndarray, np.ndarray]
+# What decontamination corrects: image, alpha, 255 - alpha, channel of the work image.
+_Layer = tuple[np.ndarray, np.ndarray, np.ndarray, int | None]
 EDGE_WORK_SIZE = 320
 """Long side of the work copy the blur, decontamination and light wrap are computed on."""
 # The blur itself runs smaller still: a Gaussian this wide in work pixels loses nothing.
@@ -497,16 +499,13 @@ class Compositor:
         cv2.multiply(bg, inv3, dst=a3, scale=1.0 / 255.0)
         cv2.add(out, a3, dst=out)
         if cfg.decontaminate and foreground is None and replaced:
-            self._decontaminate(out, alpha, inv3)
+            self._decontaminate([(out, alpha, inv3, None)])
         return out
 
     def supports_planar(self) -> bool:
-        """Whether :meth:`composite_planar` gives what :meth:`composite` would: not for
-        transparent output (RGBA), nor where the edge needs decontaminating (a replaced
-        background with ``decontaminate`` on), which is RGB-only work."""
-        if self.background.transparent:
-            return False
-        return self.background.from_frame or not self.config.decontaminate
+        """Whether :meth:`composite_planar` can stand in for :meth:`composite`: every
+        background but transparent (RGBA output)."""
+        return not self.background.transparent
 
     def composite_planar(
         self,
@@ -527,10 +526,13 @@ class Compositor:
         alpha_half = cv2.resize(
             alpha, half, dst=self._plane_buffer("alpha_half", half), interpolation=cv2.INTER_AREA
         )
-        for source, background, target, weight in (
-            (picture.y, bg_y, out.y, alpha),
-            (picture.u, bg_u, out.u, alpha_half),
-            (picture.v, bg_v, out.v, alpha_half),
+        layers: list[_Layer] = []
+        for channel, (source, background, target, weight) in enumerate(
+            (
+                (picture.y, bg_y, out.y, alpha),
+                (picture.u, bg_u, out.u, alpha_half),
+                (picture.v, bg_v, out.v, alpha_half),
+            )
         ):
             size = (weight.shape[1], weight.shape[0])
             inverse = cv2.bitwise_not(weight, dst=self._plane_buffer(f"inverse{size}", size))
@@ -539,6 +541,9 @@ class Compositor:
             cv2.multiply(source, weight, dst=target, scale=1.0 / 255.0)
             cv2.multiply(background, inverse, dst=scratch, scale=1.0 / 255.0)
             cv2.add(target, scratch, dst=target)
+            layers.append((target, weight, inverse, channel))
+        if self.config.decontaminate and not self.background.from_frame:
+            self._decontaminate(layers)
         return out.packed
 
     def _plane_buffer(self, key: str, size: tuple[int, int]) -> np.ndarray:
@@ -547,7 +552,7 @@ class Compositor:
             buffer = self._planar_buffers[key] = np.empty((size[1], size[0]), np.uint8)
         return buffer
 
-    def _decontaminate(self, out: np.ndarray, alpha: np.ndarray, inverse3: np.ndarray) -> None:
+    def _decontaminate(self, layers: list[_Layer]) -> None:
         """Add back (1 - a) a (F - B_old), what the plain blend left of the old background.
 
         Since I = a F + (1 - a) B_old, a (F - B_old) is simply I - B_old: only the old
@@ -557,6 +562,10 @@ class Compositor:
         (1 - a) o = 2 (1 - a) (o / 2 + 128) - 256 (1 - a) is formed in int16 and added with
         saturation. Only inside the box around the edge band, and only where the alpha is
         above 0, so nothing reaches the new background.
+
+        ``layers`` are (blended image, its alpha, 255 - alpha, channel of the work image or
+        None for all three): one RGB layer, or the Y, Cb and Cr planes at their own sizes
+        (the correction is linear, so it holds in Y'CbCr as in RGB).
         """
         work = self.work
         box = work.edge_box()
@@ -566,13 +575,17 @@ class Compositor:
         old = work.masked_blur(_EDGE_SIGMA, key="old", power=4, fallback=False, box=box)
         offset = cv2.subtract(work.rgb[y0:y1, x0:x1], old)
         biased = cv2.convertScaleAbs(offset, alpha=0.5, beta=128.0)  # o / 2 + 128, >= 0
+        channels = cv2.split(biased) if any(c is not None for *_, c in layers) else []
         alpha8 = work.alpha8[y0:y1, x0:x1]
-        whole = scale_box(box, work.alpha8.shape, out.shape)
-        out, inverse3, alpha = out[whole], inverse3[whole], alpha[whole]  # views of the box
-        for region in band_regions((alpha8 > 0) & (alpha8 < 255), pad=1):
-            full = scale_box(region, biased.shape, out.shape)
-            half = upsample_region(biased, region, out.shape)
-            self._correct(half, out[full], inverse3[full], alpha[full])
+        regions = band_regions((alpha8 > 0) & (alpha8 < 255), pad=1)
+        for out, alpha, inverse, channel in layers:
+            source = biased if channel is None else channels[channel]
+            whole = scale_box(box, work.alpha8.shape, out.shape)
+            out, inverse, alpha = out[whole], inverse[whole], alpha[whole]  # views of the box
+            for region in regions:
+                full = scale_box(region, source.shape, out.shape)
+                half = upsample_region(source, region, out.shape)
+                self._correct(half, out[full], inverse[full], alpha[full])
 
     @staticmethod
     def _correct(
