@@ -65,8 +65,15 @@ class Background:
     # background's own, so the edge needs no decontamination or light wrap against it.
     from_frame = False
 
+    # A new picture every frame (a video): its 4:2:0 planes are not worth keeping.
+    moving = False
+
     def render(self, rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
         """A background the size of ``rgb`` (RGB uint8); may depend on the frame itself."""
+        return self.render_size(rgb.shape[1], rgb.shape[0])
+
+    def render_size(self, width: int, height: int) -> np.ndarray:
+        """A background of this size (RGB uint8), for those that do not look at the frame."""
         raise NotImplementedError
 
     def render_layer(self, rgb: np.ndarray, alpha: np.ndarray, work: WorkView) -> np.ndarray:
@@ -74,17 +81,15 @@ class Background:
         return self.render(rgb, alpha)
 
     def render_planes(self, picture: I420Picture, work: WorkView) -> Planes:
-        """The background as (Y, Cb, Cr) planes in ``picture``'s size and colour space."""
-        raise NotImplementedError
-
-    def _planes_of(self, rgb: np.ndarray, picture: I420Picture, still: bool) -> Planes:
-        """``rgb`` (already the frame's size) in ``picture``'s numbers; kept when ``still``."""
+        """The background as (Y, Cb, Cr) planes in ``picture``'s size and colour space
+        (converted once for a still one)."""
+        rgb = self.render_size(picture.width, picture.height)
         cached = getattr(self, "_planes", None)
         key = (id(rgb), picture.colour)
-        if still and cached is not None and cached[0] == key:
+        if not self.moving and cached is not None and cached[0] == key:
             return cached[1]
         planes = rgb_to_planes(rgb, picture.colour)
-        if still:
+        if not self.moving:
             self._planes = (key, planes)
         return planes
 
@@ -98,15 +103,11 @@ class ColourBackground(Background):
         self.spec = spec or "#{:02x}{:02x}{:02x}".format(*colour)
         self._canvas: np.ndarray | None = None
 
-    def render(self, rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-        if self._canvas is None or self._canvas.shape != rgb.shape:
-            self._canvas = np.empty_like(rgb)
+    def render_size(self, width: int, height: int) -> np.ndarray:
+        if self._canvas is None or self._canvas.shape[:2] != (height, width):
+            self._canvas = np.empty((height, width, 3), np.uint8)
             self._canvas[:] = self.colour
         return self._canvas
-
-    def render_planes(self, picture: I420Picture, work: WorkView) -> Planes:
-        canvas = self.render(np.empty((picture.height, picture.width, 3), np.uint8), work.alpha8)
-        return self._planes_of(canvas, picture, still=True)
 
 
 class ImageBackground(Background):
@@ -117,19 +118,16 @@ class ImageBackground(Background):
         self._image = read_image(path)
         self._fitted: np.ndarray | None = None
 
-    def render(self, rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-        height, width = rgb.shape[:2]
+    def render_size(self, width: int, height: int) -> np.ndarray:
         if self._fitted is None or self._fitted.shape[:2] != (height, width):
             self._fitted = cover_resize(self._image, width, height)
         return self._fitted
 
-    def render_planes(self, picture: I420Picture, work: WorkView) -> Planes:
-        fitted = self.render(np.empty((picture.height, picture.width, 3), np.uint8), work.alpha8)
-        return self._planes_of(fitted, picture, still=True)
-
 
 class VideoBackground(Background):
     """A video played in a loop behind the person, one of its frames per output frame."""
+
+    moving = True
 
     def __init__(self, path: Path) -> None:
         from .sources import VideoFileSource
@@ -155,17 +153,12 @@ class VideoBackground(Background):
             if not produced:
                 raise UserError(f"Background video {self._path} holds no decodable frame.")
 
-    def render(self, rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-        height, width = rgb.shape[:2]
+    def render_size(self, width: int, height: int) -> np.ndarray:
         frame = next(self._frames)
         if frame.shape[:2] == (height, width):
             return frame
         self._fitted = cover_resize(frame, width, height)
         return self._fitted
-
-    def render_planes(self, picture: I420Picture, work: WorkView) -> Planes:
-        frame = self.render(np.empty((picture.height, picture.width, 3), np.uint8), work.alpha8)
-        return self._planes_of(frame, picture, still=False)
 
     def close(self) -> None:
         self._frames.close()  # type: ignore[attr-defined]
