@@ -102,7 +102,7 @@ def as_decoded(rgb: np.ndarray) -> I420Picture:
     colour = ColourSpace.of_stream(2, 1, 2, 2, "yuv420p", height)
     y, u, v = rgb_to_planes(even, colour)
     packed = np.concatenate((y.ravel(), u.ravel(), v.ravel())).reshape(height * 3 // 2, width)
-    return I420Picture(packed, width, height, colour)
+    return I420Picture.from_packed(packed, width, height, colour)
 
 
 def score_clip(

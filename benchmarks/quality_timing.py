@@ -59,14 +59,14 @@ def load(path: Path, frames: int, width: int, height: int) -> list[np.ndarray]:
     return out
 
 
-def load_planar(path: Path, frames: int) -> tuple[list[np.ndarray], ColourSpace]:
-    """The clip's first frames as decoded 4:2:0 (packed arrays), at its own size."""
+def load_planar(path: Path, frames: int) -> tuple[list[I420Picture], ColourSpace]:
+    """The clip's first frames as decoded 4:2:0, at its own size."""
     source = VideoFileSource(path)
     source.planar = True
     out = []
     try:
         for frame in source:
-            out.append(frame.yuv.packed)
+            out.append(frame.yuv)
             if len(out) >= frames:
                 break
     finally:
@@ -169,13 +169,13 @@ def _planar(args, frames, alphas, config, timed, size) -> dict[str, float]:  # n
     Each timed call gets a fresh picture (nothing cached from an earlier round) on which
     the model's half-size RGB copy was already made, as in the pipeline, where the model
     runs first."""
-    packed, colour = load_planar(args.clip, len(frames))
-    width, height = size
+    decoded, colour = load_planar(args.clip, len(frames))
     pictures: list[I420Picture | None] = [None] * len(frames)
+    scratch: dict[str, np.ndarray] = {}
 
     def fresh(i: int) -> None:
-        pictures[i] = I420Picture(packed[i], width, height, colour)
-        pictures[i].half_rgb()
+        pictures[i] = I420Picture(decoded[i].y, decoded[i].u, decoded[i].v, colour)
+        pictures[i].model_input(alphas[i].shape[1], alphas[i].shape[0], scratch=scratch)
 
     refiner = Refiner(config.refine)
     results = {}
@@ -188,7 +188,7 @@ def _planar(args, frames, alphas, config, timed, size) -> dict[str, float]:  # n
         alpha = refiner.refine(alphas[i], pictures[i]).copy()
         assert refiner.small is not None
         mattes.append((alpha, (refiner.small[0].copy(), refiner.small[1].copy())))
-    out = I420Picture.empty(width, height, colour)
+    out = I420Picture.empty(*size, colour)
     compositor = Compositor(parse_background("blur"), config.background)
     results["planar composite blur"] = best_median(
         timed(

@@ -62,7 +62,7 @@ def _picture(rgb: np.ndarray, colour: ColourSpace = BT709) -> I420Picture:
     y, u, v = rgb_to_planes(rgb, colour)
     packed = np.concatenate([y.ravel(), u.ravel(), v.ravel()])
     height, width = rgb.shape[:2]
-    return I420Picture(packed.reshape(height * 3 // 2, width), width, height, colour)
+    return I420Picture.from_packed(packed.reshape(height * 3 // 2, width), width, height, colour)
 
 
 def _person(width: int = 320, height: int = 180) -> tuple[np.ndarray, np.ndarray]:

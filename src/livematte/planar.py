@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+import av
 import cv2
 import numpy as np
 
@@ -147,8 +148,14 @@ class RgbPicture:
         self._work: dict[int, np.ndarray] = {}
         self.luma_gain = 1.0
 
-    def model_input(self, width: int, height: int, dst: np.ndarray | None = None) -> np.ndarray:
-        """RGB at width x height, for the model."""
+    def model_input(
+        self,
+        width: int,
+        height: int,
+        dst: np.ndarray | None = None,
+        scratch: dict[str, np.ndarray] | None = None,
+    ) -> np.ndarray:
+        """RGB at width x height, for the model (``scratch``: see I420Picture's)."""
         return shrink_to(self.rgb, width, height, dst=dst, halvings=self._halvings)
 
     def work(self, factor: int) -> np.ndarray:
@@ -175,49 +182,76 @@ class RgbPicture:
 
 
 class I420Picture:
-    """One decoded 4:2:0 frame as its three planes (views of one packed array)."""
+    """One 4:2:0 frame as its three planes: views of the decoder's own buffers (no copy),
+    or of one packed array (``packed``, what the encoder takes)."""
 
     planar = True
 
-    def __init__(self, packed: np.ndarray, width: int, height: int, colour: ColourSpace) -> None:
-        flat = packed.reshape(-1)
-        luma, chroma = width * height, (width // 2) * (height // 2)
-        self.packed = packed
-        self.width, self.height = width, height
+    def __init__(
+        self,
+        y: np.ndarray,
+        u: np.ndarray,
+        v: np.ndarray,
+        colour: ColourSpace,
+        packed: np.ndarray | None = None,
+    ) -> None:
+        self.y, self.u, self.v = y, u, v
+        self.height, self.width = y.shape
         self.colour = colour
-        self.y = flat[:luma].reshape(height, width)
-        self.u = flat[luma : luma + chroma].reshape(height // 2, width // 2)
-        self.v = flat[luma + chroma : luma + 2 * chroma].reshape(height // 2, width // 2)
-        self._y_halvings = Halvings(self.y)
-        self._half_rgb: np.ndarray | None = None
-        self._half_halvings: Halvings | None = None
+        self.packed = packed
+        self._y_halvings = Halvings(y)
         self._work: dict[int, np.ndarray] = {}
         self.luma_gain = colour.luma_gain
 
-    @staticmethod
-    def empty(width: int, height: int, colour: ColourSpace) -> I420Picture:
+    @classmethod
+    def from_packed(
+        cls, packed: np.ndarray, width: int, height: int, colour: ColourSpace
+    ) -> I420Picture:
+        """Planes over an I420 array of height * 3 / 2 rows (what ``to_ndarray`` gives)."""
+        flat = packed.reshape(-1)
+        luma, chroma = width * height, (width // 2) * (height // 2)
+        y = flat[:luma].reshape(height, width)
+        u = flat[luma : luma + chroma].reshape(height // 2, width // 2)
+        v = flat[luma + chroma : luma + 2 * chroma].reshape(height // 2, width // 2)
+        return cls(y, u, v, colour, packed)
+
+    @classmethod
+    def from_frame(cls, frame: av.VideoFrame, colour: ColourSpace) -> I420Picture:
+        """Planes over a decoded frame's own memory (kept alive by the views): no copy, and
+        no fresh 1.4-3 MB array a frame for the allocator to juggle."""
+        planes = []
+        for plane in frame.planes[:3]:
+            rows = np.frombuffer(plane, np.uint8)[: plane.line_size * plane.height]
+            planes.append(rows.reshape(plane.height, plane.line_size)[:, : plane.width])
+        return cls(planes[0], planes[1], planes[2], colour)
+
+    @classmethod
+    def empty(cls, width: int, height: int, colour: ColourSpace) -> I420Picture:
         """A picture over a new packed buffer (the blend's output)."""
-        packed = np.empty((height * 3 // 2, width), np.uint8)
-        return I420Picture(packed, width, height, colour)
+        return cls.from_packed(np.empty((height * 3 // 2, width), np.uint8), width, height, colour)
 
-    def half_rgb(self) -> np.ndarray:
-        """RGB at half size: the luma halved, joined with the chroma it already has there."""
-        if self._half_rgb is None:
-            half = cv2.merge((self._y_halvings.level(1), self.u, self.v))
-            self._half_rgb = cv2.transform(half, self.colour.to_rgb())
-            self._half_halvings = Halvings(self._half_rgb)
-        return self._half_rgb
-
-    def model_input(self, width: int, height: int, dst: np.ndarray | None = None) -> np.ndarray:
-        """The same shrink an RGB frame gets: its first step is an exact halving when the
-        frame is at least 4x the model's size, and that half-size RGB is what 4:2:0 gives
-        cheaply. A smaller frame (under 1024 wide for MediaPipe) is shrunk from full-size
-        RGB instead, so both paths feed the model alike (a different resampling chain
-        moved DAVIS MAD by up to 16% on one clip)."""
-        if self.width >= 4 * width and self.height >= 4 * height:
-            half = self.half_rgb()
-            return shrink_to(half, width, height, dst=dst, halvings=self._half_halvings)
-        return shrink_to(self.to_rgb(), width, height, dst=dst)
+    def model_input(
+        self,
+        width: int,
+        height: int,
+        dst: np.ndarray | None = None,
+        scratch: dict[str, np.ndarray] | None = None,
+    ) -> np.ndarray:
+        """RGB at width x height, shrunk as an RGB frame would be: its first step is an
+        exact halving when the frame is at least 4x the model's size, and that half-size
+        RGB is what 4:2:0 gives cheaply (the luma halved, joined with the chroma already
+        at that size). A smaller frame (under 1024 wide for MediaPipe) is shrunk from
+        full-size RGB instead, so both paths feed the model alike (a different resampling
+        chain moved DAVIS MAD by up to 16% on one clip). ``scratch`` holds reusable
+        buffers for the half-size copies."""
+        if self.width < 4 * width or self.height < 4 * height:
+            return shrink_to(self.to_rgb(), width, height, dst=dst)
+        scratch = {} if scratch is None else scratch
+        shape = (self.height // 2, self.width // 2, 3)
+        merged, half = (_scratch(scratch, key, shape) for key in ("merged", "half_rgb"))
+        cv2.merge((self._y_halvings.level(1), self.u, self.v), dst=merged)
+        cv2.transform(merged, self.colour.to_rgb(), dst=half)
+        return shrink_to(half, width, height, dst=dst)
 
     def work(self, factor: int) -> np.ndarray:
         """Y'CbCr 4:4:4 shrunk by ``factor`` (3 channels, uint8; made once): blurs and local
@@ -246,6 +280,13 @@ class I420Picture:
 
 
 Picture = RgbPicture | I420Picture
+
+
+def _scratch(buffers: dict[str, np.ndarray], key: str, shape: tuple[int, ...]) -> np.ndarray:
+    buffer = buffers.get(key)
+    if buffer is None or buffer.shape != shape:
+        buffer = buffers[key] = np.empty(shape, np.uint8)
+    return buffer
 
 
 def as_picture(image: np.ndarray | Picture, halvings: Halvings | None = None) -> Picture:

@@ -232,7 +232,7 @@ class VideoFileSource(Source):
             self.height,
         ):  # a mid-stream change of format or size: brought back to the stream's
             vframe = vframe.reformat(self.width, self.height, format="yuv420p")
-        picture = I420Picture(vframe.to_ndarray(), self.width, self.height, self.colour)
+        picture = I420Picture.from_frame(vframe, self.colour)
         return Frame(None, index, pts=pts, time_base=self.time_base, yuv=picture)  # type: ignore[arg-type]
 
     def _report_losses(self, decoded: int) -> None:

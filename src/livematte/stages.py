@@ -153,6 +153,7 @@ class Stages:
         self.scene_cuts = 0
         self.model_skipped = 0
         self._small: np.ndarray | None = None  # the frame at the model's size (reused buffer)
+        self._scratch: dict[str, np.ndarray] = {}  # the model input's intermediate buffers
         self._alpha_size: tuple[int, int] | None = None  # (w, h) of the last alpha
         self._thumb: np.ndarray | None = None  # previous frame's thumbnail (scene cuts)
         self._model_thumb: np.ndarray | None = None  # thumbnail when the model last ran
@@ -233,7 +234,7 @@ class Stages:
         width, height = size
         if self._small is None or self._small.shape[:2] != (height, width):
             self._small = np.empty((height, width, 3), np.uint8)
-        small = picture.model_input(width, height, dst=self._small)
+        small = picture.model_input(width, height, dst=self._small, scratch=self._scratch)
         grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
         thumb_w = min(width, _CUT_THUMB_WIDTH)
         thumb_h = max(1, round(height * thumb_w / width))
