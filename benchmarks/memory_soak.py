@@ -111,6 +111,15 @@ def main() -> int:
         action="store_true",
         help="run the live driver instead (the clip played as a camera, -o null)",
     )
+    parser.add_argument(
+        "--no-planar", action="store_true", help="file mode on the RGB path (output.planar off)"
+    )
+    parser.add_argument(
+        "--null",
+        action="store_true",
+        help="file mode without writing (-o null): tells the pipeline's memory from the MP4 "
+        "muxer's, whose sample index grows with the output until it is written at the end",
+    )
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.lower().split("x"))
 
@@ -137,8 +146,11 @@ def main() -> int:
                     stats = run_live(str(folder / "long.mp4"), "null", config, stop)
                     result["report"] = stats
                 else:
+                    config = Config()
+                    config.output.planar = not args.no_planar
+                    output = "null" if args.null else folder / "out.mp4"
                     result["report"] = process_video(
-                        folder / "long.mp4", folder / "out.mp4", stop=stop
+                        folder / "long.mp4", output, config=config, stop=stop
                     )
             except BaseException as exc:  # noqa: BLE001 - reported below
                 result["error"] = exc
