@@ -31,7 +31,7 @@ import numpy as np
 from .config import BackgroundConfig
 from .errors import UserError
 from .frame import cover_resize, shrink_to
-from .planar import I420Picture, Picture, as_picture, rgb_to_planes
+from .planar import ColourSpace, I420Picture, Picture, as_picture, rgb_to_planes
 from .refine import band_box, band_regions, scale_box, shrink_factor, upsample_region
 from .sources import IMAGE_EXTENSIONS, read_image
 
@@ -67,6 +67,8 @@ class Background:
 
     # A new picture every frame (a video): its 4:2:0 planes are not worth keeping.
     moving = False
+    # The last still picture's planes, keyed by (its id, its shape, the colour space).
+    _planes: tuple[tuple[int, tuple[int, ...], ColourSpace], Planes] | None = None
 
     def render(self, rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
         """A background the size of ``rgb`` (RGB uint8); may depend on the frame itself."""
@@ -84,10 +86,9 @@ class Background:
         """The background as (Y, Cb, Cr) planes in ``picture``'s size and colour space
         (converted once for a still one)."""
         rgb = self.render_size(picture.width, picture.height)
-        cached = getattr(self, "_planes", None)
-        key = (id(rgb), picture.colour)
-        if not self.moving and cached is not None and cached[0] == key:
-            return cached[1]
+        key = (id(rgb), rgb.shape, picture.colour)
+        if not self.moving and self._planes is not None and self._planes[0] == key:
+            return self._planes[1]
         planes = rgb_to_planes(rgb, picture.colour)
         if not self.moving:
             self._planes = (key, planes)
