@@ -116,9 +116,9 @@ class MatteOutput:
     """Full-resolution alpha (uint8) and, where the model gives one, its foreground colours.
 
     ``small`` is the refiner's work-size copy of the frame and of its alpha, which saves the
-    compositor shrinking them again; it belongs to ``frame`` (the RGB the matte was made
-    from) and is ignored when the matte is blended over another frame, as live mode does
-    when it reuses a matte.
+    compositor shrinking them again; it belongs to ``frame`` (the image the matte was made
+    from: RGB or a planar picture) and is ignored when the matte is blended over another
+    frame, as live mode does when it reuses a matte.
     """
 
     alpha: np.ndarray
