@@ -488,10 +488,7 @@ class Compositor:
         a3, inv3 = self._alpha3, self._inverse3
         cv2.merge((alpha, alpha, alpha), dst=a3)
         cv2.bitwise_not(a3, dst=inv3)
-        # out = fg * a / 255 + bg * (255 - a) / 255, rounded, all in uint8.
-        cv2.multiply(fg, a3, dst=out, scale=1.0 / 255.0)
-        cv2.multiply(bg, inv3, dst=a3, scale=1.0 / 255.0)
-        cv2.add(out, a3, dst=out)
+        _blend(fg, bg, a3, inv3, out, scratch=a3)  # a3 is not needed after this
         if cfg.decontaminate and foreground is None and replaced:
             self._decontaminate([(out, alpha, inv3, None)])
         return out
@@ -520,22 +517,20 @@ class Compositor:
         alpha_half = cv2.resize(
             alpha, half, dst=self._plane_buffer("alpha_half", half), interpolation=cv2.INTER_AREA
         )
-        layers: list[_Layer] = []
-        for channel, (source, background, target, weight) in enumerate(
-            (
-                (picture.y, bg_y, out.y, alpha),
-                (picture.u, bg_u, out.u, alpha_half),
-                (picture.v, bg_v, out.v, alpha_half),
-            )
+        full = (picture.width, picture.height)
+        inverse = cv2.bitwise_not(alpha, dst=self._plane_buffer("inverse", full))
+        inverse_half = cv2.bitwise_not(alpha_half, dst=self._plane_buffer("inverse_half", half))
+        layers: list[_Layer] = [
+            (out.y, alpha, inverse, 0),
+            (out.u, alpha_half, inverse_half, 1),
+            (out.v, alpha_half, inverse_half, 2),
+        ]
+        for (target, weight, weight_inverse, _), source, background in zip(
+            layers, (picture.y, picture.u, picture.v), (bg_y, bg_u, bg_v), strict=True
         ):
             size = (weight.shape[1], weight.shape[0])
-            inverse = cv2.bitwise_not(weight, dst=self._plane_buffer(f"inverse{size}", size))
             scratch = self._plane_buffer(f"scratch{size}", size)
-            # target = source * a / 255 + background * (255 - a) / 255, rounded, in uint8.
-            cv2.multiply(source, weight, dst=target, scale=1.0 / 255.0)
-            cv2.multiply(background, inverse, dst=scratch, scale=1.0 / 255.0)
-            cv2.add(target, scratch, dst=target)
-            layers.append((target, weight, inverse, channel))
+            _blend(source, background, weight, weight_inverse, target, scratch)
         if self.config.decontaminate and not self.background.from_frame:
             self._decontaminate(layers)
         return out.packed
@@ -637,3 +632,18 @@ class Compositor:
         if self._wrapped is None or self._wrapped.shape != alpha.shape:
             self._wrapped = np.empty_like(alpha)
         return cv2.subtract(alpha, band, dst=self._wrapped)
+
+
+def _blend(
+    source: np.ndarray,
+    background: np.ndarray,
+    weight: np.ndarray,
+    inverse: np.ndarray,
+    target: np.ndarray,
+    scratch: np.ndarray,
+) -> None:
+    """target = source * a / 255 + background * (255 - a) / 255, rounded, all in uint8
+    (``weight`` is a, ``inverse`` 255 - a, both shaped like the images)."""
+    cv2.multiply(source, weight, dst=target, scale=1.0 / 255.0)
+    cv2.multiply(background, inverse, dst=scratch, scale=1.0 / 255.0)
+    cv2.add(target, scratch, dst=target)
