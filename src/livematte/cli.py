@@ -95,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--plot", default=None, help="write a bar chart of stage times (PNG)")
     bench.add_argument("-o", "--output", default="null", help="encode to this file (default: null)")
     _add_common(bench)
+    _add_batch(commands)
     return parser
 
 
@@ -188,6 +189,65 @@ def _add_live(parser: argparse.ArgumentParser) -> None:
     )
 
 
+# --- batch: many clips, on this machine or a Ray cluster (see livematte.run.batch) ---------
+
+
+def _add_batch(commands: Any) -> None:
+    batch = commands.add_parser(
+        "batch", help="re-encode many clips (files, folders, a manifest), locally or on Ray"
+    )
+    batch.add_argument("inputs", nargs="*", metavar="INPUT", help="video files, folders of videos")
+    batch.add_argument(
+        "-o", "--output", dest="outdir", required=True, metavar="OUTDIR", help="output folder"
+    )
+    _add_common(batch)
+    group = batch.add_argument_group("batch")
+    group.add_argument("--jobs", type=int, default=None, help="local processes (default: cores/2)")
+    group.add_argument(
+        "--ray",
+        nargs="?",
+        const=True,
+        default=False,
+        metavar="ADDRESS",
+        help="run on Ray: a local Ray, RAY_ADDRESS, or the cluster at ADDRESS (HOST:6379)",
+    )
+    group.add_argument("--clip-cpus", type=float, default=2.0, help="CPUs each clip takes on Ray")
+    group.add_argument("--manifest", default=None, help="CSV or JSONL: per-clip settings")
+    group.add_argument("--report", default=None, help="write one JSON entry per input")
+    group.add_argument("--recursive", action="store_true", help="descend into sub-folders")
+    group.add_argument("--ext", default=None, choices=["mp4", "mkv", "mov", "webm"])
+
+
+def _cmd_batch(args: argparse.Namespace, config: Config) -> int:
+    from pathlib import Path
+
+    from .run.batch import process_batch
+
+    inputs, ray = list(args.inputs), args.ray
+    if isinstance(ray, str) and Path(ray).exists():  # `--ray clips/`: an input, not an address
+        inputs.insert(0, ray)
+        ray = True
+    if not inputs and not args.manifest:
+        raise UserError("No inputs given; name video files or folders, or a --manifest.")
+    report = process_batch(
+        inputs,
+        args.outdir,
+        config=config,
+        recursive=args.recursive,
+        ext=args.ext,
+        manifest=args.manifest,
+        jobs=args.jobs,
+        ray=ray,
+        clip_cpus=args.clip_cpus,
+        report=args.report,
+        show_progress=True,
+        check=validate,
+    )
+    if report.interrupted:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # as in run: the clean stop is done
+    return report.exit_code
+
+
 def config_from_args(args: argparse.Namespace) -> Config:
     """Defaults, then --config, then the flags that were given."""
     overrides: dict[str, Any] = {}
@@ -277,6 +337,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
     "demo": _cmd_demo,
     "eval": _cmd_eval,
     "bench": _cmd_bench,
+    "batch": _cmd_batch,
 }
 
 
