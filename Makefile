@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 $(BIN)/livematte: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[cpu,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[cpu,dev,ray]'
 	@touch $@
 
 demo: $(BIN)/livematte
