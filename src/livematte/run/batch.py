@@ -95,7 +95,7 @@ def process_batch(
         )
     if jobs is not None and jobs < 1:
         raise UserError(f"--jobs must be 1 or more, not {jobs}.")
-    outdir = Path(outdir)
+    outdir = Path(outdir).resolve()  # workers elsewhere have another working directory
     plan = plan_clips(
         inputs, outdir, config, recursive=recursive, ext=ext, manifest=manifest, check=check
     )
