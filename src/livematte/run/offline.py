@@ -282,22 +282,23 @@ def _read_frames(
             except StopIteration:
                 break
             stages.timer.add("decode", (time.perf_counter() - start) * 1000.0)
-            while not worker.cancelled.is_set():
-                try:
-                    frames.put(frame, timeout=0.1)
-                    break
-                except queue.Full:
-                    continue
+            _hand_over(worker, frames, frame)
     finally:
         close = getattr(iterator, "close", None)
         if close is not None:
             close()
-        while not worker.cancelled.is_set():
-            try:
-                frames.put(_END, timeout=0.1)
-                break
-            except queue.Full:
-                continue
+        _hand_over(worker, frames, _END)
+
+
+def _hand_over(worker: _Worker, frames: queue.Queue[Any], item: Any) -> None:
+    """Queue ``item`` for the main thread, waiting while the queue is full, unless the
+    reader is cancelled meanwhile."""
+    while not worker.cancelled.is_set():
+        try:
+            frames.put(item, timeout=0.1)
+            return
+        except queue.Full:
+            continue
 
 
 def _write_frames(
