@@ -87,7 +87,7 @@ def test_batch_writes_every_good_clip_reports_the_rest_and_resumes(
     entries = {Path(e["input"]).name: e for e in json.loads(report_path.read_text())}
     assert set(entries) == {"intro.mp4", "voice.mp4", "talk.mkv", "broken.mp4", "cover.png"}
     assert entries["broken.mp4"]["status"] == "failed"
-    assert "cannot be read as a video" in entries["broken.mp4"]["error"]
+    assert str(library / "broken.mp4") in entries["broken.mp4"]["error"]  # livematte's reason
     assert "\n" not in entries["broken.mp4"]["error"]
     assert entries["cover.png"]["status"] == "skipped"
     assert entries["talk.mkv"]["status"] == "done"

@@ -12,7 +12,8 @@ from __future__ import annotations
 from .config import Config, load_config
 from .errors import UserError
 from .run.batch import BatchReport, process_batch
-from .run.offline import RunReport, process_video
+from .run.offline import process_video
+from .run.report import RunReport
 
 __all__ = [
     "BatchReport",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,7 +70,6 @@ def process_batch(
     clip_cpus: float = CLIP_CPUS,
     report: str | Path | None = None,
     show_progress: bool = False,
-    check: Callable[[Config], None] | None = None,
     stop: StopRequest | None = None,
 ) -> BatchReport:
     """Replace the background of every clip in ``inputs`` (files and folders of videos).
@@ -81,7 +80,7 @@ def process_batch(
     or JSONL) gives clips settings of their own over ``config``. ``ray=True`` runs on Ray
     (RAY_ADDRESS or a local Ray), ``ray="HOST:6379"`` joins that cluster; otherwise ``jobs``
     local processes (default: one per ``clip_cpus`` cores). ``report`` writes the results
-    as JSON; ``check`` validates each clip's settings before anything starts.
+    as JSON.
     """
     config = config or load_config(config_file)
     if background is not None:
@@ -96,9 +95,7 @@ def process_batch(
     if jobs is not None and jobs < 1:
         raise UserError(f"--jobs must be 1 or more, not {jobs}.")
     outdir = Path(outdir).resolve()  # workers elsewhere have another working directory
-    plan = plan_clips(
-        inputs, outdir, config, recursive=recursive, ext=ext, manifest=manifest, check=check
-    )
+    plan = plan_clips(inputs, outdir, config, recursive=recursive, ext=ext, manifest=manifest)
     if not plan.jobs:
         raise UserError("No video clips among the inputs; give video files or folders of them.")
     started = time.perf_counter()

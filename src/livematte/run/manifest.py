@@ -14,14 +14,14 @@ import copy
 import csv
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import Config, set_value
+from ..config import Config, set_value, validate
 from ..errors import UserError
-from ..io.sinks import VIDEO_EXTENSIONS
+from ..io.video_file import VIDEO_EXTENSIONS
 
 OUTPUT_EXTENSIONS = ("mp4", "mkv", "mov", "webm")
 
@@ -73,12 +73,9 @@ def plan_clips(
     recursive: bool = False,
     ext: str | None = None,
     manifest: str | Path | None = None,
-    check: Callable[[Config], None] | None = None,
 ) -> ClipPlan:
-    """Every clip of ``inputs`` and ``manifest``, each with its output path and settings.
-
-    ``check`` validates each clip's finished settings (the CLI passes its value checks).
-    """
+    """Every clip of ``inputs`` and ``manifest``, each with its output path and settings
+    (checked here, so a wrong value stops the batch before any clip starts)."""
     if ext is not None and ext.lstrip(".").lower() not in OUTPUT_EXTENSIONS:
         raise UserError(f"--ext {ext} is not one of {', '.join(OUTPUT_EXTENSIONS)}; pick one.")
     outdir = Path(outdir)
@@ -97,8 +94,7 @@ def plan_clips(
         row = settings.get(source)
         if row is not None:
             row.apply(clip_config)
-        if check is not None:
-            check(clip_config)
+        validate(clip_config)
         suffix = "." + (ext or default_extension(clip_config)).lstrip(".").lower()
         output = outdir / relative.with_name(relative.name + suffix)
         if row is not None and row.output:
