@@ -21,9 +21,10 @@ from .clip import FAILED, STOPPED, SYSTEM_ERRORS, ClipResult, run_clip
 from .interrupt import StopRequest
 from .manifest import ClipJob
 
-# Cores one clip keeps busy: the pipeline's three threads (decode, model, blend and encode)
-# saturated two cores in benchmarks/batch_scaling.py, so more jobs than cores / 2 only
-# oversubscribes the codec threads.
+# Cores one clip keeps busy: a 720p re-encode runs at ~100 fps using ~20 ms of CPU a frame
+# (decoder and x264 threads, the model, the blend), i.e. two cores; in
+# benchmarks/batch_scaling.py a second job on 2 cores gained nothing (0.98-1.12x). More
+# jobs than cores / 2 only oversubscribes the codec threads.
 CLIP_CPUS = 2
 # How often a clip is started again after its worker process or node died under it.
 RETRIES = 2
