@@ -34,7 +34,10 @@ class ModelConfig:
     # ONNX: family (rvm, modnet, sinet, mediapipe-selfie, pphumanseg) or a TOML description.
     type: str = ""
     spec: str = ""
+    # auto, cpu, cuda, tensorrt, openvino, directml or coreml (ONNX models only).
     device: str = "auto"
+    # auto (as the model was exported), fp32 or fp16 (TensorRT builds fp16 engines).
+    precision: str = "auto"
     threads: int = 0  # 0 = choose for the machine
     downsample_ratio: float = 0.0  # RVM; 0 = choose from the frame size
     # Reuse the last alpha instead of running the model when no 1/64-wide block of the

@@ -14,6 +14,8 @@ __all__ = ["Matte", "Matter", "create_matter"]
 def create_matter(config: ModelConfig) -> Matter:
     """Build the model the user asked for: "mediapipe" (default) or a .onnx file."""
     name = config.name
+    if Path(name).suffix.lower() != ".onnx":
+        refuse_accelerator_options(config)
     if name in ("mediapipe", "mediapipe-selfie", "default"):
         from .mediapipe_selfie import MediaPipeSelfie
 
@@ -35,7 +37,24 @@ def create_matter(config: ModelConfig) -> Matter:
             device=config.device,
             threads=config.threads or None,
             downsample_ratio=config.downsample_ratio or None,
+            precision=config.precision,
         )
     raise UserError(
         f"Unknown model '{name}'; use 'mediapipe' (the default) or the path of a .onnx file."
     )
+
+
+def refuse_accelerator_options(config: ModelConfig) -> None:
+    """The built-in model runs on LiteRT's CPU: --device and --precision must not be ignored."""
+    if config.device not in ("auto", "cpu"):
+        raise UserError(
+            f"The built-in model runs on the CPU through LiteRT, so --device {config.device} "
+            f"does not apply to it; to run on {config.device}, give an ONNX model: --model "
+            f"path/to/model.onnx --device {config.device}."
+        )
+    if config.precision != "auto":
+        raise UserError(
+            "The built-in model runs on the CPU through LiteRT in its own precision, so "
+            f"--precision {config.precision} does not apply to it; --precision is for ONNX "
+            "models (--model path/to/model.onnx)."
+        )

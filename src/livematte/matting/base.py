@@ -28,11 +28,14 @@ class Matter(Protocol):
 
     ``infer`` takes an RGB uint8 frame (h, w, 3) at full resolution. ``reset`` forgets any
     state carried between frames (recurrent models), called on a scene cut, a seek or a
-    restart of the source. ``name`` and ``device`` are shown to the user.
+    restart of the source. ``name`` and ``device`` are shown to the user; ``provider`` is
+    what really runs the model (onnxruntime's provider name, e.g. ``CPUExecutionProvider``,
+    or e.g. ``LiteRT CPU`` for the built-in model), for reports.
     """
 
     name: str
     device: str
+    provider: str
 
     def infer(self, rgb: np.ndarray) -> Matte: ...
 
