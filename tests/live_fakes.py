@@ -84,6 +84,7 @@ class HalfMatter:
 
     name = "half"
     device = "cpu"
+    provider = "test fake"
 
     def __init__(self, delay: float = 0.0) -> None:
         self.delay = delay

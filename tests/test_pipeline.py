@@ -49,7 +49,7 @@ class CountingSource(Source):
 class OpaqueMatter:
     """The whole frame is the person, so the output frame is the input frame."""
 
-    name, device = "opaque", "cpu"
+    name, device, provider = "opaque", "cpu", "test fake"
 
     def __init__(self) -> None:
         self.calls = 0

@@ -77,6 +77,7 @@ class ScriptedMatter:
 
     name = "scripted"
     device = "cpu"
+    provider = "test fake"
 
     def __init__(self, alphas: list[np.ndarray]) -> None:
         self.alphas = list(alphas)

@@ -16,6 +16,8 @@ from typing import Any
 
 from .config import Config, load_config
 from .errors import UserError
+from .matting.providers import PRECISIONS
+from .matting.runtimes import DEVICES
 
 log = logging.getLogger("livematte")
 
@@ -27,6 +29,7 @@ _FLAG_SETTINGS = {
     "model_type": "model.type",
     "model_spec": "model.spec",
     "device": "model.device",
+    "precision": "model.precision",
     "threads": "model.threads",
     "variant": "model.variant",
     "downsample_ratio": "model.downsample_ratio",
@@ -115,7 +118,20 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         help="ONNX family: rvm, modnet, sinet, mediapipe-selfie, pphumanseg",
     )
     parser.add_argument("--model-spec", default=None, help="TOML file describing an ONNX model")
-    parser.add_argument("--device", default=None, choices=["auto", "cpu", "cuda", "tensorrt"])
+    parser.add_argument(
+        "--device",
+        default=None,
+        choices=DEVICES,
+        help="where an ONNX model runs (default auto: the fastest that loads; the README "
+        "lists what each needs)",
+    )
+    parser.add_argument(
+        "--precision",
+        default=None,
+        choices=PRECISIONS,
+        help="ONNX model precision: auto (as exported), fp32, or fp16 (TensorRT builds fp16 "
+        "engines; other devices need an fp16 export)",
+    )
     parser.add_argument("--threads", type=int, default=None, help="model threads (0 = auto)")
     parser.add_argument(
         "--variant",
@@ -233,7 +249,7 @@ def _print_summary(report: Any) -> None:
     state = "stopped early, kept" if report.interrupted else "wrote"
     print(
         f"livematte: {state} {report.frames} frames to {where} "
-        f"at {report.fps:.1f} fps ({report.model} on {report.device}).",
+        f"at {report.fps:.1f} fps ({report.model} on {report.provider}).",
         file=sys.stderr,
     )
     if "alpha_description" in report.extra:
@@ -323,6 +339,15 @@ def validate(config: Config) -> None:
         (config.background.blur > 0, f"blur must be above 0, not {config.background.blur}"),
         *_quality_checks(config),
         (config.model.threads >= 0, f"threads must be 0 or more, not {config.model.threads}"),
+        (
+            config.model.device in DEVICES,
+            f"model.device must be one of {', '.join(DEVICES)}, not {config.model.device!r}",
+        ),
+        (
+            config.model.precision in PRECISIONS,
+            f"model.precision must be one of {', '.join(PRECISIONS)}, not "
+            f"{config.model.precision!r}",
+        ),
         (config.live.fps >= 0, f"fps must be 0 or more, not {config.live.fps}"),
     ]
     for ok, message in checks:

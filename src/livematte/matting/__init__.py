@@ -10,20 +10,19 @@ from .base import Matte, Matter
 
 __all__ = ["Matte", "Matter", "create_matter"]
 
+# The model shipped in the mediapipe wheel; the last two name a variant.
+BUILT_IN = ("mediapipe", "mediapipe-selfie", "default", "mediapipe-general", "mediapipe-landscape")
+
 
 def create_matter(config: ModelConfig) -> Matter:
     """Build the model the user asked for: "mediapipe" (default) or a .onnx file."""
     name = config.name
-    if Path(name).suffix.lower() != ".onnx":
+    if name in BUILT_IN:
+        from .mediapipe_selfie import MediaPipeSelfie
+
         refuse_accelerator_options(config)
-    if name in ("mediapipe", "mediapipe-selfie", "default"):
-        from .mediapipe_selfie import MediaPipeSelfie
-
-        return MediaPipeSelfie(config.variant, threads=config.threads or 1)
-    if name in ("mediapipe-general", "mediapipe-landscape"):
-        from .mediapipe_selfie import MediaPipeSelfie
-
-        return MediaPipeSelfie(name.split("-", 1)[1], threads=config.threads or 1)
+        variant = name.split("-", 1)[1] if name in BUILT_IN[3:] else config.variant
+        return MediaPipeSelfie(variant, threads=config.threads or 1)
     path = Path(name)
     if path.suffix.lower() == ".onnx":
         if not path.is_file():

@@ -20,6 +20,7 @@ from types import ModuleType
 from typing import Any
 
 from ..errors import UserError
+from . import runtimes
 from .engine_cache import engine_folder
 from .runtimes import (
     AUTO_ORDER,
@@ -27,7 +28,6 @@ from .runtimes import (
     DEVICES,
     LABELS,
     PROVIDERS,
-    current_platform,
     import_onnxruntime,
     missing_package_reason,
     off_platform_reason,
@@ -37,6 +37,10 @@ log = logging.getLogger("livematte")
 
 PRECISIONS = ("auto", "fp32", "fp16")
 NVIDIA = ("cuda", "tensorrt")
+TENSORRT_MISSING = (
+    "the TensorRT libraries (libnvinfer) did not load; install TensorRT (pip install "
+    "tensorrt) matching this onnxruntime-gpu, or use --device cuda"
+)
 
 
 @dataclass
@@ -137,7 +141,7 @@ def candidates(device: str, available: list[str]) -> list[str]:
 
 def no_accelerator_note() -> str:
     """For ``auto`` on a CPU-only build: which extra would add an accelerator here."""
-    if current_platform() == "darwin":
+    if runtimes.current_platform() == "darwin":
         return "this onnxruntime has no CoreML provider; the standard onnxruntime wheel has it"
     adds = {}
     for name in AUTO_ORDER:
@@ -213,10 +217,7 @@ def gpu_failure_reason(ort: ModuleType, device: str) -> str:
             "to LD_LIBRARY_PATH (PATH on Windows)"
         )
     if device == "tensorrt":
-        return (
-            "the TensorRT libraries (libnvinfer) did not load; install TensorRT (pip install "
-            "tensorrt) matching this onnxruntime-gpu, or use --device cuda"
-        )
+        return TENSORRT_MISSING
     return (
         "the CUDA libraries load, so the driver may be too old for this onnxruntime-gpu's "
         "CUDA version (run nvidia-smi and update the driver); onnxruntime's own error is "
@@ -224,8 +225,10 @@ def gpu_failure_reason(ort: ModuleType, device: str) -> str:
     )
 
 
-def fallback_reason(ort: ModuleType, device: str) -> str:
+def fallback_reason(ort: ModuleType, device: str, running: str) -> str:
     """Why a provider that the build has did not come up in the session."""
+    if device == "tensorrt" and running == PROVIDERS["cuda"]:
+        return TENSORRT_MISSING  # CUDA works, so the GPU and its libraries are fine
     if device in NVIDIA:
         return gpu_failure_reason(ort, device)
     if device == "directml":
@@ -235,7 +238,7 @@ def fallback_reason(ort: ModuleType, device: str) -> str:
         )
     if device == "coreml":
         return "CoreML did not take the model (it needs macOS 10.15 or later)"
-    if current_platform() == "win32":
+    if runtimes.current_platform() == "win32":
         return (
             "onnxruntime-openvino did not find OpenVINO's libraries; install them with "
             "pip install openvino"
@@ -292,7 +295,8 @@ def open_session(
                 opened.session, opened.device = session, choice
                 return opened
             running = active[0] if active else "no provider"
-            reason = f"the session came up on {running} instead: {fallback_reason(ort, choice)}"
+            why = fallback_reason(ort, choice, running)
+            reason = f"the session came up on {running} instead: {why}"
         if device != "auto":
             raise UserError(
                 f"--device {choice} was asked for but {label} cannot be used: {reason}; "

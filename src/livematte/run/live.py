@@ -452,6 +452,7 @@ def _stats(driver: LiveDriver, input_spec: str, output: str, seconds: float) -> 
         output=output,
         model=stages.matter.name,
         device=stages.matter.device,
+        provider=stages.matter.provider,
         width=source.width,
         height=source.height,
         input_fps=round(source.fps, 3),

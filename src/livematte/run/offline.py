@@ -51,6 +51,7 @@ class RunReport:
     seconds: float = 0.0
     model: str = ""
     device: str = ""
+    provider: str = ""  # what really ran the model, e.g. CPUExecutionProvider
     interrupted: bool = False
     lost_packets: int = 0
     scene_cuts: int = 0
@@ -201,6 +202,7 @@ def run_offline(
         output=output,
         model=stages.matter.name,
         device=stages.matter.device,
+        provider=stages.matter.provider,
     )
     progress = Progress(source.frame_count, enabled=show_progress and not config.quiet)
     frames_in: queue.Queue[Any] = queue.Queue(maxsize=_QUEUE_DEPTH)

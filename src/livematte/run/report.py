@@ -59,6 +59,7 @@ class LiveStats:
     output: str
     model: str = ""
     device: str = ""
+    provider: str = ""  # what really ran the model, e.g. CPUExecutionProvider
     width: int = 0
     height: int = 0
     input_fps: float = 0.0
@@ -98,8 +99,8 @@ class LiveStats:
             f"dropped ({self.dropped_percent:.1f}%), {self.frames_repeated} repeated; output "
             f"{self.output_fps:.1f} fps over {self.seconds:.1f} s.",
             f"latency capture to send: p50 {lat.get('p50', 0):.1f} ms, p95 "
-            f"{lat.get('p95', 0):.1f} ms, p99 {lat.get('p99', 0):.1f} ms; model ran on "
-            f"{self.model_runs} frames (every {every.get('final', 1)}, at most "
-            f"{every.get('max_used', 1)}).",
+            f"{lat.get('p95', 0):.1f} ms, p99 {lat.get('p99', 0):.1f} ms; model "
+            f"({self.provider}) ran on {self.model_runs} frames (every "
+            f"{every.get('final', 1)}, at most {every.get('max_used', 1)}).",
             f"median ms per frame: {stages}.",
         ]
