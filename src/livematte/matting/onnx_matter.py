@@ -277,7 +277,7 @@ def load_onnx_matter(
     matter.precision = "fp16" if "fp16" in (precision, exported_precision(spec.dtype)) else "fp32"
     _warm_up(matter)
     details = ["fp16"] if matter.precision == "fp16" else []
-    if opened.device == "cpu":
+    if opened.device in ("cpu", "openvino"):
         threads_used = session.get_session_options().intra_op_num_threads
         details.append(f"{threads_used} thread{'s' if threads_used != 1 else ''}")
     matter.info = matter.describe(*details)

@@ -118,8 +118,13 @@ def tensorrt_options(path: str, fp16: bool) -> dict[str, Any]:
     }
 
 
-def provider_list(device: str, path: str = "", precision: str = "auto") -> list[Any]:
+def provider_list(
+    device: str, path: str = "", precision: str = "auto", threads: int = 0
+) -> list[Any]:
     """Providers for one device, best first; the CPU always takes ops others cannot."""
+    if device == "openvino" and threads:
+        # OpenVINO runs its own thread pool and ignores onnxruntime's intra-op setting.
+        return [(PROVIDERS["openvino"], {"num_of_threads": str(threads)}), PROVIDERS["cpu"]]
     if device == "tensorrt":
         trt = tensorrt_options(path, precision == "fp16")
         return [(PROVIDERS["tensorrt"], trt), PROVIDERS["cuda"], PROVIDERS["cpu"]]
@@ -278,9 +283,8 @@ def open_session(
             if choice in NVIDIA:
                 _preload_gpu_libraries(ort)
         try:
-            session = ort.InferenceSession(
-                path, sess_options=options, providers=provider_list(choice, path, precision)
-            )
+            chosen = provider_list(choice, path, precision, options.intra_op_num_threads)
+            session = ort.InferenceSession(path, sess_options=options, providers=chosen)
         except Exception as error:  # noqa: BLE001 - onnxruntime raises its own exception types
             first_line = first_line_of(error)
             if choice == "cpu":
