@@ -65,6 +65,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--pip-args", default="", help="extra pip install arguments, e.g. a local wheel folder"
     )
+    parser.add_argument(
+        "--tensorrt-spec",
+        default="tensorrt-cu13-libs>=10,<11",
+        help="TensorRT libraries to add to the venv, matching onnxruntime-gpu's build "
+        "('' for none)",
+    )
     parser.add_argument("--frames", type=int, default=30, help="timed frames per case")
     parser.add_argument(
         "--resolutions",
@@ -146,11 +152,14 @@ def exit_status(results: dict[str, Any]) -> int:
 # --- the outer half: venv, then the inner half inside it -----------------------------------
 
 
-def make_venv(folder: Path, pip_args: str) -> Path:
+def make_venv(folder: Path, pip_args: str, tensorrt_spec: str) -> Path:
     python = folder / "bin" / "python"
     subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
     pip = [str(python), "-m", "pip", "install", "--quiet", *shlex.split(pip_args)]
     subprocess.run([*pip, "-e", f"{ROOT}[gpu,dev]"], check=True)
+    # Without them the TensorRT rows say why (livematte's diagnosis); CUDA still runs.
+    if tensorrt_spec and subprocess.run([*pip, tensorrt_spec], check=False).returncode:
+        print(f"gpu_check: could not install {tensorrt_spec}", file=sys.stderr)
     return python
 
 
@@ -175,7 +184,8 @@ def outer(args: argparse.Namespace) -> int:
         if args.no_venv:
             python = Path(sys.executable)
         else:
-            python = make_venv(Path(args.venv or Path(tmp) / "venv"), args.pip_args)
+            folder = Path(args.venv or Path(tmp) / "venv")
+            python = make_venv(folder, args.pip_args, args.tensorrt_spec)
         results_path = Path(tmp) / "results.json"
         command = [
             str(python),

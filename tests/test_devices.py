@@ -25,7 +25,7 @@ from conftest import write_clip
 from livematte.cli import main
 from livematte.config import ModelConfig, load_config
 from livematte.errors import UserError
-from livematte.matting import create_matter, providers, runtimes
+from livematte.matting import create_matter, nvidia, providers, runtimes
 from livematte.matting.engine_cache import engine_folder
 from livematte.matting.onnx_matter import RvmMatter, load_onnx_matter
 
@@ -162,14 +162,14 @@ def test_tensorrt_that_lands_on_cuda_is_not_tensorrt(monkeypatch, tiny):
 def test_missing_cuda_libraries_are_named(monkeypatch, tiny):
     simulate(monkeypatch, "cuda")
     sessions(monkeypatch, lambda requested: [CPU])
-    real = providers.ctypes.CDLL
+    real = nvidia.ctypes.CDLL
 
     def cdll(name, *args, **kwargs):
         if name.startswith(("libcudnn", "cudnn")):
             raise OSError(f"{name}: cannot open shared object file")
         return None if "cud" in name or "cublas" in name else real(name, *args, **kwargs)
 
-    monkeypatch.setattr(providers.ctypes, "CDLL", cdll)
+    monkeypatch.setattr(nvidia.ctypes, "CDLL", cdll)
     with pytest.raises(
         UserError, match=r"CUDA/cuDNN libraries (libcudnn\.so\.|cudnn64_)9.*livematte\[gpu\]"
     ):
@@ -421,3 +421,18 @@ def test_run_and_bench_report_the_provider_that_ran(tmp_path, tiny, capsys):
     report = tmp_path / "bench.json"
     assert main(["bench", str(clip), "--json", str(report), *argv]) == 0
     assert json.loads(report.read_text())["provider"] == CPU
+
+
+def test_tensorrt_libraries_from_pip_wheels_are_loaded_globally(monkeypatch, tmp_path):
+    assert nvidia.preload_tensorrt_libraries() == []  # no tensorrt_libs here: nothing to do
+    package = tmp_path / "tensorrt_libs"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    for name in ("libnvinfer.so.10", "libnvonnxparser.so.10", "libunrelated.so.1"):
+        (package / name).write_bytes(b"")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    calls = []
+    monkeypatch.setattr(nvidia.ctypes, "CDLL", lambda path, mode=0: calls.append((path, mode)))
+    assert nvidia.preload_tensorrt_libraries() == ["libnvinfer.so.10", "libnvonnxparser.so.10"]
+    assert [Path(p).name for p, _ in calls] == ["libnvinfer.so.10", "libnvonnxparser.so.10"]
+    assert {mode for _, mode in calls} == {nvidia.ctypes.RTLD_GLOBAL}

@@ -11,10 +11,8 @@ The packages behind each device are in ``runtimes``; ``--precision`` is checked 
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
-import sys
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -22,6 +20,7 @@ from typing import Any
 from ..errors import UserError
 from . import runtimes
 from .engine_cache import engine_folder
+from .nvidia import TENSORRT_MISSING, gpu_failure_reason, preload_gpu_libraries
 from .runtimes import (
     AUTO_ORDER,
     DEVICE_TABLE,
@@ -37,10 +36,6 @@ log = logging.getLogger("livematte")
 
 PRECISIONS = ("auto", "fp32", "fp16")
 NVIDIA = ("cuda", "tensorrt")
-TENSORRT_MISSING = (
-    "the TensorRT libraries (libnvinfer) did not load; install TensorRT (pip install "
-    "tensorrt) matching this onnxruntime-gpu, or use --device cuda"
-)
 
 
 @dataclass
@@ -156,80 +151,6 @@ def no_accelerator_note() -> str:
     return f"this onnxruntime has no accelerator provider; {', '.join(adds.values())}"
 
 
-def _cuda_versions(ort: ModuleType) -> tuple[list[str], str]:
-    """CUDA major versions this build may use, and its cuDNN major version."""
-    try:
-        from onnxruntime.capi import build_and_package_info as info
-    except ImportError:
-        info = None
-    cuda = str(getattr(info, "cuda_version", "") or "")
-    cudnn = str(getattr(info, "cudnn_version", "") or "")
-    return ([cuda.split(".")[0]] if cuda else ["13", "12"]), (cudnn.split(".")[0] or "9")
-
-
-def _library_names(cuda: str, cudnn: str) -> list[str]:
-    if sys.platform == "win32":
-        return [f"cudart64_{cuda}.dll", f"cublas64_{cuda}.dll", f"cudnn64_{cudnn}.dll"]
-    return [f"libcudart.so.{cuda}", f"libcublas.so.{cuda}", f"libcudnn.so.{cudnn}"]
-
-
-def _loads(name: str) -> bool:
-    try:
-        ctypes.CDLL(name)
-    except OSError:
-        return False
-    return True
-
-
-def missing_gpu_libraries(ort: ModuleType) -> list[str]:
-    """The NVIDIA driver or CUDA/cuDNN libraries the CUDA provider needs but cannot find."""
-    driver = "nvcuda.dll" if sys.platform == "win32" else "libcuda.so.1"
-    if not _loads(driver):
-        return [driver]
-    cuda_majors, cudnn = _cuda_versions(ort)
-    best: list[str] | None = None
-    for cuda in cuda_majors:
-        missing = [name for name in _library_names(cuda, cudnn) if not _loads(name)]
-        if best is None or len(missing) < len(best):
-            best = missing
-    return best or []
-
-
-def _preload_gpu_libraries(ort: ModuleType) -> None:
-    """Let onnxruntime load CUDA and cuDNN from the nvidia-* wheels of the gpu extra."""
-    preload = getattr(ort, "preload_dlls", None)
-    if preload is None:
-        return
-    try:
-        preload()
-    except Exception as error:  # noqa: BLE001 - a failed preload shows up as a provider failure
-        log.debug("onnxruntime.preload_dlls failed: %s", error)
-
-
-def gpu_failure_reason(ort: ModuleType, device: str) -> str:
-    """Why a GPU provider that the build has did not load, and how to fix it."""
-    missing = missing_gpu_libraries(ort)
-    if missing and missing[0] in ("libcuda.so.1", "nvcuda.dll"):
-        return (
-            f"no NVIDIA driver was found ({missing[0]} does not load), so there is no usable "
-            "NVIDIA GPU; install the NVIDIA driver"
-        )
-    if missing:
-        return (
-            f"the CUDA/cuDNN libraries {', '.join(missing)} were not found; install them with "
-            "pip install 'livematte[gpu]' (onnxruntime-gpu[cuda,cudnn] brings them as "
-            "nvidia-* wheels), or install CUDA and cuDNN yourself and add their lib folders "
-            "to LD_LIBRARY_PATH (PATH on Windows)"
-        )
-    if device == "tensorrt":
-        return TENSORRT_MISSING
-    return (
-        "the CUDA libraries load, so the driver may be too old for this onnxruntime-gpu's "
-        "CUDA version (run nvidia-smi and update the driver); onnxruntime's own error is "
-        "printed above"
-    )
-
-
 def fallback_reason(ort: ModuleType, device: str, running: str) -> str:
     """Why a provider that the build has did not come up in the session."""
     if device == "tensorrt" and running == PROVIDERS["cuda"]:
@@ -281,7 +202,7 @@ def open_session(
                 reason = missing_package_reason(choice, available)
                 raise UserError(f"--device {choice} cannot be used: {reason}.")
             if choice in NVIDIA:
-                _preload_gpu_libraries(ort)
+                preload_gpu_libraries(ort, tensorrt=choice == "tensorrt")
         try:
             chosen = provider_list(choice, path, precision, options.intra_op_num_threads)
             session = ort.InferenceSession(path, sess_options=options, providers=chosen)
