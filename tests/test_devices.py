@@ -25,7 +25,7 @@ from conftest import write_clip
 from livematte.cli import main
 from livematte.config import ModelConfig, load_config
 from livematte.errors import UserError
-from livematte.matting import create_matter, nvidia, providers, runtimes
+from livematte.matting import create_matter, nvidia, runtimes
 from livematte.matting.engine_cache import engine_folder
 from livematte.matting.onnx_matter import RvmMatter, load_onnx_matter
 
