@@ -26,9 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from livematte.config import DEVICES, PRECISIONS
 from livematte.matting.onnx_matter import load_onnx_matter
-from livematte.matting.providers import PRECISIONS
-from livematte.matting.runtimes import DEVICES
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -417,7 +417,7 @@ def test_run_and_bench_report_the_provider_that_ran(tmp_path, tiny, capsys):
     clip = write_clip(tmp_path / "in.mp4", frames=4, audio=None)
     argv = ["--model", tiny, "--device", "cpu"]
     assert main(["run", str(clip), "-o", str(tmp_path / "o.mp4"), *argv]) == 0
-    assert "(model.onnx on CPUExecutionProvider)" in capsys.readouterr().err
+    assert "(model.onnx on cpu (CPUExecutionProvider))" in capsys.readouterr().err
     report = tmp_path / "bench.json"
     assert main(["bench", str(clip), "--json", str(report), *argv]) == 0
     assert json.loads(report.read_text())["provider"] == CPU
@@ -436,3 +436,11 @@ def test_tensorrt_libraries_from_pip_wheels_are_loaded_globally(monkeypatch, tmp
     assert nvidia.preload_tensorrt_libraries() == ["libnvinfer.so.10", "libnvonnxparser.so.10"]
     assert [Path(p).name for p, _ in calls] == ["libnvinfer.so.10", "libnvonnxparser.so.10"]
     assert {mode for _, mode in calls} == {nvidia.ctypes.RTLD_GLOBAL}
+
+
+def test_every_device_setting_has_a_runtime_entry():
+    """config.DEVICES (what the flag and config files accept) and runtimes agree."""
+    from livematte.config import DEVICES
+
+    assert set(DEVICES) == {"auto", *runtimes.DEVICE_TABLE}
+    assert set(runtimes.AUTO_ORDER) == set(runtimes.DEVICE_TABLE) - {"cpu"}

@@ -66,4 +66,4 @@ def test_auto_picks_openvino_and_the_reports_say_so(tmp_path, capsys):
     assert json.loads(report.read_text())["provider"] == OPENVINO
     capsys.readouterr()
     assert main(["run", str(clip), "-o", str(tmp_path / "o.mp4"), "--model", model]) == 0
-    assert f"(model.onnx on {OPENVINO})" in capsys.readouterr().err
+    assert f"(model.onnx on openvino ({OPENVINO}))" in capsys.readouterr().err

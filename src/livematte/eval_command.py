@@ -46,7 +46,7 @@ def main_eval(
     """Evaluate ``clips`` with the pipeline ``config`` describes and print the table."""
     matter = matter if matter is not None else create_matter(config.model)
     factory, close = pipeline_alpha_fns(config, matter)
-    about = {"model": matter.name, "provider": matter.provider}
+    about = matter.describe()  # model, device and the provider that ran
     try:
         results = evaluate_clips(clips, factory, json_path=json_path, about=about)
     finally:

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from ..errors import UserError
-from .base import Matte
+from .base import Matte, Matter
 from .model_spec import (
     RVM_STATES,
     ModelSpec,
@@ -116,7 +116,7 @@ def person_alpha(output: np.ndarray, spec: ModelSpec) -> np.ndarray:
     return np.ascontiguousarray(np.clip(alpha, 0.0, 1.0), dtype=np.float32)
 
 
-class OnnxMatter:
+class OnnxMatter(Matter):
     """A stateless ONNX segmenter or matting network (SINet, MODNet, selfie, PP-HumanSeg)."""
 
     def __init__(self, opened: OpenedSession, spec: ModelSpec, name: str) -> None:
@@ -128,11 +128,11 @@ class OnnxMatter:
         self.provider = opened.provider
         self.precision = "fp32"
         self._opened = opened
-        self.info = self.describe()
+        self.info = self.info_line()
         self._packer = InputPacker(spec)
         self._output_names = [spec.output_name or self.session.get_outputs()[0].name]
 
-    def describe(self, *details: str) -> str:
+    def info_line(self, *details: str) -> str:
         """One line for the user: the model, where it runs and why not somewhere faster."""
         return f"model {self.name} ({self.spec.family}) on {self._opened.describe(*details)}"
 
@@ -280,7 +280,7 @@ def load_onnx_matter(
     if opened.device in ("cpu", "openvino"):
         threads_used = session.get_session_options().intra_op_num_threads
         details.append(f"{threads_used} thread{'s' if threads_used != 1 else ''}")
-    matter.info = matter.describe(*details)
+    matter.info = matter.info_line(*details)
     log.info("%s", matter.info)
     return matter
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
+from ..config import DEVICES, PRECISIONS
 from ..errors import UserError
 from . import runtimes
 from .engine_cache import engine_folder
@@ -24,7 +25,6 @@ from .nvidia import TENSORRT_MISSING, gpu_failure_reason, preload_gpu_libraries
 from .runtimes import (
     AUTO_ORDER,
     DEVICE_TABLE,
-    DEVICES,
     LABELS,
     PROVIDERS,
     import_onnxruntime,
@@ -34,7 +34,6 @@ from .runtimes import (
 
 log = logging.getLogger("livematte")
 
-PRECISIONS = ("auto", "fp32", "fp16")
 NVIDIA = ("cuda", "tensorrt")
 
 

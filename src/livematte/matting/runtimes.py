@@ -94,7 +94,6 @@ DEVICE_TABLE = {
         Device("cpu", "CPUExecutionProvider", "CPU", "onnxruntime", "cpu", (), "any CPU"),
     )
 }
-DEVICES = ("auto", "cpu", "cuda", "tensorrt", "openvino", "directml", "coreml")
 # The order ``--device auto`` tries the accelerators this onnxruntime build has.
 AUTO_ORDER = ("tensorrt", "cuda", "directml", "coreml", "openvino")
 PROVIDERS = {name: d.provider for name, d in DEVICE_TABLE.items()}
