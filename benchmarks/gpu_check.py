@@ -250,17 +250,9 @@ def cuda_problem(model: str) -> str | None:
     return None
 
 
-def time_frames(matter: Any, frame: Any, count: int) -> list[float]:
-    times = []
-    for _ in range(count):
-        start = time.perf_counter()
-        matter.infer(frame)
-        times.append(time.perf_counter() - start)
-    return times
-
-
 def measure_case(rec: Recorder, model: str, device: str, precision: str, args) -> None:
     import numpy as np
+    from onnx_throughput import time_infer
 
     from livematte.errors import UserError
     from livematte.matting.onnx_matter import load_onnx_matter
@@ -280,8 +272,8 @@ def measure_case(rec: Recorder, model: str, device: str, precision: str, args) -
             continue
         h, w = RESOLUTIONS[name]
         frame = np.random.default_rng(0).integers(0, 256, (h, w, 3), np.uint8)
-        first = time_frames(matter, frame, 1)[0]  # TensorRT builds this size's engine here
-        times = time_frames(matter, frame, args.frames)
+        first = time_infer(matter, frame, 1)[0]  # TensorRT builds this size's engine here
+        times = time_infer(matter, frame, args.frames)
         median = statistics.median(times)
         rec.row(
             case=case,
@@ -300,6 +292,7 @@ def measure_case(rec: Recorder, model: str, device: str, precision: str, args) -
 def cached_restart(rec: Recorder, model: str, args) -> None:
     """TensorRT again on the first size: the cached engine should make this quick."""
     import numpy as np
+    from onnx_throughput import time_infer
 
     from livematte.matting.onnx_matter import load_onnx_matter
 
@@ -310,7 +303,7 @@ def cached_restart(rec: Recorder, model: str, args) -> None:
     start = time.perf_counter()
     matter = load_onnx_matter(model, device="tensorrt")
     load_s = time.perf_counter() - start
-    first = time_frames(matter, np.zeros((h, w, 3), np.uint8), 1)[0]
+    first = time_infer(matter, np.zeros((h, w, 3), np.uint8), 1)[0]
     rec.row(
         case="tensorrt fp32 restart",
         resolution=args.resolutions[0],

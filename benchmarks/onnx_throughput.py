@@ -226,15 +226,19 @@ def test_frame(h: int, w: int) -> np.ndarray:
     return np.random.default_rng(0).integers(0, 256, (h, w, 3), np.uint8)
 
 
-def measure(matter, frame: np.ndarray, count: int) -> list[float]:
-    for _ in range(3):
-        matter.infer(frame)
+def time_infer(matter, frame: np.ndarray, count: int) -> list[float]:
+    """Seconds for each of ``count`` calls of ``matter.infer(frame)``."""
     times = []
     for _ in range(count):
         start = time.perf_counter()
         matter.infer(frame)
         times.append(time.perf_counter() - start)
     return times
+
+
+def measure(matter, frame: np.ndarray, count: int) -> list[float]:
+    time_infer(matter, frame, 3)  # warm-up
+    return time_infer(matter, frame, count)
 
 
 def models(args: argparse.Namespace, folder: Path) -> list[tuple[str, str, dict]]:

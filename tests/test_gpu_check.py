@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -91,3 +92,26 @@ def test_without_cuda_it_stops_at_once_with_the_reason(tmp_path):
     assert done.returncode == 2
     assert "FAILED: no CUDA provider loads: " in done.stdout
     assert (tmp_path / "gpu_check.txt").read_text().strip() == done.stdout.strip()
+
+
+@pytest.mark.slow
+def test_cpu_dry_run_goes_through_every_step_and_reads_the_run_summary(tmp_path):
+    """The same code as on a GPU, on the CPU: loads, timing, the full run and its summary."""
+    env = {**os.environ, "OUT": str(tmp_path)}
+    argv = ["--no-venv", "--cpu-dry-run", "--frames", "1", "--resolutions", "720p"]
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = json.loads((tmp_path / "gpu_check.json").read_text())
+    cases = [(row["case"], row["provider"], row["ok"]) for row in results["rows"]]
+    assert cases == [
+        ("cpu fp32", "CPUExecutionProvider", True),
+        ("livematte run cpu", "CPUExecutionProvider", True),
+    ]
+    assert results["rows"][1]["fps"] > 0

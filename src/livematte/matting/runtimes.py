@@ -36,29 +36,19 @@ class Device:
     elsewhere: str = ""  # what to use instead off its platforms
 
 
+# Both NVIDIA devices come from onnxruntime-gpu: package, extra, platforms, hardware, elsewhere.
+_NVIDIA = (
+    "onnxruntime-gpu",
+    "gpu",
+    ("linux", "win32"),
+    "NVIDIA GPUs",
+    "there is no CUDA on macOS; use --device coreml",
+)
 DEVICE_TABLE = {
     d.name: d
     for d in (
-        Device(
-            "tensorrt",
-            "TensorrtExecutionProvider",
-            "TensorRT",
-            "onnxruntime-gpu",
-            "gpu",
-            ("linux", "win32"),
-            "NVIDIA GPUs",
-            "there is no CUDA on macOS; use --device coreml",
-        ),
-        Device(
-            "cuda",
-            "CUDAExecutionProvider",
-            "CUDA",
-            "onnxruntime-gpu",
-            "gpu",
-            ("linux", "win32"),
-            "NVIDIA GPUs",
-            "there is no CUDA on macOS; use --device coreml",
-        ),
+        Device("tensorrt", "TensorrtExecutionProvider", "TensorRT", *_NVIDIA),
+        Device("cuda", "CUDAExecutionProvider", "CUDA", *_NVIDIA),
         Device(
             "directml",
             "DmlExecutionProvider",
