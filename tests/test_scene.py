@@ -33,7 +33,6 @@ def test_cuts_between_davis_clips_are_found_and_fast_motion_is_not() -> None:
     frames = names[0] + names[1][:5]
     detect = SceneCutDetector(TemporalConfig().scene_cut)
     flags = [
-        detect(thumbnail(cv2.imread(str(name), cv2.IMREAD_REDUCED_GRAYSCALE_4)))
-        for name in frames
+        detect(thumbnail(cv2.imread(str(name), cv2.IMREAD_REDUCED_GRAYSCALE_4))) for name in frames
     ]
     assert flags.index(True) == len(names[0]) and flags.count(True) == 1
