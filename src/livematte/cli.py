@@ -11,46 +11,180 @@ import logging
 import os
 import signal
 import sys
+import typing
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from .config import Config, load_config
+from .config import CHOICES, Config, load_config, setting_type
 from .errors import UserError
 
 log = logging.getLogger("livematte")
 
-# Flag destination → config setting. Only flags the user actually gave are applied, so a
-# config file's values survive unless overridden on the command line.
-_FLAG_SETTINGS = {
-    "background": "background.specs",
-    "model": "model.name",
-    "model_type": "model.type",
-    "model_spec": "model.spec",
-    "device": "model.device",
-    "threads": "model.threads",
-    "variant": "model.variant",
-    "downsample_ratio": "model.downsample_ratio",
-    "alpha_out": "output.alpha_out",
-    "codec": "output.codec",
-    "crf": "output.crf",
-    "preset": "output.preset",
-    "blur": "background.blur",
-    "size": "live.size",
-    "fps": "live.fps",
-    "fourcc": "live.fourcc",
-    "vcam_device": "live.vcam_device",
-    "infer_every": "live.infer_every",
-    "preview": "live.preview",
-    "stats_json": "live.stats_json",
-    "privacy_image": "live.privacy_image",
-    "live": "live.live",
-    "quiet": "quiet",
-    "debug": "debug",
+
+@dataclass(frozen=True)
+class Flag:
+    """One flag bound to one config setting; its argparse type comes from the setting's field.
+
+    ``bool`` fields give a store-true switch (``negative`` ones set the setting to False),
+    ``list[str]`` fields a repeatable flag, others ``type=`` the field's type; enumerated
+    settings take their choices from :data:`livematte.config.CHOICES`.
+    """
+
+    names: tuple[str, ...]
+    setting: str
+    help: str
+    negative: bool = False
+    metavar: str | None = None
+
+    @property
+    def dest(self) -> str:
+        return self.names[-1].lstrip("-").replace("-", "_")
+
+    def add_to(self, group: Any) -> None:
+        annotation = setting_type(self.setting)
+        kwargs: dict[str, Any] = {"dest": self.dest, "default": None, "help": self.help}
+        if annotation is bool:
+            kwargs["action"] = "store_true"
+        elif typing.get_origin(annotation) is list:
+            (item,) = typing.get_args(annotation)
+            kwargs.update(action="append", type=item)
+        else:
+            kwargs["type"] = annotation
+        if self.setting in CHOICES:
+            kwargs["choices"] = CHOICES[self.setting]
+        if self.metavar:
+            kwargs["metavar"] = self.metavar
+        group.add_argument(*self.names, **kwargs)
+
+    def value(self, given: Any) -> Any:
+        """The setting's value for a flag given on the command line."""
+        return False if self.negative else given
+
+
+# The flags, in groups; each subcommand adds exactly the groups it honours (see _COMMAND_GROUPS).
+_GROUPS: dict[str, tuple[str, tuple[Flag, ...]]] = {
+    "general": (
+        "general",
+        (
+            Flag(("-q", "--quiet"), "quiet", "no progress bar, no summary, warnings only"),
+            Flag(("--debug",), "debug", "show tracebacks and debug messages"),
+        ),
+    ),
+    "model": (
+        "model",
+        (
+            Flag(("--model",), "model.name", "mediapipe (default) or a .onnx file"),
+            Flag(
+                ("--model-type",),
+                "model.type",
+                "ONNX family: rvm, modnet, sinet, mediapipe-selfie, pphumanseg",
+            ),
+            Flag(("--model-spec",), "model.spec", "TOML file describing an ONNX model"),
+            Flag(("--device",), "model.device", "where the ONNX model runs"),
+            Flag(("--threads",), "model.threads", "model threads (0 = auto)"),
+            Flag(
+                ("--variant",),
+                "model.variant",
+                "MediaPipe model: general (256x256) or landscape (144x256)",
+            ),
+            Flag(
+                ("--downsample-ratio",),
+                "model.downsample_ratio",
+                "RVM's downsample ratio (default: from the frame size)",
+            ),
+        ),
+    ),
+    "quality": (
+        "matte quality",
+        (
+            Flag(
+                ("--no-temporal",), "temporal.enabled", "no smoothing across frames", negative=True
+            ),
+            Flag(
+                ("--no-refine",),
+                "refine.enabled",
+                "plain bilinear upsampling of the model's alpha",
+                negative=True,
+            ),
+        ),
+    ),
+    "background": (
+        "background",
+        (
+            Flag(
+                ("-b", "--background"),
+                "background.specs",
+                "image, video, folder of images, blur, blur:N, #RRGGBB or transparent "
+                "(live runs: repeat to give several, 'b' cycles); default blur",
+                metavar="SPEC",
+            ),
+            Flag(("--blur",), "background.blur", "default blur strength (sigma at 720p)"),
+        ),
+    ),
+    "encoding": (
+        "file output",
+        (
+            Flag(
+                ("--alpha-out",),
+                "output.alpha_out",
+                "also write the matte: a folder (00000.png ...) or a video file",
+            ),
+            Flag(("--codec",), "output.codec", "h264, prores, vp9 or ffv1"),
+            Flag(("--crf",), "output.crf", "encoder quality (lower is better)"),
+            Flag(("--preset",), "output.preset", "x264 preset (default veryfast)"),
+        ),
+    ),
+    "planar": (
+        "video input",
+        (
+            Flag(
+                ("--no-planar",),
+                "output.planar",
+                "convert video frames to RGB and back instead of blending the decoded 4:2:0",
+                negative=True,
+            ),
+        ),
+    ),
+    "live": (
+        "live (camera, --live, -o vcam or -o preview)",
+        (
+            Flag(("--live",), "live.live", "play a file input in real time like a camera"),
+            Flag(("--size",), "live.size", "camera size, e.g. 1280x720"),
+            Flag(("--fps",), "live.fps", "camera frame rate (also the virtual camera's)"),
+            Flag(("--fourcc",), "live.fourcc", "camera pixel format, e.g. MJPG"),
+            Flag(("--vcam-device",), "live.vcam_device", "virtual camera device, /dev/videoN"),
+            Flag(
+                ("--infer-every",),
+                "live.infer_every",
+                "run the model every Nth frame (default 1)",
+            ),
+            Flag(("--preview",), "live.preview", "also show a preview window"),
+            Flag(
+                ("--stats-json",),
+                "live.stats_json",
+                "write the run's figures as JSON (file runs too)",
+            ),
+            Flag(
+                ("--privacy-image",),
+                "live.privacy_image",
+                "picture shown while privacy ('p') is on (default: freeze)",
+            ),
+        ),
+    ),
 }
-_NEGATIVE_FLAGS = {
-    "no_temporal": "temporal.enabled",
-    "no_refine": "refine.enabled",
-    "no_planar": "output.planar",
+
+_COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
+    "run": ("general", "model", "quality", "background", "encoding", "planar", "live"),
+    "demo": ("general", "model", "quality", "encoding"),
+    "eval": ("general", "model", "quality"),
+    "bench": ("general", "model", "quality", "background", "encoding", "planar"),
+}
+
+# Flag destination → its Flag (and so its config setting). Only flags the user actually
+# gave are applied, so a config file's values survive unless overridden on the command line.
+_FLAG_SETTINGS: dict[str, Flag] = {
+    flag.dest: flag for _, flags in _GROUPS.values() for flag in flags
 }
 
 
@@ -73,11 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="video file (.mp4 .mkv .mov .webm), image, folder (PNG per frame), vcam, "
         "preview or null (default: vcam for cameras)",
     )
-    _add_common(run)
-    _add_live(run)
 
-    demo = commands.add_parser("demo", help="run the pipeline on a built-in clip (no camera)")
-    _add_common(demo)
+    demo = commands.add_parser(
+        "demo", help="run the pipeline on a built-in clip (no camera, no background choice)"
+    )
 
     evaluate = commands.add_parser("eval", help="measure matte quality on clips")
     evaluate.add_argument(
@@ -86,7 +219,6 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--json", dest="json_path", default=None, help="also write results as JSON"
     )
-    _add_common(evaluate)
 
     bench = commands.add_parser("bench", help="time every stage of the file pipeline")
     bench.add_argument("input", help="a video file")
@@ -94,110 +226,25 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", dest="json_path", default=None, help="write the figures as JSON")
     bench.add_argument("--plot", default=None, help="write a bar chart of stage times (PNG)")
     bench.add_argument("-o", "--output", default="null", help="encode to this file (default: null)")
-    _add_common(bench)
+
+    for name, sub in (("run", run), ("demo", demo), ("eval", evaluate), ("bench", bench)):
+        for key in _COMMAND_GROUPS[name]:
+            title, flags = _GROUPS[key]
+            group = sub.add_argument_group(title)
+            if key == "general":
+                group.add_argument("--config", default=None, help="TOML config file (configs/)")
+            for flag in flags:
+                flag.add_to(group)
     return parser
 
 
-def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "-b",
-        "--background",
-        action="append",
-        default=None,
-        metavar="SPEC",
-        help="image, video, folder of images, blur, blur:N, #RRGGBB or transparent "
-        "(repeat to give several; live mode cycles with 'b'); default blur",
-    )
-    parser.add_argument("--model", default=None, help="mediapipe (default) or a .onnx file")
-    parser.add_argument(
-        "--model-type",
-        default=None,
-        help="ONNX family: rvm, modnet, sinet, mediapipe-selfie, pphumanseg",
-    )
-    parser.add_argument("--model-spec", default=None, help="TOML file describing an ONNX model")
-    parser.add_argument("--device", default=None, choices=["auto", "cpu", "cuda", "tensorrt"])
-    parser.add_argument("--threads", type=int, default=None, help="model threads (0 = auto)")
-    parser.add_argument(
-        "--variant",
-        default=None,
-        choices=["auto", "general", "landscape"],
-        help="MediaPipe model: general (256x256) or landscape (144x256)",
-    )
-    parser.add_argument(
-        "--downsample-ratio",
-        type=float,
-        default=None,
-        help="RVM's downsample ratio (default: from the frame size)",
-    )
-    parser.add_argument("--config", default=None, help="TOML config file (see configs/)")
-    parser.add_argument(
-        "--alpha-out",
-        default=None,
-        help="also write the matte: a folder (00000.png ...) or a video file",
-    )
-    parser.add_argument("--codec", default=None, help="h264, prores, vp9 or ffv1")
-    parser.add_argument("--crf", type=int, default=None, help="encoder quality (lower is better)")
-    parser.add_argument("--preset", default=None, help="x264 preset (default veryfast)")
-    parser.add_argument("--blur", type=float, default=None, help="default blur strength")
-    parser.add_argument(
-        "--no-temporal", action="store_true", default=None, help="no smoothing across frames"
-    )
-    parser.add_argument(
-        "--no-refine",
-        action="store_true",
-        default=None,
-        help="plain bilinear upsampling of the model's alpha",
-    )
-    parser.add_argument(
-        "--no-planar",
-        action="store_true",
-        default=None,
-        help="convert video frames to RGB and back instead of blending the decoded 4:2:0",
-    )
-    parser.add_argument(
-        "-q", "--quiet", action="store_true", default=None, help="no progress bar, no summary"
-    )
-    parser.add_argument(
-        "--debug", action="store_true", default=None, help="show tracebacks and debug messages"
-    )
-
-
-def _add_live(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("live (camera or --live)")
-    group.add_argument(
-        "--live",
-        action="store_true",
-        default=None,
-        help="play a file input in real time like a camera",
-    )
-    group.add_argument("--size", default=None, help="camera size, e.g. 1280x720")
-    group.add_argument("--fps", type=float, default=None, help="camera frame rate")
-    group.add_argument("--fourcc", default=None, help="camera pixel format, e.g. MJPG")
-    group.add_argument("--vcam-device", default=None, help="virtual camera device, /dev/videoN")
-    group.add_argument(
-        "--infer-every", type=int, default=None, help="run the model every Nth frame (default 1)"
-    )
-    group.add_argument(
-        "--preview", action="store_true", default=None, help="also show a preview window"
-    )
-    group.add_argument("--stats-json", default=None, help="write live statistics as JSON")
-    group.add_argument(
-        "--privacy-image",
-        default=None,
-        help="picture shown while privacy ('p') is on (default: freeze)",
-    )
-
-
 def config_from_args(args: argparse.Namespace) -> Config:
-    """Defaults, then --config, then the flags that were given."""
+    """Defaults, then --config, then the flags that were given (validated)."""
     overrides: dict[str, Any] = {}
-    for dest, setting in _FLAG_SETTINGS.items():
+    for dest, flag in _FLAG_SETTINGS.items():
         value = getattr(args, dest, None)
         if value is not None:
-            overrides[setting] = value
-    for dest, setting in _NEGATIVE_FLAGS.items():
-        if getattr(args, dest, None):
-            overrides[setting] = False
+            overrides[flag.setting] = flag.value(value)
     return load_config(getattr(args, "config", None), overrides)
 
 
@@ -290,7 +337,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging(debug, bool(getattr(args, "quiet", False)))
     try:
         config = config_from_args(args)
-        validate(config)
         return _COMMANDS[args.command](args, config)
     except UserError as exc:
         if debug:
@@ -300,70 +346,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("livematte: interrupted.", file=sys.stderr)
         return 130
-
-
-def validate(config: Config) -> None:
-    """Value checks no type can express; one sentence per problem."""
-    checks = [
-        (0 <= config.output.crf <= 63, f"crf must be between 0 and 63, not {config.output.crf}"),
-        (
-            config.live.infer_every >= 1,
-            f"infer-every must be 1 or more, not {config.live.infer_every}",
-        ),
-        (config.refine.radius >= 1, f"refine.radius must be 1 or more, not {config.refine.radius}"),
-        (config.refine.eps > 0, f"refine.eps must be above 0, not {config.refine.eps}"),
-        (
-            0.0 <= config.temporal.strength < 1.0,
-            f"temporal.strength must be in [0, 1), not {config.temporal.strength}",
-        ),
-        (
-            config.temporal.motion_threshold > 0,
-            f"temporal.motion_threshold must be above 0, not {config.temporal.motion_threshold}",
-        ),
-        (config.background.blur > 0, f"blur must be above 0, not {config.background.blur}"),
-        *_quality_checks(config),
-        (config.model.threads >= 0, f"threads must be 0 or more, not {config.model.threads}"),
-        (config.live.fps >= 0, f"fps must be 0 or more, not {config.live.fps}"),
-    ]
-    for ok, message in checks:
-        if not ok:
-            raise UserError(f"Setting {message}; fix the flag or the config file.")
-
-
-def _quality_checks(config: Config) -> list[tuple[bool, str]]:
-    """The temporal, refine and compositing knobs (added by the Quality engineer)."""
-    temporal, refine, background = config.temporal, config.refine, config.background
-    return [
-        (
-            0.0 <= temporal.deadband <= 0.5,
-            f"temporal.deadband must be in [0, 0.5], not {temporal.deadband}",
-        ),
-        (
-            0.0 < temporal.scene_cut <= 1.0,
-            f"temporal.scene_cut must be in (0, 1], not {temporal.scene_cut}",
-        ),
-        (
-            refine.confidence_power > 0,
-            f"refine.confidence_power must be above 0, not {refine.confidence_power}",
-        ),
-        (
-            refine.work_size == 0 or refine.work_size >= 16,
-            f"refine.work_size must be 0 (full size) or 16 or more, not {refine.work_size}",
-        ),
-        (refine.feather >= 0, f"refine.feather must be 0 or more, not {refine.feather}"),
-        (
-            0.0 <= background.light_wrap <= 1.0,
-            f"light_wrap must be in [0, 1], not {background.light_wrap}",
-        ),
-        (
-            0.0 <= config.model.skip_still <= 1.0,
-            f"model.skip_still must be in [0, 1], not {config.model.skip_still}",
-        ),
-        (
-            config.model.skip_max >= 0,
-            f"model.skip_max must be 0 or more, not {config.model.skip_max}",
-        ),
-    ]
 
 
 def _setup_logging(debug: bool, quiet: bool) -> None:

@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
+from ..config import CHOICES
 from ..errors import UserError
 
 log = logging.getLogger("livematte")
 
-DEVICES = ("auto", "cpu", "cuda", "tensorrt")
+DEVICES = CHOICES["model.device"]
 PROVIDERS = {
     "tensorrt": "TensorrtExecutionProvider",
     "cuda": "CUDAExecutionProvider",

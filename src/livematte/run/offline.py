@@ -24,7 +24,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..config import Config, load_config
+from ..config import Config, load_config, validate
 from ..errors import Interrupted, UserError
 from ..frame import Frame
 from ..io.open import check_not_overwriting_input, open_source
@@ -126,6 +126,7 @@ def process_video(
         config.output.alpha_out = str(alpha_out)
     if model is not None:
         config.model.name = model
+    validate(config)
     input_spec, output_spec = str(input), str(output)
     check_not_overwriting_input(input_spec, output_spec)
     if config.output.alpha_out:
