@@ -17,6 +17,7 @@ from livematte.frame import Frame
 from livematte.io.sinks import Sink, VideoFileSink
 from livematte.io.sources import Source
 from livematte.matting import Matte
+from livematte.matting.base import Matter
 from livematte.run import offline as pipeline
 from livematte.run.interrupt import StopRequest
 from livematte.run.offline import run_offline
@@ -46,7 +47,7 @@ class CountingSource(Source):
             yield Frame(coded(index), index, pts=index, time_base=Fraction(1, 25))
 
 
-class OpaqueMatter:
+class OpaqueMatter(Matter):
     """The whole frame is the person, so the output frame is the input frame."""
 
     name, device = "opaque", "cpu"

@@ -274,7 +274,7 @@ def _stay_planar(source: Source, stages: Stages, sink: Sink, config: Config) -> 
         config.output.planar
         and isinstance(source, VideoFileSource)
         and source.can_be_planar
-        and stages.can_stay_planar()
+        and stages.can_stay_planar(source.width, source.height)
         and sink.accept_planar(source.colour)
     )
 
