@@ -7,6 +7,7 @@ exit status 2; ``--debug`` shows the traceback too.
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
 import os
 import signal
@@ -17,7 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .config import CHOICES, Config, load_config, setting_type
-from .errors import UserError
+from .errors import UserError, exit_status
+from .flag_scope import RunFacts, refuse_flags_that_cannot_act
 
 log = logging.getLogger("livematte")
 
@@ -259,7 +261,9 @@ def _cmd_run(args: argparse.Namespace, config: Config) -> int:
                 "No output given; add -o OUTPUT (a video file, a folder, vcam, preview or null)."
             )
         output = "vcam"
-    if camera or config.live.live or output in ("vcam", "preview"):
+    live = camera or config.live.live or output in ("vcam", "preview")
+    _refuse_idle_flags(args, config, RunFacts(live=live, camera=camera, output=output))
+    if live:
         from .run.live import run_live_command
 
         return run_live_command(args.input, output, config)
@@ -270,9 +274,23 @@ def _cmd_run(args: argparse.Namespace, config: Config) -> int:
         # The clean stop is done and the file kept: a late second Ctrl-C must not turn the
         # exit into a death by signal.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if config.live.stats_json:
+        from .io.json_file import write_json
+
+        write_json(config.live.stats_json, report.to_dict())
     if not config.quiet:
         _print_summary(report)
-    return 130 if report.interrupted else 0
+    return exit_status(report.stopped_by) if report.interrupted else 0
+
+
+def _refuse_idle_flags(args: argparse.Namespace, config: Config, run: RunFacts) -> None:
+    """Refuse the typed flags that would have nothing to act on in this run."""
+    given = {
+        dest: flag.names[-1]
+        for dest, flag in _FLAG_SETTINGS.items()
+        if getattr(args, dest, None) is not None
+    }
+    refuse_flags_that_cannot_act(given, config, run)
 
 
 def _print_summary(report: Any) -> None:
@@ -295,20 +313,23 @@ def _print_summary(report: Any) -> None:
 
 
 def _cmd_demo(args: argparse.Namespace, config: Config) -> int:
-    from .demo import main_demo
+    from .demo import DEMO_VIDEO, main_demo
 
+    _refuse_idle_flags(args, config, RunFacts(output=DEMO_VIDEO))
     return main_demo(config)
 
 
 def _cmd_eval(args: argparse.Namespace, config: Config) -> int:
     from .eval_command import main_eval
 
+    _refuse_idle_flags(args, config, RunFacts())
     return main_eval(args.clips, config, args.json_path)
 
 
 def _cmd_bench(args: argparse.Namespace, config: Config) -> int:
     from .bench import main_bench
 
+    _refuse_idle_flags(args, config, RunFacts(output=args.output))
     return main_bench(
         args.input,
         config,
@@ -329,7 +350,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     if not args.command:
         parser.print_help()
         return 2
@@ -346,6 +367,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("livematte: interrupted.", file=sys.stderr)
         return 130
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse, reporting an unknown flag with its subcommand's usage and the closest flag."""
+    args, unknown = parser.parse_known_args(argv)
+    if not unknown:
+        return args
+    subs = _subparsers(parser).choices
+    sub = subs.get(args.command or "", parser)
+    message = f"unrecognized arguments: {' '.join(unknown)}"
+    for word in (w.split("=", 1)[0] for w in unknown if w.startswith("-")):
+        if any(word in _options(other) for other in subs.values()):
+            message += f"; {word} has nothing to act on in '{args.command}', so it is not offered"
+            break
+        close = difflib.get_close_matches(word, _options(sub), n=1, cutoff=0.6)
+        if close:
+            message += f"; did you mean {close[0]}?"
+            break
+    sub.error(message)  # exits with status 2
+
+
+def _options(parser: argparse.ArgumentParser) -> list[str]:
+    return [o for action in parser._actions for o in action.option_strings if o.startswith("--")]
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
 
 
 def _setup_logging(debug: bool, quiet: bool) -> None:

@@ -50,6 +50,6 @@ def main_eval(
     finally:
         close()
     print(format_table(results))
-    if json_path:
+    if json_path and not config.quiet:
         print(f"livematte: results written to {json_path}.", file=sys.stderr)
     return 0

@@ -52,6 +52,7 @@ class RunReport:
     model: str = ""
     device: str = ""
     interrupted: bool = False
+    stopped_by: str = ""  # the signal's name (SIGINT, SIGTERM) or what else stopped the run
     lost_packets: int = 0
     scene_cuts: int = 0
     stages: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -196,6 +197,11 @@ def run_offline(
 
     ``max_frames`` > 0 stops after that many frames (benchmarks on a clip's opening).
     """
+    if len(stages.backgrounds) > 1:
+        raise UserError(
+            f"A file run uses one background, and {len(stages.backgrounds)} were given "
+            "(several -b, or a folder); several are for live cycling with 'b', so give one."
+        )
     sink, alpha_sink = _open_sinks(source, stages, output, config)
     report = RunReport(
         input=str(source.path or ""),
@@ -253,10 +259,13 @@ def run_offline(
     if reader.error is not None:
         raise reader.error
     if report.frames == 0 and stop.requested:
-        raise Interrupted("Stopped before the first frame was finished; nothing was written.")
+        raise Interrupted(
+            "Stopped before the first frame was finished; nothing was written.", stop.signal_name
+        )
     if report.frames == 0:
         raise UserError(f"{source.path} holds no decodable video frame; nothing was written.")
     report.interrupted = stop.requested
+    report.stopped_by = stop.signal_name
     report.lost_packets = getattr(source, "lost_packets", 0)
     report.scene_cuts = stages.scene_cuts
     report.extra["model_skipped"] = stages.model_skipped
