@@ -15,6 +15,7 @@ import argparse
 import importlib
 import json
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -352,6 +353,7 @@ def test_several_backgrounds_on_a_file_run_are_refused(
     assert main(argv) == 2
     one_line_error(capsys, "one background", "live cycling")
     assert not out.exists()
+    assert not [t for t in threading.enumerate() if t.name.startswith("livematte-")]
 
 
 # ---- effects on a file run --------------------------------------------------------------
