@@ -361,7 +361,7 @@ def test_several_backgrounds_on_a_file_run_are_refused(
 
 def background_sharpness(folder: Path) -> float:
     """Laplacian variance of the first frame's left edge (background in these clips)."""
-    grey = cv2.imread(str(sorted(folder.iterdir())[0]), cv2.IMREAD_GRAYSCALE)
+    grey = cv2.imread(str(sorted(folder.glob("*.png"))[0]), cv2.IMREAD_GRAYSCALE)
     return float(cv2.Laplacian(grey[:, :24], cv2.CV_64F).var())
 
 
@@ -384,13 +384,13 @@ def run_report(tiny: Path, tmp_path: Path, *flags: str) -> dict[str, Any]:
 def test_stats_json_on_a_file_run_writes_the_report(tiny: Path, tmp_path: Path) -> None:
     report = run_report(tiny, tmp_path)
     assert report["frames"] == 4 and report["interrupted"] is False
-    assert report["output"] == str(tmp_path / "out.mp4")
+    assert str(tmp_path / "out.mp4") in report["output"]
     assert report["fps"] > 0 and "model" in report["stages"]
 
 
 def test_no_planar_takes_the_rgb_path(tiny: Path, tmp_path: Path) -> None:
-    assert run_report(tiny, tmp_path)["extra"]["planar"] is True
-    assert run_report(tiny, tmp_path, "--no-planar")["extra"]["planar"] is False
+    assert run_report(tiny, tmp_path)["planar"] is True
+    assert run_report(tiny, tmp_path, "--no-planar")["planar"] is False
 
 
 @pytest.mark.parametrize("command", ["run", "bench"])

@@ -294,22 +294,8 @@ def _refuse_idle_flags(args: argparse.Namespace, config: Config, run: RunFacts) 
 
 
 def _print_summary(report: Any) -> None:
-    where = report.extra.get("output_description", report.output)
-    state = "stopped early, kept" if report.interrupted else "wrote"
-    print(
-        f"livematte: {state} {report.frames} frames to {where} "
-        f"at {report.fps:.1f} fps ({report.model} on {report.device}).",
-        file=sys.stderr,
-    )
-    if "alpha_description" in report.extra:
-        print(f"livematte: matte written to {report.extra['alpha_description']}.", file=sys.stderr)
-    if report.lost_packets:
-        print(
-            f"livematte: {report.lost_packets} damaged packet(s) of the input were skipped.",
-            file=sys.stderr,
-        )
-    stages = ", ".join(f"{name} {value['median_ms']:.1f}" for name, value in report.stages.items())
-    print(f"livematte: median ms per frame: {stages}.", file=sys.stderr)
+    for line in report.summary_lines():
+        print(f"livematte: {line}", file=sys.stderr)
 
 
 def _cmd_demo(args: argparse.Namespace, config: Config) -> int:

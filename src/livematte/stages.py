@@ -284,8 +284,7 @@ class Stages:
         model fed a shrunk copy (not a full-frame one with its own foreground colours) and a
         background the planar blend can make."""
         return (
-            self.matter.input_size(width, height) is not None
-            and self.compositor.supports_planar()
+            self.matter.input_size(width, height) is not None and self.compositor.supports_planar()
         )
 
     def output_channels(self) -> int:
