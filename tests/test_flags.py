@@ -43,7 +43,9 @@ MODEL = {
     "--model": SPY,
     "--model-type": MODEL_REFUSED,
     "--model-spec": MODEL_REFUSED,
-    "--device": MODEL_REFUSED,
+    "--device": MODEL_REFUSED + " test_devices.py::test_auto_uses_the_accelerator_the_build_has",
+    "--precision": MODEL_REFUSED
+    + " test_devices.py::test_fp16_export_runs_as_fp16_and_refuses_fp32",
     "--threads": SPY,
     "--variant": SPY + " " + MODEL_REFUSED,
     "--downsample-ratio": MODEL_REFUSED,
@@ -261,28 +263,33 @@ def test_live_settings_reach_the_live_driver(
 
 @pytest.mark.parametrize("command", ["run", "demo", "eval", "bench"])
 @pytest.mark.parametrize(
-    ("model", "flag"),
+    ("model", "flag", "why"),
     [
-        ("mediapipe", ["--model-type", "rvm"]),
-        ("mediapipe", ["--model-spec", "spec.toml"]),
-        ("mediapipe", ["--device", "cpu"]),
-        ("mediapipe", ["--downsample-ratio", "0.5"]),
-        ("model.onnx", ["--variant", "general"]),
+        ("mediapipe", ["--model-type", "rvm"], "drop it"),
+        ("mediapipe", ["--model-spec", "spec.toml"], "drop it"),
+        ("mediapipe", ["--downsample-ratio", "0.5"], "drop it"),
+        ("model.onnx", ["--variant", "general"], "drop it"),
+        # The built-in model refuses these itself (it does run on the CPU, so cpu is fine).
+        ("mediapipe", ["--device", "cuda"], "does not apply"),
+        ("mediapipe", ["--precision", "fp16"], "does not apply"),
     ],
-    ids=["model-type", "model-spec", "device", "downsample-ratio", "variant"],
+    ids=["model-type", "model-spec", "downsample-ratio", "variant", "device", "precision"],
 )
 def test_model_flags_for_another_kind_of_model_are_refused(
     command: str,
     model: str,
     flag: list[str],
+    why: str,
     tiny: Path,
     clip_folder: Path,
     tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    monkeypatch.chdir(tmp_path)
     argv = positional(command, tiny, clip_folder, tmp_path) + ["--model", model, *flag]
     assert main(argv) == 2
-    one_line_error(capsys, flag[0], "drop it")
+    one_line_error(capsys, flag[0], why)
     assert not list(tmp_path.iterdir())
 
 

@@ -83,7 +83,18 @@ _GROUPS: dict[str, tuple[str, tuple[Flag, ...]]] = {
                 "ONNX family: rvm, modnet, sinet, mediapipe-selfie, pphumanseg",
             ),
             Flag(("--model-spec",), "model.spec", "TOML file describing an ONNX model"),
-            Flag(("--device",), "model.device", "where the ONNX model runs"),
+            Flag(
+                ("--device",),
+                "model.device",
+                "where an ONNX model runs (default auto: the fastest that loads; the README "
+                "lists what each needs)",
+            ),
+            Flag(
+                ("--precision",),
+                "model.precision",
+                "ONNX model precision: auto (as exported), fp32, or fp16 (TensorRT builds fp16 "
+                "engines; other devices need an fp16 export)",
+            ),
             Flag(("--threads",), "model.threads", "model threads (0 = auto)"),
             Flag(
                 ("--variant",),

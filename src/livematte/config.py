@@ -17,6 +17,11 @@ from typing import Any
 
 from .errors import UserError
 
+# model.device: where an ONNX model runs (matting/runtimes.py knows each one's package).
+DEVICES = ("auto", "cpu", "cuda", "tensorrt", "openvino", "directml", "coreml")
+# model.precision: auto = as the model was exported (matting/providers.py: check_precision).
+PRECISIONS = ("auto", "fp32", "fp16")
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
@@ -34,7 +39,10 @@ class ModelConfig:
     # ONNX: family (rvm, modnet, sinet, mediapipe-selfie, pphumanseg) or a TOML description.
     type: str = ""
     spec: str = ""
+    # auto, cpu, cuda, tensorrt, openvino, directml or coreml (ONNX models only).
     device: str = "auto"
+    # auto (as the model was exported), fp32 or fp16 (TensorRT builds fp16 engines).
+    precision: str = "auto"
     threads: int = 0  # 0 = choose for the machine
     downsample_ratio: float = 0.0  # RVM; 0 = choose from the frame size
     # Reuse the last alpha instead of running the model when no 1/64-wide block of the
@@ -136,7 +144,8 @@ class Config:
 # The allowed values of enumerated settings, in one place: the CLI offers them as argparse
 # choices and validate() checks config files and Python callers against the same lists.
 CHOICES: dict[str, tuple[str, ...]] = {
-    "model.device": ("auto", "cpu", "cuda", "tensorrt"),
+    "model.device": DEVICES,
+    "model.precision": PRECISIONS,
     "model.variant": ("auto", "general", "landscape"),
 }
 

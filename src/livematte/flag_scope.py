@@ -105,7 +105,7 @@ _RULES: tuple[tuple[tuple[str, ...], Callable[[Config, RunFacts], bool], str], .
         "-o a video file",
     ),
     (
-        ("model_type", "model_spec", "device", "downsample_ratio"),
+        ("model_type", "model_spec", "downsample_ratio"),
         _not_onnx,
         "applies to ONNX models only, and this run's model is MediaPipe's (give --model a "
         ".onnx file); drop it",
