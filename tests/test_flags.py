@@ -150,14 +150,20 @@ def clip_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def positional(command: str, tiny: Path, clip_folder: Path, tmp_path: Path) -> list[str]:
-    """The arguments each subcommand needs before any flag."""
-    return {
-        "run": ["run", str(tiny), "-o", str(tmp_path / "out.mp4")],
-        "demo": ["demo"],
-        "eval": ["eval", str(clip_folder)],
-        "bench": ["bench", str(tiny), "-o", str(tmp_path / "out.mp4")],
-    }[command]
+@pytest.fixture
+def argv_of(tiny: Path, clip_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The arguments each subcommand needs before any flag, run from an empty folder."""
+    monkeypatch.chdir(tmp_path)
+
+    def argv(command: str) -> list[str]:
+        return {
+            "run": ["run", str(tiny), "-o", str(tmp_path / "out.mp4")],
+            "demo": ["demo"],
+            "eval": ["eval", str(clip_folder)],
+            "bench": ["bench", str(tiny), "-o", str(tmp_path / "out.mp4")],
+        }[command]
+
+    return argv
 
 
 def one_line_error(capsys: pytest.CaptureFixture[str], *words: str) -> str:
@@ -190,11 +196,7 @@ GROUPS_OF = {
 
 @pytest.mark.parametrize("command", ["run", "demo", "eval", "bench"])
 def test_settings_flags_reach_the_stages(
-    command: str,
-    tiny: Path,
-    clip_folder: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    command: str, argv_of: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The pipeline each subcommand builds gets the --config file's and the flags' values."""
     seen: dict[str, Any] = {}
@@ -205,10 +207,9 @@ def test_settings_flags_reach_the_stages(
         raise _Seen
 
     monkeypatch.setattr(Stages, "__init__", spy)
-    monkeypatch.chdir(tmp_path)
     toml = tmp_path / "c.toml"
     toml.write_text("[refine]\nfeather = 1\n")
-    argv = positional(command, tiny, clip_folder, tmp_path) + ["--config", str(toml)]
+    argv = argv_of(command) + ["--config", str(toml)]
     with pytest.raises(_Seen):
         main(argv + GROUPS_OF[command])
     config: Config = seen["config"]
@@ -280,14 +281,11 @@ def test_model_flags_for_another_kind_of_model_are_refused(
     model: str,
     flag: list[str],
     why: str,
-    tiny: Path,
-    clip_folder: Path,
+    argv_of: Any,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    argv = positional(command, tiny, clip_folder, tmp_path) + ["--model", model, *flag]
+    argv = argv_of(command) + ["--model", model, *flag]
     assert main(argv) == 2
     one_line_error(capsys, flag[0], why)
     assert not list(tmp_path.iterdir())
@@ -422,16 +420,14 @@ def test_encoder_flags_shape_the_file(command: str, tiny: Path, tmp_path: Path) 
 @pytest.mark.parametrize("command", ["run", "demo", "eval", "bench"])
 def test_quiet_silences_what_is_not_the_result(
     command: str,
-    tiny: Path,
-    clip_folder: Path,
+    argv_of: Any,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """-q: no progress, no summary, warnings only; eval's and bench's tables still print."""
-    monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(demo, "DEMO_FRAMES", 2)
-    argv = positional(command, tiny, clip_folder, tmp_path)
+    argv = argv_of(command)
     if command == "eval":
         argv += ["--json", str(tmp_path / "q.json")]
     assert main([*argv, "-q"]) == 0
