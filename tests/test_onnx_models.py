@@ -11,6 +11,7 @@ import onnx_factories as factories
 import onnxruntime as ort
 import pytest
 
+from livematte.config import Config
 from livematte.errors import UserError
 from livematte.matting import providers
 from livematte.matting.base import Matter
@@ -24,10 +25,10 @@ from livematte.matting.model_spec import (
 )
 from livematte.matting.onnx_matter import (
     RvmMatter,
-    SceneCutDetector,
     auto_downsample_ratio,
     load_onnx_matter,
 )
+from livematte.stages import Stages
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
@@ -271,11 +272,20 @@ def test_rvm_returns_full_size_alpha_and_foreground(rvm):
     np.testing.assert_array_equal(matte.foreground, frame)
 
 
-def test_rvm_resets_on_size_change_and_scene_cut(rvm):
+def test_rvm_resets_on_size_change(rvm):
     small, large = np.full((72, 128, 3), 100, np.uint8), np.full((90, 160, 3), 100, np.uint8)
     assert counts(rvm, [small, small, large, large]) == [0.1, 0.2, 0.1, 0.2]
-    cut = np.full((90, 160, 3), 250, np.uint8)
-    assert counts(rvm, [cut, cut]) == [0.1, 0.2]
+
+
+def test_rvm_starts_afresh_at_a_scene_cut(rvm):
+    """The stages find the cut (one detector for every model) and reset the model."""
+    stages = Stages(Config(), matter=rvm)
+    shot, cut = np.full((90, 160, 3), 100, np.uint8), np.full((90, 160, 3), 250, np.uint8)
+    for frame in (shot, shot, shot):
+        stages.matte(frame)
+    before = rvm.resets
+    stages.matte(cut)
+    assert rvm.resets == before + 1 and stages.scene_cuts == 1
 
 
 def test_rvm_fp16_feeds_float32_ratio_and_carries_state(tmp_path):
@@ -295,14 +305,6 @@ def test_rvm_downsample_ratio_is_automatic_unless_given(tmp_path):
     assert given.infer(hd).alpha.mean() == pytest.approx(0.25)
     assert auto_downsample_ratio(2160, 3840) == pytest.approx(512 / 3840)
     assert auto_downsample_ratio(240, 320) == 1.0
-
-
-def test_scene_cut_detector_ignores_motion_but_not_cuts():
-    detect = SceneCutDetector()
-    frame = red_left_blue_right(180, 320)
-    assert not detect(frame)
-    assert not detect(np.roll(frame, 8, axis=1))  # a small pan
-    assert detect(255 - frame)
 
 
 def test_missing_model_file_is_a_user_error(tmp_path):
@@ -343,18 +345,6 @@ def davis(clip: str, count: int = 10) -> list[tuple[np.ndarray, np.ndarray]]:
         )
         for name in names
     ]
-
-
-def test_scene_cuts_between_davis_clips_are_found_and_motion_is_not():
-    """Every frame of parkour (the fastest motion), then hike: exactly one cut."""
-    names = [
-        sorted((need(DATA / "frames_gt" / f"davis2016_{clip}") / "images").glob("*.jpg"))
-        for clip in ("parkour", "hike")
-    ]
-    frames = names[0] + names[1][:5]
-    detect = SceneCutDetector()  # quarter-size decoding: it only looks at thumbnails
-    flags = [detect(cv2.imread(str(name), cv2.IMREAD_REDUCED_COLOR_4)) for name in frames]
-    assert flags.index(True) == len(names[0]) and flags.count(True) == 1
 
 
 @pytest.fixture(scope="module")

@@ -63,7 +63,7 @@ class TemporalConfig:
     # In still, unsure regions, alpha changes smaller than this are noise (hysteresis).
     deadband: float = 0.1
     # Mean frame difference above which a scene cut resets the filter and the model state.
-    scene_cut: float = 0.25
+    scene_cut: float = 0.12
 
 
 @dataclass

@@ -21,7 +21,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..errors import UserError
+from ..errors import UserError, reason_of
 from .base import Matte, Matter
 from .model_spec import (
     RVM_STATES,
@@ -35,14 +35,12 @@ from .providers import (
     OpenedSession,
     check_precision,
     exported_precision,
-    first_line_of,
     open_session,
 )
 
 log = logging.getLogger("livematte")
 
 WARMUP_SHAPE = (360, 640, 3)
-SCENE_CUT_THRESHOLD = 30.0
 
 
 class InputPacker:
@@ -152,25 +150,6 @@ def auto_downsample_ratio(height: int, width: int) -> float:
     return min(512.0 / max(height, width), 1.0)
 
 
-class SceneCutDetector:
-    """Flags a frame that looks nothing like the one before (a cut in an edited clip).
-
-    Compares 32x18 greyscale thumbnails by mean absolute difference (0-255). On the
-    DAVIS clips, fast motion reaches 13.5 and the cuts between clips 44 to 64; talking
-    heads and juggling stay under 4. Cheap: one INTER_AREA resize per frame.
-    """
-
-    def __init__(self, threshold: float = SCENE_CUT_THRESHOLD) -> None:
-        self.threshold = threshold
-        self._previous: np.ndarray | None = None
-
-    def __call__(self, rgb: np.ndarray) -> bool:
-        thumb = cv2.resize(rgb, (32, 18), interpolation=cv2.INTER_AREA)
-        grey = cv2.cvtColor(thumb, cv2.COLOR_RGB2GRAY).astype(np.int16)
-        previous, self._previous = self._previous, grey
-        return previous is not None and float(np.abs(grey - previous).mean()) > self.threshold
-
-
 class RvmMatter(OnnxMatter):
     """Robust Video Matting: recurrent state carried frame to frame, ``fgr`` returned."""
 
@@ -181,7 +160,6 @@ class RvmMatter(OnnxMatter):
         name: str,
         *,
         downsample_ratio: float | None = None,
-        scene_cut_threshold: float | None = SCENE_CUT_THRESHOLD,
     ) -> None:
         super().__init__(opened, spec, name)
         inputs = {i.name: i for i in self.session.get_inputs()}
@@ -192,7 +170,6 @@ class RvmMatter(OnnxMatter):
         # with the states in host memory (the only place other providers' OrtValues live).
         self._state_device = "cuda" if opened.device in NVIDIA else "cpu"
         self.downsample_ratio = downsample_ratio
-        self._cuts = SceneCutDetector(scene_cut_threshold) if scene_cut_threshold else None
         self._size: tuple[int, int] | None = None
         self._state: list[Any] | None = None
         self.resets = 0
@@ -211,9 +188,9 @@ class RvmMatter(OnnxMatter):
     def infer(self, rgb: np.ndarray) -> Matte:
         """Alpha and foreground at the frame's size, feeding the state back."""
         h, w = rgb.shape[:2]
-        cut = self._cuts(rgb) if self._cuts is not None else False
-        if (cut or self._size != (h, w)) and self._state is not None:
-            log.debug("resetting RVM state: %s", "scene cut" if cut else "frame size changed")
+        # Scene cuts reset it through reset() (the stages detect them for every model).
+        if self._size != (h, w) and self._state is not None:
+            log.debug("resetting RVM state: the frame size changed")
             self.reset()
         self._size = (h, w)
         if self._state is None:
@@ -292,7 +269,7 @@ def _warm_up(matter: OnnxMatter) -> None:
     except Exception as error:  # noqa: BLE001 - onnxruntime raises its own exception types
         raise UserError(
             f"Model {matter.name} failed on a test frame with the {matter.spec.family} "
-            f"description ({first_line_of(error)}); check its input size, layout and output."
+            f"description ({reason_of(error)}); check its input size, layout and output."
         ) from None
     finally:
         matter.reset()

@@ -18,7 +18,7 @@ from types import ModuleType
 from typing import Any
 
 from ..config import DEVICES, PRECISIONS
-from ..errors import UserError
+from ..errors import UserError, reason_of
 from . import runtimes
 from .engine_cache import engine_folder
 from .nvidia import TENSORRT_MISSING, gpu_failure_reason, preload_gpu_libraries
@@ -171,12 +171,6 @@ def fallback_reason(ort: ModuleType, device: str, running: str) -> str:
     return "OpenVINO did not start on this machine (onnxruntime's own message is above)"
 
 
-def first_line_of(error: BaseException) -> str:
-    """onnxruntime's messages run to many lines; the first says what went wrong."""
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__
-
-
 def open_session(
     path: str, device: str = "auto", threads: int | None = None, precision: str = "auto"
 ) -> OpenedSession:
@@ -206,7 +200,7 @@ def open_session(
             chosen = provider_list(choice, path, precision, options.intra_op_num_threads)
             session = ort.InferenceSession(path, sess_options=options, providers=chosen)
         except Exception as error:  # noqa: BLE001 - onnxruntime raises its own exception types
-            first_line = first_line_of(error)
+            first_line = reason_of(error)
             if choice == "cpu":
                 raise UserError(
                     f"onnxruntime cannot load the model {path} ({first_line.rstrip('.')}); "
