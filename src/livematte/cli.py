@@ -44,6 +44,9 @@ _FLAG_SETTINGS = {
     "stats_json": "live.stats_json",
     "privacy_image": "live.privacy_image",
     "live": "live.live",
+    "control": "live.control",
+    "control_allow_remote": "live.control_allow_remote",
+    "on_demand": "live.on_demand",
     "quiet": "quiet",
     "debug": "debug",
 }
@@ -186,6 +189,33 @@ def _add_live(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="picture shown while privacy ('p') is on (default: freeze)",
     )
+    _add_control(group)
+
+
+def _add_control(group: argparse._ArgumentGroup) -> None:
+    """The control page and the on-demand camera (see livematte.web, run/on_demand.py)."""
+    group.add_argument(
+        "--control",
+        default=None,
+        metavar="[HOST:]PORT",
+        help="control page address (default: 127.0.0.1:8765 for cameras, off for --live "
+        "files; 0 = any free port)",
+    )
+    group.add_argument(
+        "--no-control", dest="control", action="store_const", const="off", help="no control page"
+    )
+    group.add_argument(
+        "--control-allow-remote",
+        action="store_true",
+        default=None,
+        help="let --control listen on an address other machines can reach",
+    )
+    group.add_argument(
+        "--on-demand",
+        action="store_true",
+        default=None,
+        help="Linux: open the webcam only while an app uses the virtual camera",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
@@ -215,7 +245,8 @@ def _cmd_run(args: argparse.Namespace, config: Config) -> int:
     if camera or config.live.live or output in ("vcam", "preview"):
         from .run.live import run_live_command
 
-        return run_live_command(args.input, output, config)
+        given = frozenset(k for k in ("background", "blur") if getattr(args, k) is not None)
+        return run_live_command(args.input, output, config, flags_given=given)
     from .run.offline import process_video
 
     report = process_video(args.input, output, config=config, show_progress=not config.quiet)

@@ -46,6 +46,7 @@ log = logging.getLogger("livematte")
 
 # How long a control message stays on the preview, in seconds.
 MESSAGE_SECONDS = 3.0
+PAUSED_SECONDS = 1.0
 
 
 class LiveOutput:
@@ -155,10 +156,13 @@ class LiveDriver:
             else None
         )
         self._last: np.ndarray | None = None
+        self._paused_at = 0.0  # when the on-demand "paused" picture last went out
         self._matte: MatteOutput | None = None
         self._reconnects = 0
         self._dropped = 0  # the source's dropped count when the last frame was taken
         self._message = ("", 0.0)
+        self._paused_image: np.ndarray | None = None
+        self._private, self._mode = self.controls.privacy, self.controls.mode
         self._sent_times: deque[float] = deque(maxlen=31)
         self._first_sent = 0.0
         self.latency = LatencyHistogram()
@@ -171,7 +175,7 @@ class LiveDriver:
     def run(self) -> None:
         """Process frames until the source ends, 'q', Ctrl-C or a closed preview window."""
         keepalive = any(output.keepalive for output in self.outputs)
-        self.controls.apply(self.stages.compositor)
+        self.controls.point(self.stages.compositor)
         self._warm_up()
         self.source.start()
         log.info(
@@ -190,12 +194,16 @@ class LiveDriver:
                 break
             now = time.perf_counter()
             deadline = (last_send or now) + gap
-            frame = self.source.latest(min(0.1, max(0.0, deadline - now)))
+            paused = getattr(self.source, "paused", False)  # on demand, nobody watching
+            frame = self.source.latest(0.1 if paused else min(0.1, max(0.0, deadline - now)))
             if frame is not None:
                 self._send(self._process(frame), frame)
                 last_send, gap = time.perf_counter(), 1.5 * self.period
             elif self.source.ended:
                 break
+            elif paused:
+                self._send_paused()
+                last_send = None
             elif keepalive and last_send is not None and time.perf_counter() >= deadline:
                 self._repeat()
                 last_send, gap = time.perf_counter(), self.period
@@ -283,22 +291,52 @@ class LiveDriver:
                 output.send(image, None)
         self.repeats += 1
 
+    def _send_paused(self) -> None:
+        """On demand with nobody watching: a still picture once a second, nothing else."""
+        now = time.perf_counter()
+        if now - self._paused_at < PAUSED_SECONDS:
+            return
+        if self._paused_image is None:
+            from .on_demand import paused_picture
+
+            self._paused_image = paused_picture(self.source.width, self.source.height)
+        for output in self.outputs:
+            output.send(self._paused_image, None)
+        self._paused_at = now
+
     def _handle_keys(self) -> None:
+        """Keys (preview, terminal) and page changes, all through the one control state."""
         keys = [key for output in self.outputs for key in output.pressed()]
         if self.terminal is not None:
             keys += self.terminal.poll()
         for key in keys:
-            was_private, mode = self.controls.privacy, self.controls.mode
-            message = self.controls.press(key)
-            if message is None:
-                continue
-            if self.controls.privacy and not was_private:
-                self._freeze()
-            if self.controls.mode != mode:
-                self.schedule.force()
-            self.controls.apply(self.stages.compositor)
-            self._message = (message, time.perf_counter())
-            log.info("%s", message)
+            self.controls.press(key)
+        if not self.controls.take_change():
+            return
+        controls = self.controls
+        if controls.privacy and not self._private:
+            self._freeze()
+        if controls.mode != self._mode:
+            self.schedule.force()
+        self._private, self._mode = controls.privacy, controls.mode
+        controls.point(self.stages.compositor)
+        self._message = (controls.message, time.perf_counter())
+        log.info("%s", controls.message)
+
+    def page_stats(self) -> dict[str, Any]:
+        """The control page's figures (read on the page's thread; approximate by design)."""
+        frames_in = self.source.frames_in
+        dropped = max(0, frames_in - self.frames_out)
+        return {
+            "fps": round(self.output_fps(), 2),
+            "dropped": dropped,
+            "dropped_percent": round(100.0 * dropped / max(1, frames_in), 2),
+            "p95_ms": round(self.latency.percentile(95), 2),
+            "model": self.stages.matter.name,
+            "device": self.stages.matter.device,
+            "infer_every": self.schedule.every,
+            "paused": bool(getattr(self.source, "paused", False)),
+        }
 
     def _freeze(self) -> None:
         """Privacy: the chosen still, else the last output (black before the first one)."""
@@ -355,17 +393,25 @@ def run_live(
     vcam_backend: str | None = None,
     preview_gui: Any = None,
     terminal: TerminalKeys | None = None,
+    flags_given: frozenset[str] = frozenset(),
+    on_control: Any = None,
 ) -> LiveStats:
     """Open the source, the stages and the outputs, run the live loop, return its figures.
 
     The keyword arguments replace real devices in tests (a scripted camera, the name of
-    a fake pyvirtualcam backend, a fake window toolkit).
+    a fake pyvirtualcam backend, a fake window toolkit); ``on_control`` is called with the
+    control page's server once it listens; ``flags_given`` names the flags whose settings
+    the page's saved ones must not replace.
     """
+    from ..io.open import is_camera_spec
+
     live = config.live
     opened: list[Any] = []
     try:
         if source is None:
             source = _open_live_source(input_spec, live)
+            if live.on_demand:
+                source = _on_demand(source, input_spec, output, live)
         opened.append(source)
         if stages is None:
             stages = Stages(config)
@@ -378,10 +424,20 @@ def run_live(
         fps = live.fps or source.fps
         outputs = _open_outputs(output, source, fps, config, vcam_backend)
         opened.extend(outputs)
+        if hasattr(source, "watch"):  # on demand: watch who holds the virtual camera
+            source.watch(_vcam_device(outputs))
         driver = LiveDriver(source, stages, outputs, live, stop, terminal=terminal, output_fps=fps)
         if output == "preview" or live.preview:
             outputs.append(_open_preview(driver, preview_gui, required=output == "preview"))
             opened.append(outputs[-1])
+        from ..web.attach import start_control
+
+        camera = is_camera_spec(input_spec) or hasattr(source, "watch")
+        server = start_control(driver, outputs, live, camera=camera, flags_given=flags_given)
+        if server is not None:
+            opened.append(server)
+            if on_control is not None:
+                on_control(server)
         started = time.perf_counter()
         driver.run()
         return _stats(driver, input_spec, output, time.perf_counter() - started)
@@ -401,6 +457,34 @@ def _open_live_source(input_spec: str, live: LiveConfig) -> LiveSource:
     if not isinstance(source, LiveSource):  # pragma: no cover - open_source always wraps
         raise AssertionError(f"{type(source).__name__} is not a live source")
     return source
+
+
+def _on_demand(camera: LiveSource, input_spec: str, output: str, live: LiveConfig) -> LiveSource:
+    """Wrap the camera (opened once to learn its size, then closed) for --on-demand."""
+    from ..io.camera import CameraSource
+    from .on_demand import OnDemandSource, require_linux
+
+    try:
+        require_linux()
+        if output != "vcam" or not isinstance(camera, CameraSource):
+            raise UserError("--on-demand needs a camera input and the virtual camera output.")
+        size = f"{camera.width}x{camera.height}"
+        width, height, fps = camera.width, camera.height, camera.fps
+    finally:
+        camera.close()
+
+    def reopen() -> LiveSource:
+        return CameraSource(input_spec, size=size, fps=live.fps, fourcc=live.fourcc)
+
+    return OnDemandSource(reopen, width, height, fps)
+
+
+def _vcam_device(outputs: list[LiveOutput]) -> str:
+    for output in outputs:
+        sink = getattr(output, "sink", None)
+        if sink is not None and getattr(sink, "opened_device", ""):
+            return sink.opened_device
+    raise UserError("--on-demand needs the virtual camera output (-o vcam).")
 
 
 def _open_outputs(
@@ -475,7 +559,9 @@ def _stats(driver: LiveDriver, input_spec: str, output: str, seconds: float) -> 
     )
 
 
-def run_live_command(input_spec: str, output: str, config: Config) -> int:
+def run_live_command(
+    input_spec: str, output: str, config: Config, flags_given: frozenset[str] = frozenset()
+) -> int:
     """``livematte run`` for cameras, ``--live`` and vcam/preview outputs; exit status 0."""
     from ..io.json_file import write_json
 
@@ -487,7 +573,9 @@ def run_live_command(input_spec: str, output: str, config: Config) -> int:
         else:
             terminal = None
         try:
-            stats = run_live(input_spec, output, config, stop, terminal=terminal)
+            stats = run_live(
+                input_spec, output, config, stop, terminal=terminal, flags_given=flags_given
+            )
         finally:
             if terminal is not None:
                 terminal.close()
