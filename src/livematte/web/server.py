@@ -97,6 +97,7 @@ class ControlServer:
             return
         with contextlib.suppress(RuntimeError):  # the loop already ended
             asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(timeout=5.0)
+            loop.call_soon_threadsafe(loop.stop)
         self._thread.join(timeout=5.0)
         self.stream.close()
 
@@ -152,7 +153,6 @@ class ControlServer:
             event.set()
         if self._runner is not None:
             await self._runner.cleanup()
-        asyncio.get_running_loop().stop()
 
     def _wake_streams(self) -> None:
         """Called on the encoder's thread after each new JPEG."""
@@ -265,7 +265,12 @@ class ControlServer:
         sent = 0
         try:
             while not self._closing:
-                await event.wait()
+                # A quiet output (privacy, a paused camera) still notices a gone client.
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(event.wait(), 1.0)
+                transport = request.transport
+                if transport is None or transport.is_closing():
+                    break
                 event.clear()
                 sequence, jpeg = self.stream.sequence, self.stream.jpeg
                 if sequence == sent or not jpeg:
