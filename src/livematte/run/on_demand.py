@@ -28,8 +28,8 @@ log = logging.getLogger("livematte")
 POLL_SECONDS = 1.0
 
 
-def require_linux(platform: str = sys.platform) -> None:
-    if not platform.startswith("linux"):
+def require_linux(platform: str | None = None) -> None:
+    if not (platform or sys.platform).startswith("linux"):
         raise UserError(
             "--on-demand works on Linux only (it watches who opens the v4l2loopback device); "
             "run without it here."
