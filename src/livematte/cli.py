@@ -91,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_common(evaluate)
 
+    commands.add_parser(
+        "doctor", help="check what live use needs here (virtual camera, cameras, runtimes)"
+    )
+
     bench = commands.add_parser("bench", help="time every stage of the file pipeline")
     bench.add_argument("input", help="a video file")
     bench.add_argument("--frames", type=int, default=0, help="stop after N frames (0 = all)")
@@ -303,7 +307,14 @@ def _cmd_bench(args: argparse.Namespace, config: Config) -> int:
     )
 
 
+def _cmd_doctor(args: argparse.Namespace, config: Config) -> int:
+    from .doctor import main_doctor
+
+    return main_doctor()
+
+
 _COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
+    "doctor": _cmd_doctor,
     "run": _cmd_run,
     "demo": _cmd_demo,
     "eval": _cmd_eval,
