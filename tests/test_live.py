@@ -36,8 +36,8 @@ from livematte.io.vcam import MODPROBE_FIX
 from livematte.run.controls import DEFAULT_COLOUR, LiveControls, TerminalKeys
 from livematte.run.interrupt import StopRequest
 from livematte.run.live import LiveDriver, LiveOutput, run_live
-from livematte.run.schedule import InferenceSchedule
 from livematte.run.report import LatencyHistogram
+from livematte.run.schedule import InferenceSchedule
 from livematte.stages import Stages
 
 GREEN = (0, 255, 0)

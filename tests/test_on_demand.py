@@ -10,7 +10,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from live_fakes import FAKE_BACKEND, CameraScript, FakeVirtualCamera, HalfMatter, ScriptedCapture
+from live_fakes import (
+    FAKE_BACKEND,
+    CameraScript,
+    FakeVirtualCamera,
+    HalfMatter,
+    ScriptedCapture,
+    wait_for,
+)
 
 from livematte.cli import main
 from livematte.config import Config
@@ -95,7 +102,7 @@ def test_camera_runs_only_while_the_virtual_camera_is_held(tmp_path: Path) -> No
     )
     thread.start()
     try:
-        vcam = _wait(lambda: FakeVirtualCamera.instances and FakeVirtualCamera.instances[0])
+        vcam = wait_for(lambda: FakeVirtualCamera.instances and FakeVirtualCamera.instances[0])
         time.sleep(2.2)
         paused = list(vcam.frames)
         assert not opener.captures  # the webcam was never opened
@@ -105,14 +112,14 @@ def test_camera_runs_only_while_the_virtual_camera_is_held(tmp_path: Path) -> No
 
         link = hold(proc, 1234, 3)  # a video call opens the virtual camera
         opened_at = time.perf_counter()
-        assert _wait(lambda: opener.captures)
-        green = _wait(lambda: _count(vcam, lambda i: tuple(i[18, 60]) == (0, 255, 0)) > 20)
+        assert wait_for(lambda: opener.captures)
+        green = wait_for(lambda: _count(vcam, lambda i: tuple(i[18, 60]) == (0, 255, 0)) > 20)
         assert green
         during = [t for t in vcam.times if opened_at <= t <= opened_at + 0.6]
         assert during == [] or max(np.diff([opened_at, *during], append=opened_at + 0.6)) < 1.2
 
         link.unlink()  # the call ends
-        assert _wait(lambda: opener.captures[0].released)
+        assert wait_for(lambda: opener.captures[0].released)
         time.sleep(0.3)
         count = len(vcam.frames)
         time.sleep(1.5)
@@ -127,13 +134,3 @@ def test_camera_runs_only_while_the_virtual_camera_is_held(tmp_path: Path) -> No
 
 def _count(vcam, test) -> int:
     return sum(1 for f in list(vcam.frames) if test(f.reshape(36, 64, 3)))
-
-
-def _wait(condition, limit: float = 8.0):
-    deadline = time.perf_counter() + limit
-    while time.perf_counter() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    return condition()

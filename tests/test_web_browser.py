@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from live_fakes import CameraScript, HalfMatter, ScriptedCapture  # noqa: E402
+from live_fakes import CameraScript, HalfMatter, ScriptedCapture, wait_for  # noqa: E402
 
 from livematte.config import Config  # noqa: E402
 from livematte.io.camera import CameraSource  # noqa: E402
@@ -103,16 +103,6 @@ def solid_png(path: Path, rgb: tuple[int, int, int]) -> Path:
     image[:] = rgb[::-1]
     cv2.imwrite(str(path), image)
     return path
-
-
-def wait_for(condition, limit: float = 10.0):
-    deadline = time.time() + limit
-    while time.time() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    return condition()
 
 
 def test_page_buttons_and_slider_change_the_output(tmp_path: Path) -> None:
