@@ -118,6 +118,8 @@ def report(stats: dict, load: tuple[float, float]) -> list[str]:
         f"{stats['frames_dropped']}  model runs {stats['model_runs']} (infer every "
         f"{every['requested']} requested, {every['final']} at the end, {every['max_used']} max)",
         f"  median ms       {stages}",
+        "  send ms         median {median_ms:.2f}  p95 {p95_ms:.2f}  mean {mean_ms:.2f}"
+        " (every output, the page's stream included)".format(**stats["stages"]["send"]),
         f"  load average    {load[0]:.2f} before, {load[1]:.2f} after, on {os.cpu_count()} cores",
     ]
     return lines

@@ -15,6 +15,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from .thumbs import encode_jpeg
+
 PREVIEW_WIDTH = 640
 JPEG_QUALITY = 75
 
@@ -116,6 +118,4 @@ class MjpegSink:
         if width > self.width:
             size = (self.width, max(2, round(height * self.width / width)))
             rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-        bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-        ok, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, self.quality])
-        return data.tobytes() if ok else b""
+        return encode_jpeg(rgb, self.quality)
