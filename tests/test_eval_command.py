@@ -13,7 +13,7 @@ from conftest import person_frames, write_clip
 from livematte.cli import main
 from livematte.config import Config
 from livematte.eval_command import main_eval
-from livematte.matting.base import Matte
+from livematte.matting.base import Matte, Matter
 
 
 def write_frames(root: Path, frames: int, truth: np.ndarray | None = None) -> Path:
@@ -28,7 +28,7 @@ def write_frames(root: Path, frames: int, truth: np.ndarray | None = None) -> Pa
     return root
 
 
-class ConstantMatter:
+class ConstantMatter(Matter):
     """A model that answers the same low-resolution alpha for every frame."""
 
     name = "constant"

@@ -179,13 +179,13 @@ def test_an_uploaded_image_joins_the_gallery_and_can_be_shown(server) -> None:
 
 def test_stream_and_snapshot_send_jpegs_of_the_output_only_while_watched(server) -> None:
     stream = server.stream
-    stream.send(solid(1280, 720), None)
+    stream.repeat(solid(1280, 720))
     assert stream.encoded == 0  # nobody watches: nothing copied or encoded
     feeding = threading.Event()
 
     def feed() -> None:
         while not feeding.is_set():
-            stream.send(solid(1280, 720, (255, 0, 0)), None)
+            stream.repeat(solid(1280, 720, (255, 0, 0)))
             time.sleep(0.02)
 
     thread = threading.Thread(target=feed, daemon=True)
@@ -212,7 +212,7 @@ def test_stream_and_snapshot_send_jpegs_of_the_output_only_while_watched(server)
         time.sleep(0.05)
     assert stream.watchers == 0
     encoded = stream.encoded
-    stream.send(solid(1280, 720), None)
+    stream.repeat(solid(1280, 720))
     time.sleep(0.1)
     assert stream.encoded == encoded
 

@@ -180,8 +180,8 @@ class Stages:
         began = time.perf_counter()
         picture = as_picture(image)  # the model's shrink and the refiner's share its halvings
         width, height = picture.width, picture.height
-        input_size = getattr(self.matter, "input_size", None)
-        size = input_size(width, height) if input_size is not None else self._alpha_size
+        wanted = self.matter.input_size(width, height)
+        size = wanted if wanted is not None else self._alpha_size
         small = grey = thumb = None
         if size is not None:
             small, grey, thumb = self._look(picture, size)
@@ -196,7 +196,7 @@ class Stages:
             self.model_skipped += 1
             self._skip_run += 1
         else:
-            use_small = input_size is not None and small is not None
+            use_small = wanted is not None and small is not None
             model_input = small if use_small else picture.to_rgb()
             result = self.matter.infer(model_input)
             self._last, self._model_thumb, self._skip_run = result, thumb, 0
@@ -279,13 +279,12 @@ class Stages:
             rgb = image.rgb if isinstance(image, RgbPicture) else image
             return self.compositor.composite(rgb, matte.alpha, out, matte.foreground, small)
 
-    def can_stay_planar(self) -> bool:
+    def can_stay_planar(self, width: int, height: int) -> bool:
         """Whether frames can go through as decoded 4:2:0 (see :mod:`livematte.planar`): a
         model fed a shrunk copy (not a full-frame one with its own foreground colours) and a
         background the planar blend can make."""
         return (
-            getattr(self.matter, "input_size", None) is not None
-            and self.compositor.supports_planar()
+            self.matter.input_size(width, height) is not None and self.compositor.supports_planar()
         )
 
     def output_channels(self) -> int:
@@ -294,6 +293,4 @@ class Stages:
     def close(self) -> None:
         for background in self.backgrounds:
             background.close()
-        close = getattr(self.matter, "close", None)
-        if close is not None:
-            close()
+        self.matter.close()

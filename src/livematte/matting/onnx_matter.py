@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from ..errors import UserError
-from .base import Matte
+from .base import Matte, Matter
 from .model_spec import (
     RVM_STATES,
     ModelSpec,
@@ -109,7 +109,7 @@ def person_alpha(output: np.ndarray, spec: ModelSpec) -> np.ndarray:
     return np.ascontiguousarray(np.clip(alpha, 0.0, 1.0), dtype=np.float32)
 
 
-class OnnxMatter:
+class OnnxMatter(Matter):
     """A stateless ONNX segmenter or matting network (SINet, MODNet, selfie, PP-HumanSeg)."""
 
     def __init__(self, opened: OpenedSession, spec: ModelSpec, name: str) -> None:
@@ -117,6 +117,7 @@ class OnnxMatter:
         self.spec = spec
         self.name = name
         self.device = opened.device
+        self.provider = self.session.get_providers()[0]
         self.info = f"model {name} ({spec.family}) on {opened.describe()}"
         self._packer = InputPacker(spec)
         self._output_names = [spec.output_name or self.session.get_outputs()[0].name]

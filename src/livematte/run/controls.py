@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from ..composite import Background, BlurBackground, ColourBackground, Compositor
-from .interrupt import add_abort_hook, remove_abort_hook
+from ..io.partials import add_abort_hook, remove_abort_hook
 
 log = logging.getLogger("livematte")
 

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
 
 import cv2
 import numpy as np
 
+from ..frame import Frame
+from ..io.sinks import Sink
 from .thumbs import encode_jpeg
 
 PREVIEW_WIDTH = 640
 JPEG_QUALITY = 75
 
 
-class MjpegSink:
+class MjpegSink(Sink):
     """A live output (keepalive, like the virtual camera) that serves JPEGs to watchers."""
 
     keepalive = True
@@ -44,7 +45,7 @@ class MjpegSink:
 
     # --- the live loop's side ------------------------------------------------------------
 
-    def write(self, frame: Any, image: np.ndarray) -> None:
+    def write(self, frame: Frame | None, image: np.ndarray) -> None:
         """Hand over the newest output picture (RGB); copied only when someone watches."""
         if not self._watchers or self._pending:
             return
@@ -55,14 +56,10 @@ class MjpegSink:
             self._pending = True
             self._cond.notify_all()
 
-    def send(self, image: np.ndarray, frame: Any) -> None:
-        """The live driver's output call (``frame`` None for a repeat)."""
-        self.write(frame, image)
+    def repeat(self, image: np.ndarray) -> None:
+        self.write(None, image)
 
-    def pressed(self) -> list[str]:
-        return []
-
-    def close(self, keep: bool = True) -> None:
+    def close(self, keep: bool = True, complete: bool = True) -> None:
         with self._cond:
             self._closed = True
             self._cond.notify_all()
