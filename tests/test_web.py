@@ -147,7 +147,8 @@ def _png_header(width: int, height: int) -> bytes:
     [
         ("noise.png", bytes(np.random.default_rng(1).integers(0, 256, 4000, np.uint8)), "cannot"),
         ("giant.png", _png_header(60000, 60000), "60000x60000"),
-        ("clip.mp4", b"\0\0\0\x18ftypmp42" + bytes(3000), "video"),
+        ("clip.mp4", b"\0\0\0\x18ftypmp42" + bytes(3000), "clip.mp4 was cut short"),
+        ("clip.webm", bytes(range(256)) * 8, "clip.webm cannot be read as a video"),
         ("notes.txt", b"hello", "not an image or a video"),
     ],
 )
