@@ -20,7 +20,7 @@ from web_fakes import page, solid
 from livematte.composite import parse_backgrounds
 from livematte.errors import UserError
 from livematte.run.controls import LiveControls
-from livematte.web.attach import control_address
+from livematte.web.attach import control_address, restore
 from livematte.web.settings import load_settings, save_settings
 
 
@@ -236,9 +236,18 @@ def test_page_changes_are_saved_and_restored_unless_a_flag_overrides(tmp_path: P
     assert controls.mode == "blur" and controls.blur.strength == 40.0
 
 
-def test_a_change_on_the_page_is_saved(server) -> None:
+def test_a_change_on_the_page_is_saved_and_a_restart_restores_it(server) -> None:
     post_state(server, {"colour": "#abcdef"})
-    assert load_settings(server.settings)["colour"] == "#abcdef"
+    post_state(server, {"blur": 60, "mode": "blur"})
+    saved = load_settings(server.settings)
+    assert saved["colour"] == "#abcdef" and saved["mode"] == "blur"
+    controls = LiveControls(parse_backgrounds(["#ff0000", "blur"]))
+    restore(controls, {**saved, "background": "/no/longer/given.png"})
+    assert (controls.mode, controls.blur.strength, controls.colour.colour) == (
+        "blur",
+        60,
+        (0xAB, 0xCD, 0xEF),
+    )
 
 
 def test_control_addresses() -> None:

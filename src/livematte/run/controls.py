@@ -183,6 +183,7 @@ class LiveControls:
     def _set_blur(self, strength: float) -> str:
         value = self._clamp_blur(strength)
         self.blur.strength = value
+        self.blur.spec = f"blur:{value:g}"  # what the page shows and a restart restores
         shown = self.backgrounds[self.index]
         if isinstance(shown, BlurBackground):
             shown.strength = value

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
+from ..run.controls import CHANGE_KEYS
 from .guards import is_loopback
 from .settings import load_settings, settings_path, uploads_folder
 from .stream import MjpegSink
@@ -48,6 +49,17 @@ def control_address(
     return host, int(port_text), False
 
 
+def restore(controls: Any, saved: dict[str, Any]) -> None:
+    """Apply saved settings one by one (in apply's order), skipping any that no longer fit
+    (a background file that was not given this time)."""
+    for key in CHANGE_KEYS:
+        if key in saved:
+            try:
+                controls.apply({key: saved[key]})
+            except ValueError as exc:
+                log.warning("the saved page setting %s was not restored (%s)", key, exc)
+
+
 def start_control(
     driver: Any,
     outputs: list[Any],
@@ -72,12 +84,7 @@ def start_control(
             controls.add_background(open_background(path))
         except UserError as exc:
             log.warning("skipping the uploaded background %s: %s", path.name, exc)
-    saved = load_settings(settings, flags_given)
-    if saved:
-        try:
-            controls.apply(saved)
-        except ValueError as exc:
-            log.warning("the saved page settings were not restored (%s)", exc)
+    restore(controls, load_settings(settings, flags_given))
     stream = MjpegSink()
     outputs.append(stream)
     host, port, fallback = address

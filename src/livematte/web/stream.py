@@ -1,14 +1,15 @@
 """The live output as MJPEG for the control page, encoded on its own thread.
 
 While nobody watches, :meth:`MjpegSink.write` returns at once (no copy, no encode). While a
-client watches, the driver's frame is copied into a spare buffer only when the encoder is
-ready for a new one; the shrink to preview size and the JPEG encode happen on the encoder's
+client watches, the driver's frame is copied into a spare buffer at most 15 times a second
+and only when the encoder is ready for a new one; the shrink to preview size and the JPEG encode happen on the encoder's
 thread (OpenCV releases the GIL), so the live loop pays for one copy at most.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 import cv2
@@ -20,6 +21,9 @@ from .thumbs import encode_jpeg
 
 PREVIEW_WIDTH = 640
 JPEG_QUALITY = 75
+# A preview needs no more; fewer frames also mean fewer turns of the page's threads
+# competing with the live loop for the interpreter.
+STREAM_FPS = 15.0
 
 
 class MjpegSink(Sink):
@@ -28,9 +32,13 @@ class MjpegSink(Sink):
     keepalive = True
     description = "control page stream"
 
-    def __init__(self, width: int = PREVIEW_WIDTH, quality: int = JPEG_QUALITY) -> None:
+    def __init__(
+        self, width: int = PREVIEW_WIDTH, quality: int = JPEG_QUALITY, fps: float = STREAM_FPS
+    ) -> None:
         self.width = width
         self.quality = quality
+        self.period = 1.0 / fps
+        self._taken_at = 0.0
         self.jpeg: bytes = b""
         self.sequence = 0  # bumps with every new JPEG
         self.encoded = 0
@@ -49,6 +57,10 @@ class MjpegSink(Sink):
         """Hand over the newest output picture (RGB); copied only when someone watches."""
         if not self._watchers or self._pending:
             return
+        now = time.perf_counter()
+        if now - self._taken_at < self.period:
+            return
+        self._taken_at = now
         with self._cond:
             if self._buffer is None or self._buffer.shape != image.shape:
                 self._buffer = np.empty_like(image)
