@@ -15,6 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from live_fakes import wait_for
 from web_fakes import page, solid
 
 from livematte.composite import parse_backgrounds
@@ -286,3 +287,50 @@ def test_a_busy_port_falls_back_to_a_free_one(tmp_path: Path) -> None:
             second.close()
     finally:
         first.close()
+
+
+def test_keys_and_page_change_one_state(server) -> None:
+    controls = server.controls
+    controls.press("p")
+    assert json.loads(request(server, "/api/state")[1])["privacy"] is True
+    post_state(server, {"privacy": False})
+    assert not controls.privacy
+    controls.press("b")
+    state = json.loads(request(server, "/api/state")[1])
+    assert state["index"] == 1 and state["background"] == controls.background.spec
+
+
+def test_a_change_from_another_thread_reaches_the_next_frames() -> None:
+    """Privacy from the page freezes the output, as the key does; colour then follows."""
+    from live_fakes import CameraScript, HalfMatter, ScriptedCapture, stop_when
+    from test_live import Recorder, make_config
+
+    from livematte.io.camera import CameraSource
+    from livematte.run.interrupt import StopRequest
+    from livematte.run.live import LiveDriver
+    from livematte.stages import Stages
+
+    config = make_config("#ff0000")
+    stages = Stages(config, matter=HalfMatter())
+    source = CameraSource("0", opener=CameraScript([ScriptedCapture(120, (255, 0, 0))]))
+    recorder, stop = Recorder(), StopRequest()
+    driver = LiveDriver(source, stages, [recorder], config.live, stop)
+    sent = lambda: len(recorder.fresh)  # noqa: E731
+
+    def page() -> None:
+        wait_for(lambda: sent() >= 5)
+        driver.controls.apply({"background": "#0000ff"})
+        wait_for(lambda: sent() >= 10)
+        driver.controls.apply({"privacy": True})
+        wait_for(lambda: sent() >= 13)
+        driver.controls.apply({"background": "#00ff00"})  # hidden while private
+
+    threading.Thread(target=page, daemon=True).start()
+    stop_when(stop, lambda: sent() >= 22)
+    try:
+        driver.run()
+    finally:
+        source.close()
+    right = [tuple(image[20, 60]) for image in recorder.fresh]
+    assert right[2] == (255, 0, 0) and (0, 0, 255) in right[6:10]
+    assert right[-1] == (0, 0, 255) and (0, 255, 0) not in right  # frozen before green

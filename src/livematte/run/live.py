@@ -152,15 +152,15 @@ class LiveDriver:
 
     def _process(self, frame: Frame) -> np.ndarray:
         start = time.perf_counter()
-        controls = self.controls
         reconnects = self.source.reconnects
         if reconnects != self._reconnects:
             self._reconnects = reconnects
             self.stages.reset()
             self.schedule.force()
-        if controls.privacy:
+        # The state as of the last _handle_keys (a page change may land mid-frame).
+        if self._private:
             return self._frozen
-        if controls.passthrough:
+        if self._mode == "passthrough":
             self.schedule.force()
             return frame.rgb
         inferred = self.schedule.due() or self._matte is None
@@ -213,7 +213,7 @@ class LiveDriver:
         self.frames_out += 1
 
     def _repeat(self) -> None:
-        image = self._frozen if self.controls.privacy else self._last
+        image = self._frozen if self._private else self._last
         if image is None:
             return
         for sink in self.sinks:

@@ -2,8 +2,9 @@
 
 While nobody watches, :meth:`MjpegSink.write` returns at once (no copy, no encode). While a
 client watches, the driver's frame is copied into a spare buffer at most 15 times a second
-and only when the encoder is ready for a new one; the shrink to preview size and the JPEG encode happen on the encoder's
-thread (OpenCV releases the GIL), so the live loop pays for one copy at most.
+and only when the encoder is ready for a new one; the shrink to preview size and the JPEG
+encode happen on the encoder's thread (OpenCV releases the GIL), so the live loop pays for
+one copy at most.
 """
 
 from __future__ import annotations
