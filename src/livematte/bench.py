@@ -101,6 +101,7 @@ def run_bench(input: str, config: Config, frames: int = 0, output: str = "null")
         "width": source.width,
         "height": source.height,
         "model": report.model,
+        "provider": report.provider,
         "frames": report.frames,
         "seconds": wall,
         "fps": report.frames / wall if wall > 0 else 0.0,
@@ -120,7 +121,8 @@ def format_table(results: dict[str, Any]) -> str:
     """The per-stage table and the summary lines, as printed by ``livematte bench``."""
     lines = [
         f"{results['input']}: {results['frames']} frames at "
-        f"{results['width']}x{results['height']}, {results['model']}, output {results['output']}",
+        f"{results['width']}x{results['height']}, {results['model']} on {results['provider']}, "
+        f"output {results['output']}",
         f"{'stage':<12}{'median ms':>11}{'p95 ms':>10}",
     ]
     for name, figures in results["stages"].items():

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .config import Config, load_config, validate
+from .config import DEVICES, PRECISIONS, Config, load_config, validate
 from .errors import UserError
 
 log = logging.getLogger("livematte")
@@ -27,6 +27,7 @@ _FLAG_SETTINGS = {
     "model_type": "model.type",
     "model_spec": "model.spec",
     "device": "model.device",
+    "precision": "model.precision",
     "threads": "model.threads",
     "variant": "model.variant",
     "downsample_ratio": "model.downsample_ratio",
@@ -122,7 +123,20 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         help="ONNX family: rvm, modnet, sinet, mediapipe-selfie, pphumanseg",
     )
     parser.add_argument("--model-spec", default=None, help="TOML file describing an ONNX model")
-    parser.add_argument("--device", default=None, choices=["auto", "cpu", "cuda", "tensorrt"])
+    parser.add_argument(
+        "--device",
+        default=None,
+        choices=DEVICES,
+        help="where an ONNX model runs (default auto: the fastest that loads; the README "
+        "lists what each needs)",
+    )
+    parser.add_argument(
+        "--precision",
+        default=None,
+        choices=PRECISIONS,
+        help="ONNX model precision: auto (as exported), fp32, or fp16 (TensorRT builds fp16 "
+        "engines; other devices need an fp16 export)",
+    )
     parser.add_argument("--threads", type=int, default=None, help="model threads (0 = auto)")
     parser.add_argument(
         "--variant",

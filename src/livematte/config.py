@@ -17,6 +17,11 @@ from typing import Any
 
 from .errors import UserError
 
+# model.device: where an ONNX model runs (matting/runtimes.py knows each one's package).
+DEVICES = ("auto", "cpu", "cuda", "tensorrt", "openvino", "directml", "coreml")
+# model.precision: auto = as the model was exported (matting/providers.py: check_precision).
+PRECISIONS = ("auto", "fp32", "fp16")
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
@@ -34,7 +39,10 @@ class ModelConfig:
     # ONNX: family (rvm, modnet, sinet, mediapipe-selfie, pphumanseg) or a TOML description.
     type: str = ""
     spec: str = ""
+    # auto, cpu, cuda, tensorrt, openvino, directml or coreml (ONNX models only).
     device: str = "auto"
+    # auto (as the model was exported), fp32 or fp16 (TensorRT builds fp16 engines).
+    precision: str = "auto"
     threads: int = 0  # 0 = choose for the machine
     downsample_ratio: float = 0.0  # RVM; 0 = choose from the frame size
     # Reuse the last alpha instead of running the model when no 1/64-wide block of the
@@ -55,7 +63,7 @@ class TemporalConfig:
     # In still, unsure regions, alpha changes smaller than this are noise (hysteresis).
     deadband: float = 0.1
     # Mean frame difference above which a scene cut resets the filter and the model state.
-    scene_cut: float = 0.25
+    scene_cut: float = 0.12
 
 
 @dataclass
@@ -256,6 +264,15 @@ def validate(config: Config) -> None:
         (config.background.blur > 0, f"blur must be above 0, not {config.background.blur}"),
         *_quality_checks(config),
         (config.model.threads >= 0, f"threads must be 0 or more, not {config.model.threads}"),
+        (
+            config.model.device in DEVICES,
+            f"model.device must be one of {', '.join(DEVICES)}, not {config.model.device!r}",
+        ),
+        (
+            config.model.precision in PRECISIONS,
+            f"model.precision must be one of {', '.join(PRECISIONS)}, not "
+            f"{config.model.precision!r}",
+        ),
         (config.live.fps >= 0, f"fps must be 0 or more, not {config.live.fps}"),
     ]
     for ok, message in checks:

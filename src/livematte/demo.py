@@ -155,5 +155,5 @@ def main_demo(config: Config) -> int:
         f"through the pipeline) and {picture} (input | alpha | output) in {elapsed:.1f} s."
     )
     model = report.stages.get("model", {}).get("median_ms", 0.0)
-    print(f"model: {report.model} on {report.device}, {model:.1f} ms per frame (median)")
+    print(f"model: {report.model} on {report.provider}, {model:.1f} ms per frame (median)")
     return 0

@@ -173,7 +173,7 @@ class MediaPipeSelfie(Matter):
         self._runners: dict[str, _TasksRunner | _LiteRTRunner] = {}
         self._buffers: dict[str, np.ndarray] = {}
         self.name = f"mediapipe-selfie ({variant})"
-        self.provider = "LiteRT" if runtime == "litert" else "MediaPipe Tasks"
+        self.provider = "LiteRT CPU" if runtime == "litert" else "MediaPipe Tasks CPU"
 
     def _runner(self, variant: str) -> _TasksRunner | _LiteRTRunner:
         if variant not in self._runners:
