@@ -20,9 +20,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import UserError
+from .errors import UserError, reason_of
 from .io.vcam import MODPROBE_FIX
-from .matting.providers import first_line_of, installed_runtimes, runtime_conflict
+from .matting.runtimes import install_line, installed_runtimes, runtime_conflict
 from .run.on_demand import holders
 
 LOOPBACK_INSTALL = "sudo apt install v4l2loopback-dkms"
@@ -160,7 +160,7 @@ def diagnose(probes: Probes | None = None) -> list[Check]:
             checks += step(probes)
         except Exception as exc:  # noqa: BLE001 - a probe's fault is a finding, not a crash
             name = step.__name__.replace("_", " ")
-            checks.append(Check(name, False, f"could not be checked ({first_line_of(exc)})"))
+            checks.append(Check(name, False, f"could not be checked ({reason_of(exc)})"))
     return checks
 
 
@@ -305,7 +305,7 @@ def obs_camera(p: Probes) -> list[Check]:
             Check(
                 "OBS virtual camera",
                 False,
-                f"not available ({first_line_of(exc)})",
+                f"not available ({reason_of(exc)})",
                 "install OBS Studio 26 or later and click 'Start Virtual Camera' once",
             )
         ]
@@ -327,16 +327,9 @@ def onnx_runtime(p: Probes) -> list[Check]:
             )
         ]
     if len(found) > 1:
-        return [
-            Check(
-                "onnxruntime",
-                False,
-                runtime_conflict() or ", ".join(found),
-                "pip uninstall -y "
-                + " ".join(f.split()[0] for f in found)
-                + " && pip install 'livematte[cpu]'",
-            )
-        ]
+        names = [entry.split()[0] for entry in found]
+        fix = install_line("cpu", names) + " (or the extra of the device you use)"
+        return [Check("onnxruntime", False, runtime_conflict() or " and ".join(found), fix)]
     checks = [Check("onnxruntime", True, f"{found[0]}; providers {', '.join(p.providers())}")]
     try:
         checks.append(Check("onnxruntime session", True, f"a test model ran on {p.session()}"))
@@ -345,7 +338,7 @@ def onnx_runtime(p: Probes) -> list[Check]:
             Check(
                 "onnxruntime session",
                 False,
-                f"a test model does not run ({first_line_of(exc)})",
+                f"a test model does not run ({reason_of(exc)})",
                 "pip install --force-reinstall " + found[0].split()[0],
             )
         )
