@@ -93,6 +93,14 @@ REGISTRY: dict[tuple[str, str], str | None] = {
     "test_live.py::test_live_run_writes_its_statistics",
     ("run", "--privacy-image"): f"{LIVE_SPY} {FILE_REFUSED} "
     "test_live.py::test_privacy_shows_the_chosen_still_image",
+    ("run", "--control"): f"{LIVE_SPY} {FILE_REFUSED} test_web.py::test_control_addresses "
+    "test_web.py::test_a_busy_port_falls_back_to_a_free_one",
+    ("run", "--no-control"): f"{LIVE_SPY} {FILE_REFUSED} test_web.py::test_control_addresses",
+    ("run", "--control-allow-remote"): f"{LIVE_SPY} {FILE_REFUSED} "
+    "test_web.py::test_control_addresses",
+    ("run", "--on-demand"): f"{LIVE_SPY} {FILE_REFUSED} "
+    "test_on_demand.py::test_camera_runs_only_while_the_virtual_camera_is_held "
+    "test_on_demand.py::test_on_demand_is_linux_only_in_one_sentence",
     **{("demo", flag): tests for flag, tests in {**GENERAL, **MODEL, **ENCODING}.items()},
     **{("eval", flag): tests for flag, tests in {**GENERAL, **MODEL}.items()},
     ("eval", "--json"): "test_eval_command.py::test_eval_prints_table_and_writes_json",
@@ -305,9 +313,18 @@ def test_live_settings_reach_the_live_driver(
     argv = ["run", "0", "-o", "null", "--size", "640x360", "--fps", "24", "--fourcc", "MJPG"]
     argv += ["--vcam-device", "/dev/video9", "--infer-every", "3", "--preview"]
     argv += ["--stats-json", "s.json", "--privacy-image", "p.png"]
+    argv += ["--control", "0.0.0.0:9000", "--control-allow-remote", "--on-demand"]
     with pytest.raises(_Seen):
         main(argv)
     settings = seen["config"].live
+    assert (settings.control, settings.control_allow_remote, settings.on_demand) == (
+        "0.0.0.0:9000",
+        True,
+        True,
+    )
+    with pytest.raises(_Seen):
+        main(["run", "0", "-o", "null", "--no-control"])
+    assert seen["config"].live.control == "off"
     assert (settings.size, settings.fps, settings.fourcc) == ("640x360", 24.0, "MJPG")
     assert (settings.vcam_device, settings.infer_every, settings.preview) == (
         "/dev/video9",
@@ -359,6 +376,10 @@ def test_model_flags_for_another_kind_of_model_are_refused(
         ["--infer-every", "2"],
         ["--preview"],
         ["--privacy-image", "p.png"],
+        ["--control", "0"],
+        ["--no-control"],
+        ["--control-allow-remote"],
+        ["--on-demand"],
     ],
     ids=lambda flag: flag[0],
 )

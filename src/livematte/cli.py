@@ -38,6 +38,7 @@ class Flag:
     help: str
     negative: bool = False
     metavar: str | None = None
+    const: str | None = None  # a switch that sets the setting to this value (--no-control)
 
     @property
     def dest(self) -> str:
@@ -46,14 +47,16 @@ class Flag:
     def add_to(self, group: Any) -> None:
         annotation = setting_type(self.setting)
         kwargs: dict[str, Any] = {"dest": self.dest, "default": None, "help": self.help}
-        if annotation is bool:
+        if self.const is not None:
+            kwargs.update(action="store_const", const=self.const)
+        elif annotation is bool:
             kwargs["action"] = "store_true"
         elif typing.get_origin(annotation) is list:
             (item,) = typing.get_args(annotation)
             kwargs.update(action="append", type=item)
         else:
             kwargs["type"] = annotation
-        if self.setting in CHOICES:
+        if self.setting in CHOICES and self.const is None:
             kwargs["choices"] = CHOICES[self.setting]
         if self.metavar:
             kwargs["metavar"] = self.metavar
@@ -190,10 +193,43 @@ _GROUPS: dict[str, tuple[str, tuple[Flag, ...]]] = {
             ),
         ),
     ),
+    "control": (
+        "control page and on-demand camera (live)",
+        (
+            Flag(
+                ("--control",),
+                "live.control",
+                "control page address (default: 127.0.0.1:8765 for cameras, off for --live "
+                "files; 0 = any free port)",
+                metavar="[HOST:]PORT",
+            ),
+            Flag(("--no-control",), "live.control", "no control page", const="off"),
+            Flag(
+                ("--control-allow-remote",),
+                "live.control_allow_remote",
+                "let --control listen on an address other machines can reach",
+            ),
+            Flag(
+                ("--on-demand",),
+                "live.on_demand",
+                "Linux: open the webcam only while an app uses the virtual camera",
+            ),
+        ),
+    ),
 }
 
 _COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
-    "run": ("general", "model", "quality", "background", "matte", "encoding", "planar", "live"),
+    "run": (
+        "general",
+        "model",
+        "quality",
+        "background",
+        "matte",
+        "encoding",
+        "planar",
+        "live",
+        "control",
+    ),
     "demo": ("general", "model", "quality", "matte", "encoding"),
     "eval": ("general", "model", "quality"),
     "bench": ("general", "model", "quality", "background", "matte", "encoding", "planar"),
@@ -237,6 +273,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument(
         "--json", dest="json_path", default=None, help="also write results as JSON"
+    )
+
+    commands.add_parser(
+        "doctor", help="check what live use needs here (virtual camera, cameras, runtimes)"
     )
 
     bench = commands.add_parser("bench", help="time every stage of the file pipeline")
@@ -348,7 +388,8 @@ def _cmd_run(args: argparse.Namespace, config: Config) -> int:
     if live:
         from .run.live import run_live_command
 
-        return run_live_command(args.input, output, config)
+        given = frozenset(k for k in ("background", "blur") if getattr(args, k) is not None)
+        return run_live_command(args.input, output, config, flags_given=given)
     from .run.offline import process_video
 
     report = process_video(args.input, output, config=config, show_progress=not config.quiet)
@@ -408,7 +449,14 @@ def _cmd_bench(args: argparse.Namespace, config: Config) -> int:
     )
 
 
+def _cmd_doctor(args: argparse.Namespace, config: Config) -> int:
+    from .doctor import main_doctor
+
+    return main_doctor()
+
+
 _COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
+    "doctor": _cmd_doctor,
     "run": _cmd_run,
     "demo": _cmd_demo,
     "eval": _cmd_eval,

@@ -127,6 +127,12 @@ class LiveConfig:
     live: bool = False  # treat a file input like a camera (real time, newest frame wins)
     # Privacy ("p"): show this picture instead of freezing on the last frame ("" = freeze).
     privacy_image: str = ""
+    # The control page: "auto" (on for cameras at 127.0.0.1:8765), "off", "PORT" or
+    # "HOST:PORT" ("0" = any free port); a host other than loopback needs allow_remote.
+    control: str = "auto"
+    control_allow_remote: bool = False
+    # Linux: open the webcam only while an app has the virtual camera open.
+    on_demand: bool = False
 
 
 @dataclass

@@ -78,6 +78,18 @@ _RULES: tuple[tuple[tuple[str, ...], Callable[[Config, RunFacts], bool], str], .
         "drop it, or add --live (or use -o preview)",
     ),
     (
+        ("control", "no_control", "control_allow_remote"),
+        _file_run,
+        "sets up the control page of a live run, and a file run has no page; drop it, or "
+        "add --live",
+    ),
+    (
+        ("on_demand",),
+        lambda config, run: not run.camera,
+        "opens the webcam only while an app watches the virtual camera, and this run reads "
+        "no camera; drop it",
+    ),
+    (
         ("privacy_image",),
         _file_run,
         "is shown by the live 'p' key, and a file run reads no keys; drop it",
