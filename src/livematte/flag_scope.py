@@ -86,8 +86,8 @@ _RULES: tuple[tuple[tuple[str, ...], Callable[[Config, RunFacts], bool], str], .
     (
         ("on_demand",),
         lambda config, run: not run.camera,
-        "opens the webcam only while an app watches the virtual camera, and this run reads "
-        "no camera; drop it",
+        "opens the webcam only while an app watches the virtual camera, and this run (a file "
+        "run, or a file played with --live) reads no camera; drop it",
     ),
     (
         ("privacy_image",),
