@@ -34,6 +34,7 @@ test-openvino: $(OV_BIN)/livematte
 lint: $(BIN)/livematte
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) $(OV_VENV) livematte-demo.mp4 livematte-demo.png
