@@ -46,7 +46,7 @@ def band_regions(
     if pad > 0:
         mask = cv2.dilate(mask.view(np.uint8), np.ones((2 * pad + 1, 2 * pad + 1), np.uint8))
     height = mask.shape[0]
-    regions = []
+    regions: list[tuple[tuple[int, int], tuple[int, int]]] = []
     edges = np.linspace(0, height, min(strips, height) + 1).round().astype(int)
     for top, bottom in zip(edges[:-1], edges[1:], strict=True):
         band = mask[top:bottom]

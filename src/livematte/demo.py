@@ -81,7 +81,8 @@ class SimulatedWebcam(Source):
                 flags=cv2.INTER_LINEAR,
                 borderMode=cv2.BORDER_REFLECT,
             )
-            cv2.randn(noise, 0, 3)  # sensor noise
+            # (OpenCV's stubs take no scalar mean and deviation; its bindings do.)
+            cv2.randn(noise, 0, 3)  # type: ignore[call-overload]  # sensor noise
             noisy = cv2.add(frame, noise, dtype=cv2.CV_8U)
             yield Frame(noisy, index, pts=index, time_base=time_base)
 

@@ -71,7 +71,7 @@ def _opencv_modes(node: str) -> list[str]:
         if not capture.isOpened():
             return []
         for width, height in ((1280, 720), (1920, 1080)):
-            capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG"))
+            capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*"MJPG"))
             capture.set(cv2.CAP_PROP_FRAME_WIDTH, width)
             capture.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
             got = (
@@ -153,7 +153,8 @@ def diagnose(probes: Probes | None = None) -> list[Check]:
     linux = probes.platform.startswith("linux")
     steps: list[Callable[[Probes], list[Check]]] = (
         [loopback, cameras, display] if linux else [obs_camera]
-    ) + [onnx_runtime, default_model, codecs]
+    )
+    steps += [onnx_runtime, default_model, codecs]
     checks = []
     for step in steps:
         try:

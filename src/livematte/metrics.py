@@ -164,8 +164,9 @@ class GradientError:
         p, g = _squeeze(pred), _squeeze(gt)
         _check_shapes(p, g)
         if minmax:
-            p = cv2.normalize(to_unit(p), None, 1.0, 0.0, cv2.NORM_MINMAX)
-            g = cv2.normalize(to_unit(g), None, 1.0, 0.0, cv2.NORM_MINMAX)
+            # (OpenCV's stubs require dst; its bindings take None for a new array.)
+            p = cv2.normalize(to_unit(p), None, 1.0, 0.0, cv2.NORM_MINMAX)  # type: ignore[call-overload]
+            g = cv2.normalize(to_unit(g), None, 1.0, 0.0, cv2.NORM_MINMAX)  # type: ignore[call-overload]
         work = self._buffers(p.shape)
         mag_p = self.magnitude(p, out=work[2])
         mag_g = self.magnitude(g, out=work[3])
@@ -298,8 +299,8 @@ class ClipMetrics:
         row = dict.fromkeys(METRICS, math.nan)
         if gt is not None and g is not None:
             row.update(iou=iou(p, g), mad=mad(p, g), mse=mse(p, g), grad=self._grad(pred, gt))
-            prev = (self._prev_pred, self._prev_gt)
-            row["dtssd"] = 0.0 if prev[0] is None or prev[1] is None else dtssd(*prev, p, g)
+            prev_p, prev_g = self._prev_pred, self._prev_gt
+            row["dtssd"] = 0.0 if prev_p is None or prev_g is None else dtssd(prev_p, prev_g, p, g)
         if grey is not None and self._prev_grey is not None and self._prev_pred is not None:
             row["flicker"] = flicker(self._prev_pred, p, self._prev_grey, grey)
         if ms is not None:

@@ -221,7 +221,8 @@ class I420Picture:
         no fresh 1.4-3 MB array a frame for the allocator to juggle."""
         planes = []
         for plane in frame.planes[:3]:
-            rows = np.frombuffer(plane, np.uint8)[: plane.line_size * plane.height]
+            # (numpy's stubs list only builtin buffer types; a plane has __buffer__.)
+            rows = np.frombuffer(plane, np.uint8)[: plane.line_size * plane.height]  # type: ignore[call-overload]
             planes.append(rows.reshape(plane.height, plane.line_size)[:, : plane.width])
         return cls(planes[0], planes[1], planes[2], colour)
 

@@ -123,7 +123,7 @@ class MatteOutput:
     alpha: np.ndarray
     foreground: np.ndarray | None = None
     small: tuple[np.ndarray, np.ndarray] | None = None
-    frame: np.ndarray | None = None
+    frame: np.ndarray | Picture | None = None
 
 
 class Stages:
@@ -197,8 +197,7 @@ class Stages:
             self.model_skipped += 1
             self._skip_run += 1
         else:
-            use_small = wanted is not None and small is not None
-            model_input = small if use_small else picture.to_rgb()
+            model_input = small if wanted is not None and small is not None else picture.to_rgb()
             result = self.matter.infer(model_input)
             self._last, self._model_thumb, self._skip_run = result, thumb, 0
         assert result is not None

@@ -45,8 +45,7 @@ class Compositor:
         self.background = background
         self.config = config or BackgroundConfig()
         self.work = WorkView()
-        self._alpha3: np.ndarray | None = None
-        self._inverse3: np.ndarray | None = None
+        self._masks3: tuple[np.ndarray, np.ndarray] | None = None  # alpha, 255 - alpha
         self._wrapped: np.ndarray | None = None
         self._unmixed: np.ndarray | None = None
         self._planar_buffers: dict[str, np.ndarray] = {}
@@ -86,10 +85,9 @@ class Compositor:
         replaced = not self.background.from_frame
         if cfg.light_wrap > 0 and replaced:
             alpha = self._light_wrap(alpha)
-        if self._alpha3 is None or self._alpha3.shape != rgb.shape:
-            self._alpha3 = np.empty_like(rgb)
-            self._inverse3 = np.empty_like(rgb)
-        a3, inv3 = self._alpha3, self._inverse3
+        if self._masks3 is None or self._masks3[0].shape != rgb.shape:
+            self._masks3 = (np.empty_like(rgb), np.empty_like(rgb))
+        a3, inv3 = self._masks3
         cv2.merge((alpha, alpha, alpha), dst=a3)
         cv2.bitwise_not(a3, dst=inv3)
         _blend(fg, bg, a3, inv3, out, scratch=a3)  # a3 is not needed after this
@@ -113,6 +111,9 @@ class Compositor:
         (returns its packed array, ready for the encoder). Blending is linear, so doing it
         on Y'CbCr gives the RGB blend's result without converting the frame either way;
         the chroma planes use the alpha averaged to their size."""
+        packed = out.packed
+        if packed is None:
+            raise ValueError("composite_planar writes into a packed picture (I420Picture.empty)")
         self.work.update(picture, alpha, small)
         bg_y, bg_u, bg_v = self.background.render_planes(picture, self.work)
         if self.config.light_wrap > 0 and not self.background.from_frame:
@@ -137,7 +138,7 @@ class Compositor:
             _blend(source, background, weight, weight_inverse, target, scratch)
         if self.config.decontaminate and not self.background.from_frame:
             self._decontaminate(layers)
-        return out.packed
+        return packed
 
     def _plane_buffer(self, key: str, size: tuple[int, int]) -> np.ndarray:
         buffer = self._planar_buffers.get(key)
@@ -216,7 +217,8 @@ class Compositor:
         rows, cols = scale_box(box, work.alpha8.shape, rgb.shape)
         image, a = rgb[rows, cols], alpha[rows, cols]
         old = cv2.resize(old, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
-        weight = cv2.max(a, int(_UNMIX_MIN_ALPHA * 255)).astype(np.float32)
+        # OpenCV's stubs take no scalar operand; its bindings do.
+        weight = cv2.max(a, int(_UNMIX_MIN_ALPHA * 255)).astype(np.float32)  # type: ignore[call-overload]
         cv2.divide(255.0, weight, dst=weight)
         unmixed = cv2.subtract(image.astype(np.float32), old)
         cv2.multiply(unmixed, cv2.merge((weight, weight, weight)), dst=unmixed)

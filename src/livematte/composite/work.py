@@ -23,6 +23,7 @@ EDGE_WORK_SIZE = 320
 _BLUR_MIN_SIGMA = 2.0
 # Alpha below which a work pixel counts as pure background (the unmixing's estimate of it).
 _PURE_BACKGROUND = 0.02
+# (The type ignores below: OpenCV's stubs take no scalar operand, its bindings do.)
 
 
 class WorkView:
@@ -56,7 +57,7 @@ class WorkView:
         alpha = self._floats.get("alpha")
         if alpha is None:
             alpha = self._floats["alpha"] = self._buffer("alpha", self.alpha8.shape)
-            cv2.multiply(self.alpha8, 1.0 / 255.0, dst=alpha, dtype=cv2.CV_32F)
+            cv2.multiply(self.alpha8, 1.0 / 255.0, dst=alpha, dtype=cv2.CV_32F)  # type: ignore[call-overload]
         return alpha
 
     def edge_box(self) -> tuple[tuple[int, int], tuple[int, int]] | None:
@@ -79,13 +80,13 @@ class WorkView:
         size = (width // self.factor, height // self.factor)
         self._full_size = (width, height)
         if small is not None and small[0].shape[:2] == (size[1], size[0]):
-            small, small_alpha = small
+            work, work_alpha = small
         else:
-            small = picture.work(self.factor)
-            small_alpha = shrink_to(
+            work = picture.work(self.factor)
+            work_alpha = shrink_to(
                 alpha, *size, dst=self._buffer("a8", (size[1], size[0]), np.uint8)
             )
-        self.rgb8, self.alpha8 = small, small_alpha
+        self.rgb8, self.alpha8 = work, work_alpha
         self._floats.clear()
 
     def _buffer(self, key: str, shape: tuple[int, ...], dtype: type = np.float32) -> np.ndarray:
@@ -127,7 +128,7 @@ class WorkView:
             rgb = cv2.resize(self.rgb8[rows, cols], tiny, interpolation=cv2.INTER_AREA)
             rgb = rgb.astype(np.float32)
             alpha = cv2.resize(self.alpha8[rows, cols], tiny, interpolation=cv2.INTER_AREA)
-            alpha = cv2.multiply(alpha, 1.0 / 255.0, dtype=cv2.CV_32F)
+            alpha = cv2.multiply(alpha, 1.0 / 255.0, dtype=cv2.CV_32F)  # type: ignore[call-overload]
         else:
             rgb, alpha = self.rgb, self.alpha
         inner = None
@@ -141,7 +142,7 @@ class WorkView:
         if power == 0:  # only (nearly) pure background: no mixed edge pixel at all
             weight = cv2.threshold(alpha, _PURE_BACKGROUND, 1.0, cv2.THRESH_BINARY_INV)[1]
         else:
-            weight = cv2.subtract(1.0, alpha)
+            weight = cv2.subtract(1.0, alpha)  # type: ignore[call-overload]
             cv2.multiply(weight, weight, dst=weight)
         if power == 4:
             cv2.multiply(weight, weight, dst=weight)
@@ -149,9 +150,9 @@ class WorkView:
         cv2.GaussianBlur(numerator, kernel, sigma, dst=numerator)
         denominator = cv2.GaussianBlur(weight, kernel, sigma)
         # (Single-channel here: OpenCV reads a bare number as (n, 0, 0, 0) on 3 channels.)
-        support = cv2.multiply(denominator, 20.0)
-        cv2.min(support, 1.0, dst=support)
-        cv2.max(denominator, 1e-4, dst=denominator)
+        support = cv2.multiply(denominator, 20.0)  # type: ignore[call-overload]
+        cv2.min(support, 1.0, dst=support)  # type: ignore[call-overload]
+        cv2.max(denominator, 1e-4, dst=denominator)  # type: ignore[call-overload]
         cv2.divide(numerator, cv2.merge((denominator, denominator, denominator)), dst=numerator)
         if fallback:
             # support: 1 where enough background is near, fading to 0 where none is; there

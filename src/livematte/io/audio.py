@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Literal
 
 import av
+from av.audio.resampler import AudioResampler
+from av.audio.stream import AudioStream
 
 log = logging.getLogger("livematte")
 
@@ -17,7 +20,9 @@ _AUDIO_COPYABLE = {
     ".webm": {"opus", "vorbis"},
     ".avi": {"mp3", "ac3", "pcm_s16le", "aac"},
 }
-_AUDIO_FALLBACK = {".webm": "libopus", ".avi": "mp3"}
+# The encoders used when copying is not possible (all audio ones).
+_AudioEncoder = Literal["libopus", "mp3", "aac"]
+_AUDIO_FALLBACK: dict[str, _AudioEncoder] = {".webm": "libopus", ".avi": "mp3"}
 
 
 class AudioCopier:
@@ -29,7 +34,7 @@ class AudioCopier:
 
     def __init__(self, input_path: Path, output: av.container.OutputContainer, ext: str) -> None:
         self._input = av.open(str(input_path), metadata_errors="ignore")
-        self._routes: dict[int, tuple[av.stream.Stream, object | None]] = {}
+        self._routes: dict[int, tuple[AudioStream, AudioResampler | None]] = {}
         for in_stream in self._input.streams.audio:
             codec = in_stream.codec_context.name
             allowed = _AUDIO_COPYABLE.get(ext)
@@ -37,12 +42,13 @@ class AudioCopier:
                 out_stream = output.add_stream_from_template(in_stream)
                 self._routes[in_stream.index] = (out_stream, None)
             else:
-                target = _AUDIO_FALLBACK.get(ext, "aac")
+                target: _AudioEncoder = _AUDIO_FALLBACK.get(ext, "aac")
                 rate = 48000 if target == "libopus" else in_stream.codec_context.sample_rate
                 out_stream = output.add_stream(target, rate=rate)
                 out_stream.codec_context.layout = in_stream.codec_context.layout
-                resampler = av.AudioResampler(
-                    format=out_stream.codec_context.codec.audio_formats[0].name,
+                formats = out_stream.codec_context.codec.audio_formats
+                resampler = AudioResampler(
+                    format=formats[0].name if formats else None,  # None: the input's own
                     layout=in_stream.codec_context.layout,
                     rate=rate,
                 )
@@ -119,14 +125,14 @@ class AudioCopier:
         except av.FFmpegError:
             return
         for frame in frames:
-            for resampled in resampler.resample(frame):  # type: ignore[attr-defined]
+            for resampled in resampler.resample(frame):
                 self._output.mux(out_stream.encode(resampled))
 
     def finish(self, seconds: float | None) -> None:
         self.copy_until(seconds)
         for out_stream, resampler in self._routes.values():
             if resampler is not None:
-                for resampled in resampler.resample(None):  # type: ignore[attr-defined]
+                for resampled in resampler.resample(None):
                     self._output.mux(out_stream.encode(resampled))
                 self._output.mux(out_stream.encode(None))
         self._input.close()

@@ -49,10 +49,7 @@ class ImageFolderSink(Sink):
         os.chmod(self._tmp, user_mode())
         (self._tmp / FOLDER_MARK).touch()
         self._count = 0
-
-    @property
-    def description(self) -> str:
-        return f"{self.path}/ (PNG per frame)"
+        self.description = f"{self.path}/ (PNG per frame)"
 
     def accepts(self, fmt: PixelFormat) -> bool:
         return fmt.layout in _PICTURE_LAYOUTS
@@ -111,10 +108,7 @@ class ImageFileSink(Sink):
         check_writable_folder(path)
         self.path = path
         self._image: np.ndarray | None = None
-
-    @property
-    def description(self) -> str:
-        return str(self.path)
+        self.description = str(self.path)
 
     def accepts(self, fmt: PixelFormat) -> bool:
         jpeg = self.path.suffix.lower() in (".jpg", ".jpeg")

@@ -9,6 +9,7 @@ the user typed.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,7 +90,7 @@ class NullSink(Sink):
         pass
 
 
-def close_sinks(sinks: list[Sink | None], keep: bool, complete: bool = True) -> None:
+def close_sinks(sinks: Sequence[Sink | None], keep: bool, complete: bool = True) -> None:
     """Close every sink even when one fails (so none leaves a partial file), then re-raise."""
     error: BaseException | None = None
     for sink in sinks:

@@ -253,7 +253,8 @@ def mp4_index_missing(path: Path) -> bool:
     try:
         with open(path, "rb") as file:
             size_of_file = os.fstat(file.fileno()).st_size
-            offset, kinds = 0, []
+            offset = 0
+            kinds: list[bytes] = []
             while offset + 8 <= size_of_file and len(kinds) < 64:
                 file.seek(offset)
                 header = file.read(16)

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Literal
 
 import av
 import cv2
@@ -38,12 +39,15 @@ _BT709, _SRGB, _UNSPECIFIED = 1, 13, 2
 
 VIDEO_EXTENSIONS = {".mp4", ".mkv", ".mov", ".webm", ".avi", ".m4v"}
 
+# The encoders a sink may use (all video ones, so PyAV's add_stream gives a VideoStream).
+VideoCodec = Literal["libx264", "prores_ks", "libvpx-vp9", "ffv1"]
+
 
 @dataclass
 class VideoSettings:
     """What the encoder is asked for, decided from the extension and the background."""
 
-    codec: str
+    codec: VideoCodec
     pix_fmt: str
     options: dict[str, str]
     even_size: bool  # 4:2:0 codecs need even width and height
@@ -162,6 +166,8 @@ class VideoFileSink(Sink):
         self._frames = 0
         self._closed = False
         self._next_check = 0.0
+        audio = f", {self._audio.streams} audio stream(s) copied" if self._audio else ""
+        self.description = f"{self.path} ({self.settings.codec}{audio})"
 
     def accepts(self, fmt: PixelFormat) -> bool:
         """Its own layout (RGB, RGBA or grey); H.264 at the frame's own size also takes the
@@ -204,11 +210,6 @@ class VideoFileSink(Sink):
         ctx.color_primaries = colour.primaries if colour.primaries != _UNSPECIFIED else _BT709
         ctx.color_trc = colour.transfer if colour.transfer != _UNSPECIFIED else _BT709
 
-    @property
-    def description(self) -> str:
-        audio = f", {self._audio.streams} audio stream(s) copied" if self._audio else ""
-        return f"{self.path} ({self.settings.codec}{audio})"
-
     def write(self, frame: Frame, image: np.ndarray) -> None:
         if self._pad != (0, 0):
             image = cv2.copyMakeBorder(
@@ -220,7 +221,9 @@ class VideoFileSink(Sink):
         elif self._input_format == "rgb24" and self.settings.pix_fmt == "yuv420p":
             # OpenCV's RGB→I420 (same BT.601 limited range) costs ~0.5 ms at 720p against
             # ~7 ms for swscale's rgb24→yuv420p inside the encoder (profiled; Speed engineer).
-            yuv = self._yuv = cv2.cvtColor(image, cv2.COLOR_RGB2YUV_I420, dst=self._yuv)
+            # (np.ndarray: OpenCV's stubs leave the dtype open; uint8 in, uint8 out.)
+            yuv: np.ndarray = cv2.cvtColor(image, cv2.COLOR_RGB2YUV_I420, dst=self._yuv)
+            self._yuv = yuv
             if self.settings.codec == "libx264":
                 # No copy: x264 copies the picture in during encode(), so the buffer is free
                 # again for the next frame. from_ndarray's copy held the GIL and faulted in

@@ -52,10 +52,12 @@ class LiveControls:
         self.message = ""
         self._lock = threading.RLock()
         self._changed = False
-        self.blur = next((b for b in backgrounds if isinstance(b, BlurBackground)), None)
-        self.blur = self.blur or BlurBackground(blur)
-        self.colour = next((b for b in backgrounds if isinstance(b, ColourBackground)), None)
-        self.colour = self.colour or ColourBackground(DEFAULT_COLOUR)
+        self.blur: BlurBackground = next(
+            (b for b in backgrounds if isinstance(b, BlurBackground)), None
+        ) or BlurBackground(blur)
+        self.colour: ColourBackground = next(
+            (b for b in backgrounds if isinstance(b, ColourBackground)), None
+        ) or ColourBackground(DEFAULT_COLOUR)
 
     @property
     def background(self) -> Background:
@@ -240,7 +242,7 @@ class TerminalKeys:
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stdin
         self.keys: queue.Queue[str] = queue.Queue()
-        self._saved: object = None
+        self._saved: list[Any] | None = None  # termios.tcgetattr's attributes
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -274,7 +276,7 @@ class TerminalKeys:
                 self.keys.put(key)
 
     def _read_key(self, timeout: float) -> str:
-        if os.name == "nt":  # pragma: no cover - Windows only
+        if sys.platform == "win32":  # pragma: no cover - Windows only
             import msvcrt
             import time
 

@@ -47,7 +47,7 @@ class Journal:
 
     def record(self, job: ClipJob, frames: int, seconds: float) -> None:
         """Append ``job`` as finished (one atomic append, synced)."""
-        entry = {
+        entry: dict[str, Any] = {
             "input": str(job.input),
             "output": str(job.output),
             "source": _fingerprint(job.input),

@@ -427,6 +427,7 @@ def _vcam_device(sinks: list[Sink]) -> str:
 
 def _report(driver: LiveDriver, input_spec: str, output: str, seconds: float) -> RunReport:
     source, stages = driver.source, driver.stages
+    about = stages.matter.describe()
     return RunReport(
         input=input_spec,
         output=output,
@@ -457,7 +458,9 @@ def _report(driver: LiveDriver, input_spec: str, output: str, seconds: float) ->
                 sink.errors for sink in driver.sinks if isinstance(sink, VirtualCameraSink)
             ),
         ),
-        **stages.matter.describe(),
+        model=about["model"],
+        device=about["device"],
+        provider=about["provider"],
     )
 
 
@@ -465,13 +468,11 @@ def run_live_command(
     input_spec: str, output: str, config: Config, flags_given: frozenset[str] = frozenset()
 ) -> int:
     """``livematte run`` for cameras, ``--live`` and vcam/preview outputs; exit status 0."""
-    terminal = TerminalKeys()
+    keys = TerminalKeys()
     with StopRequest() as stop:
-        if terminal.start():
-            if not config.quiet:
-                print(f"livematte: {KEY_HELP}", file=sys.stderr)
-        else:
-            terminal = None
+        terminal = keys if keys.start() else None
+        if terminal is not None and not config.quiet:
+            print(f"livematte: {KEY_HELP}", file=sys.stderr)
         try:
             report = run_live(
                 input_spec, output, config, stop, terminal=terminal, flags_given=flags_given

@@ -85,8 +85,8 @@ def plan_clips(
         found.extend(_discover(Path(spec), outdir, recursive, plan.not_videos))
     rows = read_manifest(Path(manifest)) if manifest else []
     by_input = {path.resolve(): relative for path, relative in found}
-    for row in rows:
-        by_input.setdefault(row.input.resolve(), Path(row.input.stem))
+    for listed in rows:
+        by_input.setdefault(listed.input.resolve(), Path(listed.input.stem))
     settings = {row.input.resolve(): row for row in rows}
     claimed: dict[Path, Path] = {}
     for source, relative in by_input.items():

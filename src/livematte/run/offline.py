@@ -137,12 +137,15 @@ def run_offline(
 
     ``max_frames`` > 0 stops after that many frames (benchmarks on a clip's opening).
     """
+    about = stages.matter.describe()
     report = RunReport(
         input=str(source.path or ""),
         output=", ".join(sink.description for sink in outputs.pictures),
         width=source.width,
         height=source.height,
-        **stages.matter.describe(),
+        model=about["model"],
+        device=about["device"],
+        provider=about["provider"],
     )
     progress = Progress(source.frame_count, enabled=show_progress and not config.quiet)
     frames_in: queue.Queue[Any] = queue.Queue(maxsize=_QUEUE_DEPTH)
@@ -228,6 +231,8 @@ class OutputBuffers:
         size = (frame.height, frame.width)
         out = self._out
         if self.format.layout == "i420":
+            if self.colour is None:  # negotiate() offers 4:2:0 with a video's colour space
+                raise ValueError("a 4:2:0 output needs the source's colour space")
             if out is None or (out.height, out.width) != size:
                 out = I420Picture.empty(frame.width, frame.height, self.colour)
         elif out is None or out.shape[:2] != size:
