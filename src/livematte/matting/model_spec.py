@@ -12,6 +12,7 @@ because a wrong layout or colour order otherwise shows up only as a bad matte.
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +20,9 @@ from typing import Any
 
 from ..errors import UserError
 
-try:
+if sys.version_info >= (3, 11):
     import tomllib
-except ModuleNotFoundError:  # Python 3.10
+else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 LAYOUTS = ("NCHW", "NHWC")

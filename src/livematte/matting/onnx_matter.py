@@ -217,7 +217,9 @@ class RvmMatter(OnnxMatter):
 def _to_rgb8(chw: np.ndarray) -> np.ndarray:
     """CHW float [0, 1] to HWC uint8: OpenCV's saturating multiply, twice numpy's speed."""
     planes = [plane.astype(np.float32, copy=False) for plane in chw]
-    return cv2.multiply(cv2.merge(planes), (255.0, 255.0, 255.0, 0.0), dtype=cv2.CV_8U)
+    # OpenCV takes a scalar tuple here; its stubs know only arrays.
+    scale = (255.0, 255.0, 255.0, 0.0)
+    return cv2.multiply(cv2.merge(planes), scale, dtype=cv2.CV_8U)  # type: ignore[call-overload]
 
 
 def _tensor_infos(nodes: list[Any]) -> list[TensorInfo]:

@@ -142,7 +142,7 @@ def no_accelerator_note() -> str:
     """For ``auto`` on a CPU-only build: which extra would add an accelerator here."""
     if runtimes.current_platform() == "darwin":
         return "this onnxruntime has no CoreML provider; the standard onnxruntime wheel has it"
-    adds = {}
+    adds: dict[str, str] = {}
     for name in AUTO_ORDER:
         info = DEVICE_TABLE[name]
         if off_platform_reason(name) is None:

@@ -142,7 +142,7 @@ def installed_runtimes() -> list[str]:
 
 def install_line(extra: str, replace: list[str] | None = None) -> str:
     """The pip line that leaves exactly the package of ``extra`` installed."""
-    replace = installed_distributions() if replace is None else replace
+    replace = list(installed_distributions()) if replace is None else replace
     install = f"pip install 'livematte[{extra}]'"
     if not replace:
         return install
