@@ -1,0 +1,125 @@
+"""Selfie or pose, chosen per shot, with the switch blended over a few frames.
+
+``AutoMatter`` runs the selfie model on every frame (cheap) and the pose tracker while the
+shot is a pose shot (see :mod:`.choice`); while selfie is chosen, the pose detector alone
+looks at the frame every ``probe_every`` frames to notice when the framing widens. In a pose
+shot the selfie matte still counts outside the region the pose model looked at, so a second
+person is never cut out, and it stands in whenever the pose model finds nobody.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from .base import Matte
+from .choice import POSE, SELFIE, ShotChoice
+from .mediapipe_selfie import MediaPipeSelfie
+from .pose import PoseResult, PoseTracker, work_size
+
+# Frames over which the output moves from one model's matte to the other's.
+BLEND_FRAMES = 6
+PROBE_EVERY = 15
+
+
+class AutoMatter:
+    """``mode`` "auto" chooses per shot; "pose" uses pose wherever it finds a person."""
+
+    device = "cpu"
+
+    def __init__(
+        self,
+        selfie: MediaPipeSelfie,
+        tracker: PoseTracker,
+        mode: str = "auto",
+        probe_every: int = PROBE_EVERY,
+        blend_frames: int = BLEND_FRAMES,
+    ) -> None:
+        self.selfie, self.tracker, self.mode = selfie, tracker, mode
+        self.chooser = ShotChoice() if mode == "auto" else ShotChoice(math.inf, math.inf)
+        self.probe_every = max(1, probe_every)
+        self.step = 1.0 / max(1, blend_frames)
+        self.weight = 0.0  # share of the pose matte in the output
+        self.scale: float | None = None  # last measured subject scale
+        self._since_probe = 0
+        self._pose: np.ndarray | None = None  # last combined pose matte (held while fading)
+        self._out: np.ndarray | None = None
+
+    @property
+    def choice(self) -> str:
+        """The model the current shot uses ("selfie" or "pose"; "pose" before deciding)."""
+        return self.chooser.choice or POSE
+
+    @property
+    def name(self) -> str:
+        return f"{self.mode} ({self.choice})" if self.mode == "auto" else "pose"
+
+    def input_size(self, width: int, height: int) -> tuple[int, int]:
+        if self.chooser.choice == SELFIE and self.weight == 0.0:
+            return self.selfie.input_size(width, height)
+        return work_size(width, height)
+
+    def infer(self, rgb: np.ndarray) -> Matte:
+        selfie = self.selfie.infer(rgb).alpha
+        result: PoseResult | None = None
+        new_shot = self.chooser.choice is None
+        if self.chooser.choice != SELFIE or self.weight > 0.0:
+            result = self.tracker.track(rgb)
+            self.scale = None if result is None else result.scale
+            self.chooser.observe(self.scale)
+            self._since_probe = 0
+        else:
+            self._since_probe += 1
+            if self._since_probe >= self.probe_every:
+                self._since_probe = 0
+                self.scale = self.tracker.probe(rgb)
+                if self.chooser.observe(self.scale) == POSE:
+                    self.tracker.reset()
+        target = 1.0 if self.chooser.choice == POSE and result is not None else 0.0
+        if new_shot:
+            self.weight = target  # nothing shown yet in this shot: no blend
+        elif target > self.weight:
+            self.weight = min(target, self.weight + self.step)
+        else:
+            self.weight = max(target, self.weight - self.step)
+        if self.weight == 0.0 and result is None:
+            self._pose = None
+            return Matte(selfie)
+        height, width = rgb.shape[:2]
+        selfie = cv2.resize(selfie, (width, height), interpolation=cv2.INTER_LINEAR)
+        if result is not None:
+            self._pose = self._combine(result, selfie)
+        held = self._pose
+        if held is None or held.shape != selfie.shape:
+            return Matte(selfie)
+        if self._out is None or self._out.shape != selfie.shape:
+            self._out = np.empty_like(selfie)
+        # out = selfie + weight * (pose - selfie)
+        np.subtract(held, selfie, out=self._out)
+        np.multiply(self._out, np.float32(self.weight), out=self._out)
+        np.add(self._out, selfie, out=self._out)
+        return Matte(self._out.copy())
+
+    def _combine(self, result: PoseResult, selfie: np.ndarray) -> np.ndarray:
+        """The pose matte, and the selfie matte where the pose model did not look (other
+        people): max(pose, selfie * (1 - coverage))."""
+        pose = self._pose if self._pose is not None and self._pose.shape == selfie.shape else None
+        if pose is None:
+            pose = np.empty_like(selfie)
+        np.subtract(1.0, result.coverage, out=pose)
+        np.multiply(pose, selfie, out=pose)
+        np.maximum(pose, result.alpha, out=pose)
+        return pose
+
+    def reset(self) -> None:
+        """A new shot: decide again; forget the tracked person and the blend."""
+        self.chooser.reset()
+        self.tracker.reset()
+        self.weight = 0.0
+        self._pose = None
+        self._since_probe = 0
+
+    def close(self) -> None:
+        self.selfie.close()

@@ -1,0 +1,290 @@
+"""Full-body person mattes from MediaPipe's pose models (BlazePose GHUM), run through LiteRT.
+
+Where the files come from: the installed ``mediapipe==0.10.21`` wheel ships both, found by
+path without importing mediapipe (see :func:`~.mediapipe_selfie.wheel_file`):
+
+- ``mediapipe/modules/pose_detection/pose_detection.tflite``: the person detector, input
+  224x224 RGB in [-1, 1] (the frame letterboxed), output 2254 SSD boxes with 4 keypoints
+  each (hip centre, a point on the circle around the whole body, the same pair for the
+  upper body) and their scores;
+- ``mediapipe/modules/pose_landmark/pose_landmark_full.tflite``: the landmark model, input a
+  256x256 RGB crop in [0, 1] of a rotated square around the body, output 39 landmarks
+  (x, y, z, visibility, presence; 33 body points then the hip centre and body-circle point
+  the next frame's crop is made from), the pose presence score, and a 256x256 person
+  segmentation (logits) aligned to the crop.
+
+The steps follow MediaPipe's own pose graph (``pose_landmark_cpu.pbtxt`` and the graphs it
+uses): the detector runs only when no person is tracked; its best box (weighted
+non-maximum suppression) gives the region of interest as a square centred on the hip
+centre, twice the hip-to-body-circle distance wide, scaled by 1.25 and rotated so that the
+body stands upright in the crop. On the next frames the region comes from the previous
+frame's two alignment landmarks by the same rule, and the detector runs again when the
+presence score falls under 0.5. The segmentation is warped back into the coordinates of the
+frame the caller passed (the pipeline's work-size copy), where the refiner takes over.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .mediapipe_selfie import quiet_native_stderr, wheel_file
+
+DETECTOR_SIZE = 224
+LANDMARK_SIZE = 256
+# SSD anchor layout of the detector (pose_detection_cpu.pbtxt): one feature map per stride,
+# maps of equal stride merged; two anchors per cell per layer (aspect 1 and the
+# interpolated scale, both of unit size since fixed_anchor_size is set).
+_STRIDES = (8, 16, 32, 32, 32)
+_MIN_SCORE = 0.5  # detection score (after the sigmoid)
+_NMS_IOU = 0.3
+_PRESENCE = 0.5  # pose presence under this: the person is lost, detect again
+_ROI_SCALE = 1.25
+# Long side of the frame the pose alpha is made at (the caller's work copy).
+WORK_LONG_SIDE = 512
+
+
+def ssd_anchors(size: int = DETECTOR_SIZE, strides: tuple[int, ...] = _STRIDES) -> np.ndarray:
+    """Anchor centres (n, 2) in [0, 1], in the order the detector's outputs come."""
+    centres = []
+    layer = 0
+    while layer < len(strides):
+        stride = strides[layer]
+        per_cell = 0
+        while layer < len(strides) and strides[layer] == stride:
+            per_cell += 2
+            layer += 1
+        cells = math.ceil(size / stride)
+        ys, xs = np.mgrid[0:cells, 0:cells]
+        grid = np.stack([(xs.ravel() + 0.5) / cells, (ys.ravel() + 0.5) / cells], axis=1)
+        centres.append(np.repeat(grid, per_cell, axis=0))
+    return np.concatenate(centres).astype(np.float32)
+
+
+@dataclass
+class Roi:
+    """A rotated square in frame pixels: centre, side and rotation (radians, clockwise)."""
+
+    cx: float
+    cy: float
+    side: float
+    rotation: float
+
+    @classmethod
+    def from_points(cls, centre: np.ndarray, scale_point: np.ndarray) -> Roi:
+        """MediaPipe's alignment rule: centred on ``centre``, twice the distance to
+        ``scale_point`` wide, times 1.25, turned so the centre-to-scale-point vector points
+        up in the crop."""
+        dx, dy = float(scale_point[0] - centre[0]), float(scale_point[1] - centre[1])
+        rotation = math.pi / 2 - math.atan2(-dy, dx)
+        rotation = (rotation + math.pi) % (2 * math.pi) - math.pi
+        side = 2.0 * math.hypot(dx, dy) * _ROI_SCALE
+        return cls(float(centre[0]), float(centre[1]), side, rotation)
+
+    @property
+    def body_size(self) -> float:
+        """Diameter of the circle around the whole body, in pixels (the side before 1.25)."""
+        return self.side / _ROI_SCALE
+
+    def crop_to_frame(self, crop: int) -> np.ndarray:
+        """2x3 affine matrix from a ``crop`` x ``crop`` image's pixels to the frame's
+        (OpenCV's convention: pixel centres at whole coordinates)."""
+        cos, sin = math.cos(self.rotation), math.sin(self.rotation)
+        unit = self.side / crop
+        ax, ay = unit * cos, unit * sin  # the crop's x axis in the frame
+        bx, by = -unit * sin, unit * cos  # its y axis
+        # Crop pixel u sits at (u + 0.5) / crop - 0.5 of the side from the centre.
+        half = 0.5 - crop / 2.0
+        tx = self.cx - 0.5 + half * (ax + bx)
+        ty = self.cy - 0.5 + half * (ay + by)
+        return np.array([[ax, bx, tx], [ay, by, ty]], np.float32)
+
+
+@dataclass
+class PoseResult:
+    """One frame's pose: the person's alpha at the frame's size, where the crop lies
+    (``coverage``: 1 inside the region the model looked at, 0 outside), the presence score
+    and the body size relative to the frame's height (the subject's scale)."""
+
+    alpha: np.ndarray
+    coverage: np.ndarray
+    presence: float
+    roi: Roi
+    landmarks: np.ndarray  # (39, 2) in frame pixels
+    scale: float
+
+
+def _interpreter(module: str, filename: str, threads: int):  # noqa: ANN202 (LiteRT type)
+    from ai_edge_litert.interpreter import Interpreter
+
+    with quiet_native_stderr():
+        interpreter = Interpreter(
+            model_path=str(wheel_file(module, filename)), num_threads=threads
+        )
+        interpreter.allocate_tensors()
+    return interpreter
+
+
+def _outputs_by_shape(interpreter) -> dict[tuple[int, ...], int]:  # noqa: ANN001
+    return {tuple(d["shape"]): d["index"] for d in interpreter.get_output_details()}
+
+
+class PoseDetector:
+    """The person detector: frame in, the best person's box keypoints (4, 2) in frame pixels
+    and score, or None."""
+
+    def __init__(self, threads: int = 1) -> None:
+        self._net = _interpreter("pose_detection", "pose_detection.tflite", threads)
+        (inp,) = self._net.get_input_details()
+        outs = _outputs_by_shape(self._net)
+        self._in = inp["index"]
+        self._boxes = outs[(1, 2254, 12)]
+        self._scores = outs[(1, 2254, 1)]
+        self._anchors = ssd_anchors()
+        self._canvas = np.zeros((DETECTOR_SIZE, DETECTOR_SIZE, 3), np.uint8)
+        self._input = np.empty((1, DETECTOR_SIZE, DETECTOR_SIZE, 3), np.float32)
+
+    def detect(self, rgb: np.ndarray) -> tuple[np.ndarray, float] | None:
+        height, width = rgb.shape[:2]
+        # Letterbox: the whole frame, aspect kept, centred, zero borders.
+        scale = DETECTOR_SIZE / max(width, height)
+        w, h = max(1, round(width * scale)), max(1, round(height * scale))
+        x0, y0 = (DETECTOR_SIZE - w) // 2, (DETECTOR_SIZE - h) // 2
+        self._canvas[:] = 0
+        cv2.resize(rgb, (w, h), dst=self._canvas[y0 : y0 + h, x0 : x0 + w], interpolation=cv2.INTER_AREA)
+        np.multiply(self._canvas, np.float32(2.0 / 255.0), out=self._input[0], casting="unsafe")
+        np.subtract(self._input, np.float32(1.0), out=self._input)
+        self._net.set_tensor(self._in, self._input)
+        self._net.invoke()
+        raw = self._net.get_tensor(self._boxes)[0]
+        # The graph clips at 100; past 80 the sigmoid is 0 or 1 in float32 anyway.
+        logits = np.clip(self._net.get_tensor(self._scores)[0, :, 0], -80.0, 80.0)
+        scores = 1.0 / (1.0 + np.exp(-logits))
+        keep = np.flatnonzero(scores >= _MIN_SCORE)
+        if keep.size == 0:
+            return None
+        raw, scores, anchors = raw[keep] / DETECTOR_SIZE, scores[keep], self._anchors[keep]
+        centres = raw[:, 0:2] + anchors
+        sizes = raw[:, 2:4]
+        points = raw[:, 4:12].reshape(-1, 4, 2) + anchors[:, None, :]
+        # Weighted non-maximum suppression, first cluster only (the graph uses the best).
+        best = int(np.argmax(scores))
+        lo, hi = centres - sizes / 2, centres + sizes / 2
+        inter = np.prod(np.clip(np.minimum(hi, hi[best]) - np.maximum(lo, lo[best]), 0, None), axis=1)
+        union = np.prod(sizes, axis=1) + np.prod(sizes[best]) - inter
+        cluster = inter / np.maximum(union, 1e-9) > _NMS_IOU
+        cluster[best] = True
+        weights = scores[cluster] / scores[cluster].sum()
+        keypoints = (points[cluster] * weights[:, None, None]).sum(axis=0)
+        # Undo the letterbox, to frame pixels.
+        keypoints = (keypoints * DETECTOR_SIZE - (x0, y0)) / scale
+        return keypoints.astype(np.float32), float(scores[best])
+
+
+class PoseTracker:
+    """Detector when nobody is tracked, then the landmark model on a region that follows the
+    person from frame to frame (MediaPipe's pose graph, see the module docstring)."""
+
+    def __init__(self, threads: int = 1) -> None:
+        self.detector = PoseDetector(threads)
+        self._net = _interpreter("pose_landmark", "pose_landmark_full.tflite", threads)
+        (inp,) = self._net.get_input_details()
+        outs = _outputs_by_shape(self._net)
+        self._in = inp["index"]
+        self._landmarks = outs[(1, 195)]
+        self._presence = outs[(1, 1)]
+        self._segmentation = outs[(1, LANDMARK_SIZE, LANDMARK_SIZE, 1)]
+        self._crop = np.empty((LANDMARK_SIZE, LANDMARK_SIZE, 3), np.uint8)
+        self._input = np.empty((1, LANDMARK_SIZE, LANDMARK_SIZE, 3), np.float32)
+        self._seg = np.empty((LANDMARK_SIZE, LANDMARK_SIZE, 2), np.float32)
+        self._seg[:, :, 1] = 1.0  # second channel: where the crop lies, once warped
+        self._warped: np.ndarray | None = None
+        self.roi: Roi | None = None  # the region to use on the next frame (None: detect)
+        self.detections = 0
+
+    def reset(self) -> None:
+        self.roi = None
+
+    def probe(self, rgb: np.ndarray) -> float | None:
+        """The subject's scale (body size / frame height) from the detector alone, or None
+        when nobody is found: cheap, and it leaves the tracked region as it is."""
+        found = self.detector.detect(rgb)
+        if found is None:
+            return None
+        keypoints, _ = found
+        return Roi.from_points(keypoints[0], keypoints[1]).body_size / rgb.shape[0]
+
+    def track(self, rgb: np.ndarray) -> PoseResult | None:
+        """The person's pose and alpha on this frame, or None when nobody is found."""
+        roi = self.roi
+        if roi is None:
+            found = self.detector.detect(rgb)
+            self.detections += 1
+            if found is None:
+                return None
+            keypoints, _ = found
+            roi = Roi.from_points(keypoints[0], keypoints[1])
+        result = self._landmark(rgb, roi)
+        self.roi = None
+        if result is None:
+            return None
+        self.roi = Roi.from_points(result.landmarks[33], result.landmarks[34])
+        return result
+
+    def _landmark(self, rgb: np.ndarray, roi: Roi) -> PoseResult | None:
+        height, width = rgb.shape[:2]
+        matrix = roi.crop_to_frame(LANDMARK_SIZE)
+        cv2.warpAffine(
+            rgb,
+            matrix,
+            (LANDMARK_SIZE, LANDMARK_SIZE),
+            dst=self._crop,
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
+        np.multiply(self._crop, np.float32(1.0 / 255.0), out=self._input[0], casting="unsafe")
+        self._net.set_tensor(self._in, self._input)
+        self._net.invoke()
+        presence = float(self._net.get_tensor(self._presence)[0, 0])
+        if presence < _PRESENCE:
+            return None
+        raw = self._net.get_tensor(self._landmarks)[0].reshape(39, 5)
+        # Crop pixels (continuous, 0..256) to frame pixels through the same matrix.
+        crop_xy = raw[:, :2] - 0.5
+        landmarks = crop_xy @ matrix[:, :2].T + matrix[:, 2] + 0.5
+        logits = self._net.get_tensor(self._segmentation)[0, :, :, 0]
+        seg = self._seg[:, :, 0]
+        np.clip(logits, -80.0, 80.0, out=seg)  # sigmoid, without float32 overflow
+        np.negative(seg, out=seg)
+        np.exp(seg, out=seg)
+        np.add(seg, 1.0, out=seg)
+        np.reciprocal(seg, out=seg)
+        if self._warped is None or self._warped.shape[:2] != (height, width):
+            self._warped = np.empty((height, width, 2), np.float32)
+        cv2.warpAffine(
+            self._seg,
+            matrix,
+            (width, height),
+            dst=self._warped,
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=0,
+        )
+        return PoseResult(
+            alpha=self._warped[:, :, 0],
+            coverage=self._warped[:, :, 1],
+            presence=presence,
+            roi=roi,
+            landmarks=landmarks.astype(np.float32),
+            scale=Roi.from_points(landmarks[33], landmarks[34]).body_size / height,
+        )
+
+
+def work_size(width: int, height: int, long_side: int = WORK_LONG_SIDE) -> tuple[int, int]:
+    """(width, height) of the frame copy the pose alpha is made at: the long side brought to
+    at most ``long_side``, never enlarged."""
+    factor = min(1.0, long_side / max(width, height))
+    return max(1, round(width * factor)), max(1, round(height * factor))
