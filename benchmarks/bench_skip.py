@@ -16,13 +16,12 @@ import statistics
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+from livematte.config import Config
+from livematte.evaluate import discover_clip, evaluate_clip
+from livematte.metrics import combine_summaries
+from livematte.stages import Stages
 
-from livematte.config import Config  # noqa: E402
-from livematte.evaluate import discover_clip, evaluate_clip  # noqa: E402
-from livematte.metrics import combine_summaries  # noqa: E402
-from livematte.stages import Stages  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def measure(clips: list[Path], threshold: float, skip_max: int) -> dict[str, float]:

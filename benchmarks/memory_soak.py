@@ -24,14 +24,13 @@ from pathlib import Path
 import av
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+from livematte.config import Config
+from livematte.demo import SimulatedWebcam
+from livematte.run.interrupt import StopRequest
+from livematte.run.live import run_live
+from livematte.run.offline import process_video
 
-from livematte.config import Config  # noqa: E402
-from livematte.demo import SimulatedWebcam  # noqa: E402
-from livematte.interrupt import StopRequest  # noqa: E402
-from livematte.live import run_live  # noqa: E402
-from livematte.pipeline import process_video  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 FPS = 30
 RATE = 48000

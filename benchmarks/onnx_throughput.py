@@ -19,17 +19,15 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+from livematte.matting.onnx_matter import load_onnx_matter
 
-from livematte.matting.onnx_matter import load_onnx_matter  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 DATA = ROOT.parent / "shared" / "data"
 RESOLUTIONS = {"720p": (720, 1280), "1080p": (1080, 1920)}

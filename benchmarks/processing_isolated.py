@@ -21,14 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
 os.environ.setdefault("GLOG_minloglevel", "2")
 
-from livematte.config import Config  # noqa: E402
-from livematte.planar import I420Picture  # noqa: E402
-from livematte.sources import VideoFileSource  # noqa: E402
-from livematte.stages import Stages, StageTimer  # noqa: E402
+from livematte.config import Config
+from livematte.io.sources import VideoFileSource
+from livematte.planar import I420Picture
+from livematte.stages import Stages, StageTimer
+
+ROOT = Path(__file__).resolve().parents[1]
 
 DEFAULT_CLIP = ROOT.parent / "shared" / "data" / "videos" / "sam2_juggle.mp4"
 

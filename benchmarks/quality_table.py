@@ -36,16 +36,16 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
 os.environ.setdefault("GLOG_minloglevel", "2")
 
-from livematte.config import Config  # noqa: E402
-from livematte.evaluate import Clip, discover_clip, iter_frames  # noqa: E402
-from livematte.matting import Matte, create_matter  # noqa: E402
-from livematte.metrics import ClipMetrics, combine_summaries  # noqa: E402
-from livematte.planar import ColourSpace, I420Picture, rgb_to_planes  # noqa: E402
-from livematte.stages import Stages  # noqa: E402
+from livematte.config import Config
+from livematte.evaluate import Clip, discover_clip, iter_frames
+from livematte.matting import Matte, create_matter
+from livematte.metrics import ClipMetrics, combine_summaries
+from livematte.planar import ColourSpace, I420Picture, rgb_to_planes
+from livematte.stages import Stages
+
+ROOT = Path(__file__).resolve().parents[1]
 
 ROWS = ("raw", "temporal", "refine", "all", "all 4:2:0")
 TALKING_HEADS = ("liveportrait_d13.mp4", "pixabay_doctor_26732.mp4")

@@ -24,18 +24,18 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
 os.environ.setdefault("GLOG_minloglevel", "2")
 
-from livematte.composite import Compositor, parse_background  # noqa: E402
-from livematte.config import Config  # noqa: E402
-from livematte.frame import shrink_to  # noqa: E402
-from livematte.matting import create_matter  # noqa: E402
-from livematte.planar import ColourSpace, I420Picture, RgbPicture  # noqa: E402
-from livematte.refine import Refiner  # noqa: E402
-from livematte.sources import VideoFileSource  # noqa: E402
-from livematte.temporal import TemporalFilter  # noqa: E402
+from livematte.composite import Compositor, parse_background
+from livematte.config import Config
+from livematte.frame import shrink_to
+from livematte.io.sources import VideoFileSource
+from livematte.matting import create_matter
+from livematte.planar import ColourSpace, I420Picture, RgbPicture
+from livematte.refine import Refiner
+from livematte.temporal import TemporalFilter
+
+ROOT = Path(__file__).resolve().parents[1]
 
 DEFAULT_CLIP = ROOT.parent / "shared" / "data" / "videos" / "sam2_juggle.mp4"
 DEFAULT_IMAGE = (

@@ -34,12 +34,12 @@ from pathlib import Path
 import av
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
 os.environ.setdefault("GLOG_minloglevel", "2")
 
-from livematte.config import Config, OutputConfig  # noqa: E402
-from livematte.matting.mediapipe_selfie import model_file, quiet_native_stderr  # noqa: E402
+from livematte.config import Config, OutputConfig
+from livematte.matting.mediapipe_selfie import model_file, quiet_native_stderr
+
+ROOT = Path(__file__).resolve().parents[1]
 
 THRESHOLD = 0.5
 BG_COLOUR = (192, 192, 192)  # MediaPipe's own selfie-segmentation sample uses this grey
@@ -129,9 +129,9 @@ class Tutorial:
 
 
 def run_livematte(source: Path, target: Path, frames: int, planar: bool = True) -> dict[str, float]:
-    from livematte.interrupt import StopRequest
-    from livematte.pipeline import run_offline
-    from livematte.sources import open_source
+    from livematte.io.open import open_source
+    from livematte.run.interrupt import StopRequest
+    from livematte.run.offline import run_offline
     from livematte.stages import Stages
 
     config = Config()  # the defaults, as `livematte run` without flags

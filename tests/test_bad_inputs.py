@@ -22,7 +22,8 @@ import numpy as np
 import pytest
 from conftest import video_info, write_clip
 
-from livematte import cli, sources
+from livematte import cli
+from livematte.io import sources
 
 FRAMES = 60  # of the clips that get damaged
 

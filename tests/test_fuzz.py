@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from livematte.cli import validate
 from livematte.config import Config, apply_mapping, load_config
 from livematte.errors import UserError
-from livematte.sources import open_source
+from livematte.io.open import open_source
 
 FRAMES_TO_READ = 5
 HANG_SECONDS = 10.0

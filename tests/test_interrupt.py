@@ -22,11 +22,12 @@ import av
 import pytest
 from conftest import video_info, write_clip
 
-from livematte import cli, sinks
+from livematte import cli
 from livematte.errors import Interrupted
-from livematte.interrupt import StopRequest
-from livematte.pipeline import process_video
-from livematte.sinks import partial_path
+from livematte.io import sinks
+from livematte.io.sinks import partial_path
+from livematte.run.interrupt import StopRequest
+from livematte.run.offline import process_video
 
 FPS = 25
 FRAMES = 250  # ten seconds: far longer than any of these tests lets it run

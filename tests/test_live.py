@@ -25,19 +25,20 @@ from live_fakes import (
     stop_when,
 )
 
-from livematte import camera as camera_module
-from livematte.camera import CameraSource, RealTimeFileSource
 from livematte.cli import main
 from livematte.config import Config
-from livematte.controls import DEFAULT_COLOUR, LiveControls, TerminalKeys
 from livematte.errors import UserError
-from livematte.interrupt import StopRequest
-from livematte.live import InferenceSchedule, LiveDriver, LiveOutput, run_live
-from livematte.live_stats import LatencyHistogram
-from livematte.preview import PreviewWindow
-from livematte.sources import VideoFileSource
+from livematte.io import camera as camera_module
+from livematte.io.camera import CameraSource, RealTimeFileSource
+from livematte.io.preview import PreviewWindow
+from livematte.io.sources import VideoFileSource
+from livematte.io.vcam import MODPROBE_FIX
+from livematte.run.controls import DEFAULT_COLOUR, LiveControls, TerminalKeys
+from livematte.run.interrupt import StopRequest
+from livematte.run.live import LiveDriver, LiveOutput, run_live
+from livematte.run.schedule import InferenceSchedule
+from livematte.run.report import LatencyHistogram
 from livematte.stages import Stages
-from livematte.vcam import MODPROBE_FIX
 
 GREEN = (0, 255, 0)
 BLUE_BGR = (255, 0, 0)  # what OpenCV delivers for a pure blue picture
@@ -486,7 +487,7 @@ def test_virtual_camera_slower_than_the_input_is_paced(tmp_path: Path, fake_vcam
 def test_vanished_virtual_camera_is_retried_without_stopping(
     tmp_path: Path, fake_vcam, monkeypatch, caplog
 ) -> None:
-    from livematte import vcam
+    from livematte.io import vcam
 
     monkeypatch.setattr(vcam, "REOPEN_SECONDS", 0.05)
     fake_vcam.fail_after = 5

@@ -25,15 +25,15 @@ from live_fakes import (
     stop_when,
 )
 
-from livematte import camera as camera_module
-from livematte import vcam as vcam_module
-from livematte.camera import CameraSource
 from livematte.config import Config
-from livematte.interrupt import StopRequest
-from livematte.live import LiveDriver, LiveOutput, VcamOutput
+from livematte.io import camera as camera_module
+from livematte.io import vcam as vcam_module
+from livematte.io.camera import CameraSource
+from livematte.io.vcam import VirtualCameraSink
 from livematte.matting import Matte
+from livematte.run.interrupt import StopRequest
+from livematte.run.live import LiveDriver, LiveOutput, VcamOutput
 from livematte.stages import Stages
-from livematte.vcam import VirtualCameraSink
 
 BLUE_BGR, RED_BGR = (255, 0, 0), (0, 0, 255)
 BLUE, RED, GREEN = (0, 0, 255), (255, 0, 0), (0, 255, 0)  # as RGB

@@ -11,15 +11,15 @@ import av
 import numpy as np
 import pytest
 
-from livematte import pipeline
 from livematte.config import Config, OutputConfig
 from livematte.errors import UserError
 from livematte.frame import Frame
-from livematte.interrupt import StopRequest
+from livematte.io.sinks import Sink, VideoFileSink
+from livematte.io.sources import Source
 from livematte.matting import Matte
-from livematte.pipeline import run_offline
-from livematte.sinks import Sink, VideoFileSink
-from livematte.sources import Source
+from livematte.run import offline as pipeline
+from livematte.run.interrupt import StopRequest
+from livematte.run.offline import run_offline
 from livematte.stages import Stages
 
 WIDTH, HEIGHT = 64, 36

@@ -12,9 +12,9 @@ from conftest import person_frames, write_clip
 
 from livematte.composite import BlurBackground, ColourBackground, Compositor
 from livematte.config import BackgroundConfig, Config, RefineConfig
-from livematte.pipeline import process_video
 from livematte.planar import ColourSpace, I420Picture, RgbPicture, rgb_to_planes
 from livematte.refine import Refiner
+from livematte.run.offline import process_video
 
 BT601 = ColourSpace(matrix=6)
 BT709 = ColourSpace(matrix=1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from livematte.progress import Progress
+from livematte.run.progress import Progress
 
 
 class _Terminal(io.StringIO):

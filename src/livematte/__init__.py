@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .config import Config, load_config
 from .errors import UserError
-from .pipeline import RunReport, process_video
+from .run.offline import RunReport, process_video
 
 __all__ = ["Config", "RunReport", "UserError", "load_config", "process_video"]
 __version__ = "0.1.0"

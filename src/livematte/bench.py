@@ -9,7 +9,6 @@ figures are for people and for ``benchmarks/``, not for tests.
 
 from __future__ import annotations
 
-import json
 import resource
 import sys
 import threading
@@ -21,9 +20,10 @@ import numpy as np
 
 from .config import Config
 from .errors import UserError
-from .interrupt import StopRequest
-from .pipeline import check_not_overwriting_input, run_offline
-from .sources import open_source
+from .io.json_file import write_json
+from .io.open import check_not_overwriting_input, open_source
+from .run.interrupt import StopRequest
+from .run.offline import run_offline
 from .stages import STAGE_NAMES, Stages
 
 # Rows of the table in this order; "processing" is everything between decode and encode.
@@ -178,12 +178,7 @@ def main_bench(
     results = run_bench(input, config, frames=frames, output=output)
     print(format_table(results))
     if json_path:
-        try:
-            Path(json_path).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-        except OSError as exc:
-            raise UserError(
-                f"Cannot write {json_path} ({exc.strerror}); pick a path in a writable folder."
-            ) from None
+        write_json(json_path, results)
     if plot_path:
         write_plot(results, plot_path)
     return 0

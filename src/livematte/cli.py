@@ -7,13 +7,11 @@ exit status 2; ``--debug`` shows the traceback too.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from .config import Config, load_config
@@ -204,7 +202,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
 
 
 def _cmd_run(args: argparse.Namespace, config: Config) -> int:
-    from .sources import is_camera_spec
+    from .io.open import is_camera_spec
 
     output = args.output
     camera = is_camera_spec(args.input)
@@ -215,10 +213,10 @@ def _cmd_run(args: argparse.Namespace, config: Config) -> int:
             )
         output = "vcam"
     if camera or config.live.live or output in ("vcam", "preview"):
-        from .live import run_live_command
+        from .run.live import run_live_command
 
         return run_live_command(args.input, output, config)
-    from .pipeline import process_video
+    from .run.offline import process_video
 
     report = process_video(args.input, output, config=config, show_progress=not config.quiet)
     if report.interrupted:
@@ -382,18 +380,6 @@ def _version() -> str:
     from . import __version__
 
     return __version__
-
-
-def write_json(path: str | Path, data: dict[str, Any]) -> None:
-    """Write ``data`` as JSON via a temporary name, so a reader never sees half a file."""
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.livematte-partial")
-    try:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise UserError(f"Cannot write {path} ({exc.strerror}); check the path.") from None
 
 
 if __name__ == "__main__":  # pragma: no cover

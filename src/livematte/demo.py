@@ -18,10 +18,10 @@ import numpy as np
 
 from .config import Config
 from .frame import Frame
-from .interrupt import StopRequest
-from .pipeline import RunReport, run_offline
-from .sinks import partial_path
-from .sources import Source
+from .io.sinks import partial_path
+from .io.sources import Source
+from .run.interrupt import StopRequest
+from .run.offline import RunReport, run_offline
 from .stages import Stages
 
 DEMO_VIDEO = "livematte-demo.mp4"

@@ -14,7 +14,6 @@ clean on each clip), so a long clip never sits in memory.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import time
@@ -27,8 +26,9 @@ import cv2
 import numpy as np
 
 from .errors import UserError
+from .io.json_file import write_json
+from .io.sources import IMAGE_EXTENSIONS, VideoFileSource, read_image
 from .metrics import ClipMetrics, combine_summaries
-from .sources import IMAGE_EXTENSIONS, VideoFileSource, read_image
 
 AlphaFn = Callable[[np.ndarray], np.ndarray]
 """RGB uint8 (H, W, 3) frame in, alpha (H, W) out (uint8 0..255 or float 0..1)."""
@@ -206,29 +206,8 @@ def evaluate_clips(
     summaries = [evaluate_clip(clip, alpha_fn_factory()) for clip in clips]
     results = {"clips": summaries, "overall": combine_summaries(summaries)}
     if json_path is not None:
-        write_json(results, Path(json_path))
+        write_json(json_path, results)
     return results
-
-
-def _nan_to_none(value: Any) -> Any:
-    """JSON has no NaN; null is what other tools read as missing."""
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _nan_to_none(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_nan_to_none(v) for v in value]
-    return value
-
-
-def write_json(results: dict[str, Any], path: Path) -> None:
-    """Write ``results`` as strict JSON (NaN as null)."""
-    try:
-        path.write_text(json.dumps(_nan_to_none(results), indent=2, allow_nan=False) + "\n")
-    except OSError as exc:
-        raise UserError(
-            f"Cannot write {path} ({exc.strerror}); choose a path in a writable folder."
-        ) from None
 
 
 def format_table(results: dict[str, Any]) -> str:

@@ -2,13 +2,12 @@
 
 Every source yields :class:`~livematte.frame.Frame` objects in RGB uint8 and knows its size
 and rate up front, so sinks can be opened before the first frame is processed. Cameras
-live in ``camera.py``; ``open_source`` picks the right one from what the user typed.
+live in ``camera.py``; ``open.open_source`` picks the right one from what the user typed.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -17,9 +16,9 @@ import av
 import cv2
 import numpy as np
 
-from .errors import UserError
-from .frame import Frame, to_rgb8
-from .planar import PLANAR_FORMATS, ColourSpace, I420Picture
+from ..errors import UserError
+from ..frame import Frame, to_rgb8
+from ..planar import PLANAR_FORMATS, ColourSpace, I420Picture
 
 log = logging.getLogger("livematte")
 
@@ -263,34 +262,3 @@ class VideoFileSource(Source):
 def _ffmpeg_reason(exc: Exception) -> str:
     reason = getattr(exc, "strerror", None) or str(exc)
     return str(reason).rstrip(".")
-
-
-def is_camera_spec(spec: str) -> bool:
-    """A webcam index ("0") or a V4L2 device path ("/dev/video2")."""
-    return spec.isdigit() or spec.startswith("/dev/video")
-
-
-def open_source(spec: str, *, live: bool = False, **camera_options: object) -> Source:
-    """Open what the user named: a camera, a video file, an image or a folder of images."""
-    if is_camera_spec(spec):
-        from .camera import CameraSource
-
-        return CameraSource(spec, **camera_options)  # type: ignore[arg-type]
-    path = Path(spec)
-    if not path.exists():
-        raise UserError(f"Input {spec} does not exist; check the path.")
-    if path.is_dir():
-        source: Source = ImageFolderSource(path)
-    elif path.suffix.lower() in IMAGE_EXTENSIONS:
-        source = ImageSource(path)
-    else:
-        if not os.access(path, os.R_OK):
-            raise UserError(f"Input {spec} is not readable; check its permissions.")
-        if path.stat().st_size == 0:
-            raise UserError(f"Input {spec} is empty (0 bytes); it holds no video.")
-        source = VideoFileSource(path)
-    if live:
-        from .camera import RealTimeFileSource
-
-        return RealTimeFileSource(source)
-    return source

@@ -16,7 +16,7 @@ import sys
 import threading
 from typing import TextIO
 
-from .composite import Background, BlurBackground, ColourBackground, Compositor
+from ..composite import Background, BlurBackground, ColourBackground, Compositor
 from .interrupt import add_abort_hook, remove_abort_hook
 
 log = logging.getLogger("livematte")

@@ -20,8 +20,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .errors import UserError
-from .frame import Frame, to_rgb8
+from ..errors import UserError
+from ..frame import Frame, to_rgb8
 from .sources import Source
 
 log = logging.getLogger("livematte")

@@ -28,101 +28,24 @@ from typing import Any
 
 import numpy as np
 
-from .camera import LiveSource
-from .composite import TransparentBackground
-from .config import Config, LiveConfig
+from ..composite import TransparentBackground
+from ..config import Config, LiveConfig
+from ..errors import UserError
+from ..frame import Frame, cover_resize
+from ..io.camera import LiveSource
+from ..io.sinks import Sink, open_file_sink
+from ..io.sources import read_image
+from ..matting.providers import first_line_of
+from ..stages import MatteOutput, Stages
 from .controls import KEY_HELP, LiveControls, TerminalKeys
-from .errors import UserError
-from .frame import Frame, cover_resize
 from .interrupt import StopRequest
-from .live_stats import LatencyHistogram, LiveStats
-from .matting.providers import first_line_of
-from .sinks import Sink, open_file_sink
-from .sources import read_image
-from .stages import MatteOutput, Stages
+from .report import LatencyHistogram, LiveStats
+from .schedule import InferenceSchedule
 
 log = logging.getLogger("livematte")
 
-# Auto skip never runs the model less often than every MAX_AUTO_EVERY frames.
-MAX_AUTO_EVERY = 6
-# Share of the frame period the per-frame work may use before inference is thinned out.
-BUDGET_HIGH = 0.80
-BUDGET_LOW = 0.60
 # How long a control message stays on the preview, in seconds.
 MESSAGE_SECONDS = 3.0
-
-
-class InferenceSchedule:
-    """Decides which frames run the model: every ``every``th, more sparsely when needed.
-
-    From the measured cost of frames with and without inference it picks the smallest N
-    whose average cost per frame fits in ``BUDGET_HIGH`` of the frame period, and returns
-    towards the requested N once the cost falls below ``BUDGET_LOW`` (hysteresis, so N
-    does not flap).
-    """
-
-    def __init__(self, every: int, auto: bool, period: float, review: int = 15) -> None:
-        self.requested = max(1, every)
-        self.every = self.requested
-        self.max_used = self.every
-        self.auto = auto
-        self.period = period
-        self.review = review
-        self._costs: dict[bool, float | None] = {True: None, False: None}
-        self._count = 0
-        self._since_model = 0
-        self._force = True
-
-    def force(self) -> None:
-        """Run the model on the next frame (after a reset, a mode change, a reconnect)."""
-        self._force = True
-
-    def due(self) -> bool:
-        if self._force or self._since_model + 1 >= self.every:
-            self._force = False
-            self._since_model = 0
-            return True
-        self._since_model += 1
-        return False
-
-    def record(self, seconds: float, inferred: bool, dropped: bool = False) -> None:
-        """Note one frame's cost; ``dropped``: frames were lost before it (review now)."""
-        previous = self._costs[inferred]
-        self._costs[inferred] = (
-            seconds if previous is None else previous + 0.3 * (seconds - previous)
-        )
-        self._count += 1
-        if self.auto and (dropped or self._count % self.review == 0):
-            self._review()
-
-    def per_frame(self, every: int) -> float:
-        """Average seconds per frame if the model ran on every ``every``th frame."""
-        model, blend = self._costs[True] or 0.0, self._costs[False]
-        blend = model if blend is None else blend
-        return (model + (every - 1) * blend) / every
-
-    def _review(self) -> None:
-        if self._costs[True] is None:
-            return
-        high, low = BUDGET_HIGH * self.period, BUDGET_LOW * self.period
-        if self._costs[False] is None:  # no frame without the model yet: one step at a time
-            if self.per_frame(1) > high:
-                self._set(min(MAX_AUTO_EVERY, self.every + 1))
-            return
-        choices = range(self.requested, MAX_AUTO_EVERY + 1)
-        fits = next((n for n in choices if self.per_frame(n) <= high), MAX_AUTO_EVERY)
-        if fits > self.every:
-            self._set(fits)
-            return
-        relaxed = next((n for n in choices if self.per_frame(n) <= low), self.every)
-        if relaxed < self.every:
-            self._set(relaxed)
-
-    def _set(self, every: int) -> None:
-        if every != self.every:
-            log.debug("model now runs on every %d frame(s)", every)
-        self.every = every
-        self.max_used = max(self.max_used, every)
 
 
 class LiveOutput:
@@ -468,7 +391,7 @@ def run_live(
 
 
 def _open_live_source(input_spec: str, live: LiveConfig) -> LiveSource:
-    from .sources import is_camera_spec, open_source
+    from ..io.open import is_camera_spec, open_source
 
     if not is_camera_spec(input_spec) and (live.size or live.fourcc):
         log.warning(
@@ -486,7 +409,7 @@ def _open_outputs(
     if output in ("null", "preview"):
         return [LiveOutput()]
     if output == "vcam":
-        from .vcam import VirtualCameraSink
+        from ..io.vcam import VirtualCameraSink
 
         sink = VirtualCameraSink(
             source.width, source.height, fps, config.live.vcam_device, vcam_backend
@@ -511,7 +434,7 @@ def _open_outputs(
 
 
 def _open_preview(driver: LiveDriver, gui: Any, required: bool) -> LiveOutput:
-    from .preview import PreviewWindow
+    from ..io.preview import PreviewWindow
 
     try:
         return PreviewOutput(PreviewWindow(gui), driver.overlay)
@@ -554,7 +477,7 @@ def _stats(driver: LiveDriver, input_spec: str, output: str, seconds: float) -> 
 
 def run_live_command(input_spec: str, output: str, config: Config) -> int:
     """``livematte run`` for cameras, ``--live`` and vcam/preview outputs; exit status 0."""
-    from .cli import write_json
+    from ..io.json_file import write_json
 
     terminal = TerminalKeys()
     with StopRequest() as stop:

@@ -22,11 +22,11 @@ import av
 import cv2
 import numpy as np
 
-from .config import OutputConfig
-from .errors import UserError
-from .frame import Frame
-from .interrupt import forget_on_abort, remove_on_abort
-from .planar import ColourSpace
+from ..config import OutputConfig
+from ..errors import UserError
+from ..frame import Frame
+from ..planar import ColourSpace
+from ..run.interrupt import forget_on_abort, remove_on_abort
 from .sources import IMAGE_EXTENSIONS
 
 log = logging.getLogger("livematte")

@@ -24,15 +24,16 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .config import Config, load_config
-from .errors import Interrupted, UserError
-from .frame import Frame
+from ..config import Config, load_config
+from ..errors import Interrupted, UserError
+from ..frame import Frame
+from ..io.open import check_not_overwriting_input, open_source
+from ..io.sinks import NullSink, Sink, close_sinks, open_file_sink
+from ..io.sources import Source, VideoFileSource
+from ..planar import I420Picture
+from ..stages import MatteOutput, Stages
 from .interrupt import StopRequest
-from .planar import I420Picture
 from .progress import Progress
-from .sinks import NullSink, Sink, close_sinks, open_file_sink
-from .sources import Source, VideoFileSource, is_camera_spec, open_source
-from .stages import MatteOutput, Stages
 
 log = logging.getLogger("livematte")
 
@@ -139,23 +140,6 @@ def process_video(
             stages.close()
     finally:
         source.close()
-
-
-def check_not_overwriting_input(input_spec: str, output_spec: str) -> None:
-    if output_spec in ("null", "vcam", "preview") or is_camera_spec(input_spec):
-        return
-    source, target = Path(input_spec), Path(output_spec)
-    same = source.resolve() == target.resolve()
-    if not same and target.exists():
-        try:
-            same = source.samefile(target)
-        except OSError:
-            same = False
-    if same:
-        raise UserError(
-            f"Output {output_spec} is the input itself; livematte never overwrites its input, "
-            "so choose another output name."
-        )
 
 
 def _open_sinks(

@@ -15,7 +15,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .errors import UserError
+from ..errors import UserError
 
 WINDOW = "livematte preview"
 _ESC = 27

@@ -1,0 +1,1 @@
+"""The drivers: the offline (file) run, the live (camera) run, and what they share."""
