@@ -116,6 +116,8 @@ def score_clip(
             matter = planar
         pipelines[row] = Stages(row_config(row), matter=matter)
     scores = {row: ClipMetrics(clip.name) for row in ROWS}
+    recorder.reset()  # each clip is a new shot (stateful models: the choice, the tracking)
+    planar.reset()
     for rgb, truth in itertools.islice(iter_frames(clip), frames):
         for row in ROWS:  # "raw" first: it runs the model
             if row == "all 4:2:0":
@@ -127,14 +129,32 @@ def score_clip(
                 continue
             alpha = pipelines[row].matte(rgb).alpha
             scores[row].add(alpha, truth, rgb)
-    return {row: score.summary() for row, score in scores.items()}
+    summary = {row: score.summary() for row, score in scores.items()}
+    summary["model"] = getattr(recorder.inner, "choice", recorder.name)
+    return summary
 
 
 def score_group(
     clips: Iterable[Clip], recorder: Recorder, planar: Any, frames: int | None
 ) -> dict[str, Any]:
     per_clip = [score_clip(clip, recorder, planar, frames) for clip in clips]
-    return {row: combine_summaries([c[row] for c in per_clip], name=row) for row in ROWS}
+    group = {row: combine_summaries([c[row] for c in per_clip], name=row) for row in ROWS}
+    group["clips"] = [{**c["all"], "clip": c["all"]["name"], "model": c["model"]} for c in per_clip]
+    return group
+
+
+def clip_lines(results: dict[str, dict[str, Any]]) -> str:
+    """Each clip's "all" row and the model chosen for it."""
+    lines = []
+    for group in results.values():
+        for c in group["clips"]:
+            figures = "  ".join(
+                f"{key} {c[key]:.4f}" if key == "iou" else f"{key} {c[key]:.2f}"
+                for key in ("mad", "iou", "grad", "flicker")
+                if isinstance(c.get(key), float) and not math.isnan(c[key])
+            )
+            lines.append(f"{c['clip']:<28} {c['model']:<8} {figures}")
+    return "\n".join(lines)
 
 
 def stills(folder: Path) -> list[Clip]:
@@ -202,13 +222,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--frames", type=int, default=None, help="first N frames of each clip")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument("--model", default=None, help="model.name (default: livematte's)")
     args = parser.parse_args(argv)
     data: Path = args.data
     if not data.is_dir():
         print(f"{data} is absent: this benchmark needs the shared data.", file=sys.stderr)
         return 2
-    recorder = Recorder(create_matter(copy.deepcopy(Config().model)))
-    planar = create_matter(copy.deepcopy(Config().model))
+    model = copy.deepcopy(Config().model)
+    if args.model:
+        model.name = args.model
+    recorder = Recorder(create_matter(copy.deepcopy(model)))
+    planar = create_matter(copy.deepcopy(model))
     groups = {
         "davis": [discover_clip(p) for p in sorted((data / "frames_gt").glob("davis2016_*"))],
         "p3m": stills(data / "images" / "p3m_demo"),
@@ -219,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"scoring {group} ({len(clips)} clips)...", file=sys.stderr, flush=True)
         results[group] = score_group(clips, recorder, planar, args.frames)
     print(table(results))
+    print()
+    print(clip_lines(results))
     print()
     passed = targets(results)
     for text, ok in passed:

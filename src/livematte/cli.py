@@ -108,7 +108,11 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         help="image, video, folder of images, blur, blur:N, #RRGGBB or transparent "
         "(repeat to give several; live mode cycles with 'b'); default blur",
     )
-    parser.add_argument("--model", default=None, help="mediapipe (default) or a .onnx file")
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="auto (default: selfie or pose per shot), selfie, pose, or a .onnx file",
+    )
     parser.add_argument(
         "--model-type",
         default=None,

@@ -12,9 +12,18 @@ __all__ = ["Matte", "Matter", "create_matter"]
 
 
 def create_matter(config: ModelConfig) -> Matter:
-    """Build the model the user asked for: "mediapipe" (default) or a .onnx file."""
+    """Build the model the user asked for: "auto" (default: selfie or pose per shot),
+    "selfie" ("mediapipe" is its old name), "pose" or a .onnx file."""
     name = config.name
-    if name in ("mediapipe", "mediapipe-selfie", "default"):
+    if name in ("auto", "pose", "default"):
+        from .auto import AutoMatter
+        from .mediapipe_selfie import MediaPipeSelfie
+        from .pose import PoseTracker
+
+        threads = config.threads or 1
+        selfie = MediaPipeSelfie(config.variant, threads=threads)
+        return AutoMatter(selfie, PoseTracker(threads), "pose" if name == "pose" else "auto")
+    if name in ("selfie", "mediapipe", "mediapipe-selfie"):
         from .mediapipe_selfie import MediaPipeSelfie
 
         return MediaPipeSelfie(config.variant, threads=config.threads or 1)
@@ -37,5 +46,5 @@ def create_matter(config: ModelConfig) -> Matter:
             downsample_ratio=config.downsample_ratio or None,
         )
     raise UserError(
-        f"Unknown model '{name}'; use 'mediapipe' (the default) or the path of a .onnx file."
+        f"Unknown model '{name}'; use auto (the default), selfie, pose or the path of a .onnx file."
     )

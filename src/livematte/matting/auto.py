@@ -49,15 +49,15 @@ class AutoMatter:
 
     @property
     def choice(self) -> str:
-        """The model the current shot uses ("selfie" or "pose"; "pose" before deciding)."""
-        return self.chooser.choice or POSE
+        """The model the current shot uses ("selfie" or "pose"; "selfie" before deciding)."""
+        return self.chooser.choice or SELFIE
 
     @property
     def name(self) -> str:
         return f"{self.mode} ({self.choice})" if self.mode == "auto" else "pose"
 
     def input_size(self, width: int, height: int) -> tuple[int, int]:
-        if self.chooser.choice == SELFIE and self.weight == 0.0:
+        if self.chooser.choice != POSE and self.weight == 0.0:
             return self.selfie.input_size(width, height)
         return work_size(width, height)
 
@@ -65,7 +65,13 @@ class AutoMatter:
         selfie = self.selfie.infer(rgb).alpha
         result: PoseResult | None = None
         new_shot = self.chooser.choice is None
-        if self.chooser.choice != SELFIE or self.weight > 0.0:
+        if new_shot:
+            # The detector alone decides, on the selfie-size frame, so a close-up costs the
+            # selfie model's run and one detection; a pose shot starts on this frame.
+            self.scale = self.tracker.probe(rgb)
+            if self.chooser.observe(self.scale) == POSE:
+                result = self.tracker.track(rgb)
+        elif self.chooser.choice != SELFIE or self.weight > 0.0:
             result = self.tracker.track(rgb)
             self.scale = None if result is None else result.scale
             self.chooser.observe(self.scale)

@@ -43,6 +43,10 @@ _MIN_SCORE = 0.5  # detection score (after the sigmoid)
 _NMS_IOU = 0.3
 _PRESENCE = 0.5  # pose presence under this: the person is lost, detect again
 _ROI_SCALE = 1.25
+# People followed at once (each costs one landmark-model run per frame), and how often the
+# detector looks for people not yet followed while someone is.
+MAX_PEOPLE = 2
+REDETECT_EVERY = 15
 # Long side of the frame the pose alpha is made at (the caller's work copy).
 WORK_LONG_SIDE = 512
 
@@ -121,9 +125,7 @@ def _interpreter(module: str, filename: str, threads: int):  # noqa: ANN202 (Lit
     from ai_edge_litert.interpreter import Interpreter
 
     with quiet_native_stderr():
-        interpreter = Interpreter(
-            model_path=str(wheel_file(module, filename)), num_threads=threads
-        )
+        interpreter = Interpreter(model_path=str(wheel_file(module, filename)), num_threads=threads)
         interpreter.allocate_tensors()
     return interpreter
 
@@ -133,8 +135,8 @@ def _outputs_by_shape(interpreter) -> dict[tuple[int, ...], int]:  # noqa: ANN00
 
 
 class PoseDetector:
-    """The person detector: frame in, the best person's box keypoints (4, 2) in frame pixels
-    and score, or None."""
+    """The person detector: frame in, each person's box keypoints (4, 2) in frame pixels and
+    score, best first (at most MAX_PEOPLE)."""
 
     def __init__(self, threads: int = 1) -> None:
         self._net = _interpreter("pose_detection", "pose_detection.tflite", threads)
@@ -147,14 +149,16 @@ class PoseDetector:
         self._canvas = np.zeros((DETECTOR_SIZE, DETECTOR_SIZE, 3), np.uint8)
         self._input = np.empty((1, DETECTOR_SIZE, DETECTOR_SIZE, 3), np.float32)
 
-    def detect(self, rgb: np.ndarray) -> tuple[np.ndarray, float] | None:
+    def detect(self, rgb: np.ndarray) -> list[tuple[np.ndarray, float]]:
         height, width = rgb.shape[:2]
         # Letterbox: the whole frame, aspect kept, centred, zero borders.
         scale = DETECTOR_SIZE / max(width, height)
         w, h = max(1, round(width * scale)), max(1, round(height * scale))
         x0, y0 = (DETECTOR_SIZE - w) // 2, (DETECTOR_SIZE - h) // 2
         self._canvas[:] = 0
-        cv2.resize(rgb, (w, h), dst=self._canvas[y0 : y0 + h, x0 : x0 + w], interpolation=cv2.INTER_AREA)
+        cv2.resize(
+            rgb, (w, h), dst=self._canvas[y0 : y0 + h, x0 : x0 + w], interpolation=cv2.INTER_AREA
+        )
         np.multiply(self._canvas, np.float32(2.0 / 255.0), out=self._input[0], casting="unsafe")
         np.subtract(self._input, np.float32(1.0), out=self._input)
         self._net.set_tensor(self._in, self._input)
@@ -165,23 +169,31 @@ class PoseDetector:
         scores = 1.0 / (1.0 + np.exp(-logits))
         keep = np.flatnonzero(scores >= _MIN_SCORE)
         if keep.size == 0:
-            return None
+            return []
         raw, scores, anchors = raw[keep] / DETECTOR_SIZE, scores[keep], self._anchors[keep]
         centres = raw[:, 0:2] + anchors
         sizes = raw[:, 2:4]
         points = raw[:, 4:12].reshape(-1, 4, 2) + anchors[:, None, :]
-        # Weighted non-maximum suppression, first cluster only (the graph uses the best).
-        best = int(np.argmax(scores))
+        # Weighted non-maximum suppression: each cluster of boxes overlapping its best one
+        # by IoU > 0.3 becomes one person, keypoints averaged by score.
         lo, hi = centres - sizes / 2, centres + sizes / 2
-        inter = np.prod(np.clip(np.minimum(hi, hi[best]) - np.maximum(lo, lo[best]), 0, None), axis=1)
-        union = np.prod(sizes, axis=1) + np.prod(sizes[best]) - inter
-        cluster = inter / np.maximum(union, 1e-9) > _NMS_IOU
-        cluster[best] = True
-        weights = scores[cluster] / scores[cluster].sum()
-        keypoints = (points[cluster] * weights[:, None, None]).sum(axis=0)
-        # Undo the letterbox, to frame pixels.
-        keypoints = (keypoints * DETECTOR_SIZE - (x0, y0)) / scale
-        return keypoints.astype(np.float32), float(scores[best])
+        areas = np.prod(sizes, axis=1)
+        left = np.ones(scores.size, bool)
+        found = []
+        while left.any() and len(found) < MAX_PEOPLE:
+            best = int(np.argmax(np.where(left, scores, -1.0)))
+            inter = np.prod(
+                np.clip(np.minimum(hi, hi[best]) - np.maximum(lo, lo[best]), 0, None), axis=1
+            )
+            cluster = left & (inter / np.maximum(areas + areas[best] - inter, 1e-9) > _NMS_IOU)
+            cluster[best] = True
+            weights = scores[cluster] / scores[cluster].sum()
+            keypoints = (points[cluster] * weights[:, None, None]).sum(axis=0)
+            # Undo the letterbox, to frame pixels.
+            keypoints = (keypoints * DETECTOR_SIZE - (x0, y0)) / scale
+            found.append((keypoints.astype(np.float32), float(scores[best])))
+            left &= ~cluster
+        return found
 
 
 class PoseTracker:
@@ -201,40 +213,56 @@ class PoseTracker:
         self._input = np.empty((1, LANDMARK_SIZE, LANDMARK_SIZE, 3), np.float32)
         self._seg = np.empty((LANDMARK_SIZE, LANDMARK_SIZE, 2), np.float32)
         self._seg[:, :, 1] = 1.0  # second channel: where the crop lies, once warped
-        self._warped: np.ndarray | None = None
-        self.roi: Roi | None = None  # the region to use on the next frame (None: detect)
+        self._warped: list[np.ndarray] = []  # one (h, w, 2) buffer per person followed
+        self.rois: list[Roi] = []  # the regions to use on the next frame (none: detect)
         self.detections = 0
+        self._since_detect = 0
 
     def reset(self) -> None:
-        self.roi = None
+        self.rois = []
+        self._since_detect = 0
 
     def probe(self, rgb: np.ndarray) -> float | None:
         """The subject's scale (body size / frame height) from the detector alone, or None
-        when nobody is found: cheap, and it leaves the tracked region as it is."""
+        when nobody is found: cheap, and it leaves the tracked regions as they are."""
         found = self.detector.detect(rgb)
-        if found is None:
+        if not found:
             return None
-        keypoints, _ = found
+        keypoints, _ = found[0]
         return Roi.from_points(keypoints[0], keypoints[1]).body_size / rgb.shape[0]
 
     def track(self, rgb: np.ndarray) -> PoseResult | None:
-        """The person's pose and alpha on this frame, or None when nobody is found."""
-        roi = self.roi
-        if roi is None:
-            found = self.detector.detect(rgb)
-            self.detections += 1
-            if found is None:
-                return None
-            keypoints, _ = found
-            roi = Roi.from_points(keypoints[0], keypoints[1])
-        result = self._landmark(rgb, roi)
-        self.roi = None
-        if result is None:
+        """The people's poses and alpha on this frame, or None when nobody is found. The
+        result's region, landmarks and scale are the largest person's; alpha and coverage
+        hold everyone followed."""
+        rois = self.rois
+        self._since_detect += 1
+        if not rois or (len(rois) < MAX_PEOPLE and self._since_detect >= REDETECT_EVERY):
+            rois = rois + self._newcomers(rgb, rois)
+        results = [r for r in (self._landmark(rgb, roi, i) for i, roi in enumerate(rois)) if r]
+        self.rois = [Roi.from_points(r.landmarks[33], r.landmarks[34]) for r in results]
+        if not results:
             return None
-        self.roi = Roi.from_points(result.landmarks[33], result.landmarks[34])
-        return result
+        main = max(results, key=lambda r: r.roi.side)
+        for other in results:
+            if other is not main:
+                np.maximum(main.alpha, other.alpha, out=main.alpha)
+                np.maximum(main.coverage, other.coverage, out=main.coverage)
+        return main
 
-    def _landmark(self, rgb: np.ndarray, roi: Roi) -> PoseResult | None:
+    def _newcomers(self, rgb: np.ndarray, rois: list[Roi]) -> list[Roi]:
+        """Regions for the people the detector finds that no tracked region holds."""
+        self._since_detect = 0
+        self.detections += 1
+        new = []
+        for keypoints, _ in self.detector.detect(rgb):
+            roi = Roi.from_points(keypoints[0], keypoints[1])
+            held = any(math.hypot(roi.cx - r.cx, roi.cy - r.cy) < r.side / 2 for r in rois + new)
+            if not held and len(rois) + len(new) < MAX_PEOPLE:
+                new.append(roi)
+        return new
+
+    def _landmark(self, rgb: np.ndarray, roi: Roi, slot: int) -> PoseResult | None:
         height, width = rgb.shape[:2]
         matrix = roi.crop_to_frame(LANDMARK_SIZE)
         cv2.warpAffine(
@@ -262,20 +290,23 @@ class PoseTracker:
         np.exp(seg, out=seg)
         np.add(seg, 1.0, out=seg)
         np.reciprocal(seg, out=seg)
-        if self._warped is None or self._warped.shape[:2] != (height, width):
-            self._warped = np.empty((height, width, 2), np.float32)
+        while len(self._warped) <= slot:
+            self._warped.append(np.empty(0, np.float32))
+        if self._warped[slot].shape[:2] != (height, width):
+            self._warped[slot] = np.empty((height, width, 2), np.float32)
+        warped = self._warped[slot]
         cv2.warpAffine(
             self._seg,
             matrix,
             (width, height),
-            dst=self._warped,
+            dst=warped,
             flags=cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_CONSTANT,
             borderValue=0,
         )
         return PoseResult(
-            alpha=self._warped[:, :, 0],
-            coverage=self._warped[:, :, 1],
+            alpha=warped[:, :, 0],
+            coverage=warped[:, :, 1],
             presence=presence,
             roi=roi,
             landmarks=landmarks.astype(np.float32),
