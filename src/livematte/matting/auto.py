@@ -46,11 +46,12 @@ class AutoMatter:
         self._since_probe = 0
         self._pose: np.ndarray | None = None  # last combined pose matte (held while fading)
         self._out: np.ndarray | None = None
+        self._last_choice = SELFIE
 
     @property
     def choice(self) -> str:
-        """The model the current shot uses ("selfie" or "pose"; "selfie" before deciding)."""
-        return self.chooser.choice or SELFIE
+        """The model the current (or, between shots, the last) shot uses: "selfie"/"pose"."""
+        return self.chooser.choice or self._last_choice
 
     @property
     def name(self) -> str:
@@ -83,6 +84,7 @@ class AutoMatter:
                 self.scale = self.tracker.probe(rgb)
                 if self.chooser.observe(self.scale) == POSE:
                     self.tracker.reset()
+        self._last_choice = self.chooser.choice or SELFIE
         target = 1.0 if self.chooser.choice == POSE and result is not None else 0.0
         if new_shot:
             self.weight = target  # nothing shown yet in this shot: no blend

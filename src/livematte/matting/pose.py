@@ -217,6 +217,7 @@ class PoseTracker:
         self.rois: list[Roi] = []  # the regions to use on the next frame (none: detect)
         self.detections = 0
         self._since_detect = 0
+        self._size = (0, 0)  # (width, height) of the frame the regions are in
 
     def reset(self) -> None:
         self.rois = []
@@ -235,7 +236,7 @@ class PoseTracker:
         """The people's poses and alpha on this frame, or None when nobody is found. The
         result's region, landmarks and scale are the largest person's; alpha and coverage
         hold everyone followed."""
-        rois = self.rois
+        rois = self._rescaled(rgb.shape[1], rgb.shape[0])
         self._since_detect += 1
         if not rois or (len(rois) < MAX_PEOPLE and self._since_detect >= REDETECT_EVERY):
             rois = rois + self._newcomers(rgb, rois)
@@ -249,6 +250,19 @@ class PoseTracker:
                 np.maximum(main.alpha, other.alpha, out=main.alpha)
                 np.maximum(main.coverage, other.coverage, out=main.coverage)
         return main
+
+    def _rescaled(self, width: int, height: int) -> list[Roi]:
+        """The tracked regions in the pixels of a frame of this size (the caller may hand
+        over a copy of another size than last time, e.g. on the first frame of a shot)."""
+        old_width, old_height = self._size
+        self._size = (width, height)
+        if not old_width or (old_width, old_height) == (width, height):
+            return self.rois
+        sx, sy = width / old_width, height / old_height
+        return [
+            Roi((r.cx + 0.5) * sx - 0.5, (r.cy + 0.5) * sy - 0.5, r.side * sx, r.rotation)
+            for r in self.rois
+        ]
 
     def _newcomers(self, rgb: np.ndarray, rois: list[Roi]) -> list[Roi]:
         """Regions for the people the detector finds that no tracked region holds."""
