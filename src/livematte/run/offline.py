@@ -258,6 +258,7 @@ def run_offline(
     report.interrupted = stop.requested
     report.lost_packets = getattr(source, "lost_packets", 0)
     report.scene_cuts = stages.scene_cuts
+    report.model = stages.matter.name  # a model that chooses per shot names its last choice
     report.extra["model_skipped"] = stages.model_skipped
     report.stages = stages.timer.summary()
     report.extra["output_description"] = sink.description
