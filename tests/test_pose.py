@@ -122,7 +122,9 @@ def two_people(base: str, other: str) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 
 def test_two_people_nobody_dropped():
-    frame, first, second = two_people("hike", "dance-twirl")
+    # The parkour runner is too small for the detector on the letterboxed whole frame: he is
+    # found on the end square of the wide frame.
+    frame, first, second = two_people("hike", "parkour")
     alpha = auto("pose").infer(frame).alpha
     for person in (first, second):
         assert ((alpha > 0.5) & person).sum() / person.sum() > 0.8

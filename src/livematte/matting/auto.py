@@ -3,8 +3,9 @@
 ``AutoMatter`` runs the selfie model on every frame (cheap) and the pose tracker while the
 shot is a pose shot (see :mod:`.choice`); while selfie is chosen, the pose detector alone
 looks at the frame every ``probe_every`` frames to notice when the framing widens. In a pose
-shot the selfie matte still counts outside the region the pose model looked at, so a second
-person is never cut out, and it stands in whenever the pose model finds nobody.
+shot, a sizeable selfie blob outside the people followed sends the pose detector to look
+there (on a crop, where a small person is big enough to find), so a second person is
+followed too; the selfie matte stands in whenever the pose model finds nobody.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from .pose import PoseResult, PoseTracker, work_size
 # Frames over which the output moves from one model's matte to the other's.
 BLEND_FRAMES = 6
 PROBE_EVERY = 15
+# Selfie-matte blobs outside the pose regions smaller than this share of the frame are not
+# looked at as possible further people.
+MIN_OTHER_AREA = 0.003
 
 
 class AutoMatter:
@@ -44,6 +48,7 @@ class AutoMatter:
         self.weight = 0.0  # share of the pose matte in the output
         self.scale: float | None = None  # last measured subject scale
         self._since_probe = 0
+        self._since_look = probe_every  # look for other people on a shot's first frame
         self._pose: np.ndarray | None = None  # last combined pose matte (held while fading)
         self._out: np.ndarray | None = None
         self._last_choice = SELFIE
@@ -98,7 +103,10 @@ class AutoMatter:
         height, width = rgb.shape[:2]
         selfie = cv2.resize(selfie, (width, height), interpolation=cv2.INTER_LINEAR)
         if result is not None:
-            self._pose = self._combine(result, selfie)
+            self._others(rgb, result, selfie)
+            if self._pose is None or self._pose.shape != selfie.shape:
+                self._pose = np.empty_like(selfie)
+            np.copyto(self._pose, result.alpha)
         held = self._pose
         if held is None or held.shape != selfie.shape:
             return Matte(selfie)
@@ -110,16 +118,22 @@ class AutoMatter:
         np.add(self._out, selfie, out=self._out)
         return Matte(self._out.copy())
 
-    def _combine(self, result: PoseResult, selfie: np.ndarray) -> np.ndarray:
-        """The pose matte, and the selfie matte where the pose model did not look (other
-        people): max(pose, selfie * (1 - coverage))."""
-        pose = self._pose if self._pose is not None and self._pose.shape == selfie.shape else None
-        if pose is None:
-            pose = np.empty_like(selfie)
-        np.subtract(1.0, result.coverage, out=pose)
-        np.multiply(pose, selfie, out=pose)
-        np.maximum(pose, result.alpha, out=pose)
-        return pose
+    def _others(self, rgb: np.ndarray, result: PoseResult, selfie: np.ndarray) -> None:
+        """Where the selfie model sees a sizeable person outside the pose model's regions,
+        ask the pose detector to confirm (on a crop) and follow them. The selfie matte
+        itself is not added: outside a person it often holds walls and railings."""
+        self._since_look += 1
+        if self._since_look < self.probe_every:
+            return
+        self._since_look = 0
+        seen = np.greater(selfie, 0.5)
+        seen &= np.less(result.coverage, 0.5)
+        count, _, stats, _ = cv2.connectedComponentsWithStats(seen.view(np.uint8))
+        least = MIN_OTHER_AREA * selfie.size
+        boxes = [(x, y, x + w, y + h) for x, y, w, h, area in stats[1:] if area >= least]
+        if boxes:
+            boxes.sort(key=lambda b: (b[2] - b[0]) * (b[3] - b[1]), reverse=True)
+            self.tracker.look_in(rgb, result, boxes)
 
     def reset(self) -> None:
         """A new shot: decide again; forget the tracked person and the blend."""
@@ -128,6 +142,7 @@ class AutoMatter:
         self.weight = 0.0
         self._pose = None
         self._since_probe = 0
+        self._since_look = self.probe_every
 
     def close(self) -> None:
         self.selfie.close()

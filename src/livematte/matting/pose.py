@@ -46,6 +46,8 @@ _ROI_SCALE = 1.25
 # People followed at once (each costs one landmark-model run per frame), and how often the
 # detector looks for people not yet followed while someone is.
 MAX_PEOPLE = 2
+# A further person is followed only at this share of the largest one's body size or more.
+MIN_RELATIVE_SIZE = 0.5
 REDETECT_EVERY = 15
 # Long side of the frame the pose alpha is made at (the caller's work copy).
 WORK_LONG_SIDE = 512
@@ -218,6 +220,7 @@ class PoseTracker:
         self.detections = 0
         self._since_detect = 0
         self._size = (0, 0)  # (width, height) of the frame the regions are in
+        self._empty_frames = 0  # frames in a row with nobody followed
 
     def reset(self) -> None:
         self.rois = []
@@ -240,16 +243,61 @@ class PoseTracker:
         self._since_detect += 1
         if not rois or (len(rois) < MAX_PEOPLE and self._since_detect >= REDETECT_EVERY):
             rois = rois + self._newcomers(rgb, rois)
-        results = [r for r in (self._landmark(rgb, roi, i) for i, roi in enumerate(rois)) if r]
-        self.rois = [Roi.from_points(r.landmarks[33], r.landmarks[34]) for r in results]
+        results: list[PoseResult] = []
+        self.rois = []
+        for slot, roi in enumerate(rois):
+            found = self._landmark(rgb, roi, slot)
+            if found is None:
+                continue
+            follow = Roi.from_points(found.landmarks[33], found.landmarks[34])
+            if not self._holds(follow, self.rois):  # two regions that met on one person
+                results.append(found)
+                self.rois.append(follow)
         if not results:
             return None
+        self._empty_frames = 0
+        largest = max(r.side for r in self.rois)
+        kept = [i for i, r in enumerate(self.rois) if r.side >= MIN_RELATIVE_SIZE * largest]
+        results, self.rois = [results[i] for i in kept], [self.rois[i] for i in kept]
         main = max(results, key=lambda r: r.roi.side)
         for other in results:
             if other is not main:
                 np.maximum(main.alpha, other.alpha, out=main.alpha)
                 np.maximum(main.coverage, other.coverage, out=main.coverage)
         return main
+
+    def look_in(self, rgb: np.ndarray, result: PoseResult, boxes: list[tuple[int, ...]]) -> None:
+        """Run the detector on each box (x0, y0, x1, y1: where another model sees a person
+        the tracked ones do not explain) and follow whom it finds there from this frame on,
+        their alpha and coverage added to ``result``. A person too small for the detector
+        on the whole frame is found on a crop around them."""
+        height, width = rgb.shape[:2]
+        for x0, y0, x1, y1 in boxes:
+            if len(self.rois) >= MAX_PEOPLE:
+                return
+            cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+            half = 0.75 * max(x1 - x0, y1 - y0)
+            left, top = max(0, int(cx - half)), max(0, int(cy - half))
+            right, bottom = min(width, int(cx + half) + 1), min(height, int(cy + half) + 1)
+            self.detections += 1
+            for keypoints, _ in self.detector.detect(rgb[top:bottom, left:right]):
+                keypoints = keypoints + (left, top)
+                roi = Roi.from_points(keypoints[0], keypoints[1])
+                largest = max((r.side for r in self.rois), default=0.0)
+                if self._holds(roi, self.rois) or roi.side < MIN_RELATIVE_SIZE * largest:
+                    continue
+                found = self._landmark(rgb, roi, len(self.rois))
+                if found is not None:
+                    self.rois.append(Roi.from_points(found.landmarks[33], found.landmarks[34]))
+                    np.maximum(result.alpha, found.alpha, out=result.alpha)
+                    np.maximum(result.coverage, found.coverage, out=result.coverage)
+                break
+
+    @staticmethod
+    def _holds(roi: Roi, rois: list[Roi]) -> bool:
+        """Whether one of ``rois`` already follows the person ``roi`` was made for."""
+        # The same person found twice has hip centres a few percent of the body apart.
+        return any(math.hypot(roi.cx - r.cx, roi.cy - r.cy) < r.side / 5 for r in rois)
 
     def _rescaled(self, width: int, height: int) -> list[Roi]:
         """The tracked regions in the pixels of a frame of this size (the caller may hand
@@ -265,16 +313,40 @@ class PoseTracker:
         ]
 
     def _newcomers(self, rgb: np.ndarray, rois: list[Roi]) -> list[Roi]:
-        """Regions for the people the detector finds that no tracked region holds."""
+        """Regions for the people the detector finds that no tracked region holds: on the
+        whole frame, and (while someone is followed, or every REDETECT_EVERY frames) on the
+        two end squares of a wide or tall frame, where the square detector input sees a
+        small second person larger than on the letterboxed whole."""
         self._since_detect = 0
-        self.detections += 1
-        new = []
-        for keypoints, _ in self.detector.detect(rgb):
-            roi = Roi.from_points(keypoints[0], keypoints[1])
-            held = any(math.hypot(roi.cx - r.cx, roi.cy - r.cy) < r.side / 2 for r in rois + new)
-            if not held and len(rois) + len(new) < MAX_PEOPLE:
-                new.append(roi)
-        return new
+        new: list[Roi] = []
+        for left, top, crop in self._views(rgb, tiles=bool(rois) or self._tile_turn()):
+            self.detections += 1
+            for keypoints, _ in self.detector.detect(crop):
+                keypoints = keypoints + (left, top)
+                roi = Roi.from_points(keypoints[0], keypoints[1])
+                if not self._holds(roi, rois + new) and len(rois) + len(new) < MAX_PEOPLE:
+                    new.append(roi)
+        # Someone much smaller than the largest person is in the background (an audience,
+        # passers-by), not a subject of the shot.
+        largest = max((r.side for r in rois + new), default=0.0)
+        return [r for r in new if r.side >= MIN_RELATIVE_SIZE * largest]
+
+    def _tile_turn(self) -> bool:
+        self._empty_frames += 1
+        return self._empty_frames % REDETECT_EVERY == 1
+
+    @staticmethod
+    def _views(rgb: np.ndarray, tiles: bool) -> list[tuple[int, int, np.ndarray]]:
+        """(left, top, image): the whole frame, then its end squares where it is not square."""
+        height, width = rgb.shape[:2]
+        views = [(0, 0, rgb)]
+        if tiles and max(width, height) >= 1.3 * min(width, height):
+            side = min(width, height)
+            if width > height:
+                views += [(0, 0, rgb[:, :side]), (width - side, 0, rgb[:, width - side :])]
+            else:
+                views += [(0, 0, rgb[:side]), (0, height - side, rgb[height - side :])]
+        return views
 
     def _landmark(self, rgb: np.ndarray, roi: Roi, slot: int) -> PoseResult | None:
         height, width = rgb.shape[:2]
