@@ -50,7 +50,6 @@ class AutoMatter:
         self._since_probe = 0
         self._since_look = probe_every  # look for other people on a shot's first frame
         self._pose: np.ndarray | None = None  # last combined pose matte (held while fading)
-        self._out: np.ndarray | None = None
         self._last_choice = SELFIE
 
     @property
@@ -68,10 +67,47 @@ class AutoMatter:
         return work_size(width, height)
 
     def infer(self, rgb: np.ndarray) -> Matte:
-        selfie = self.selfie.infer(rgb).alpha
-        result: PoseResult | None = None
         new_shot = self.chooser.choice is None
+        result = self._observe(rgb)
+        target = 1.0 if self.chooser.choice == POSE and result is not None else 0.0
         if new_shot:
+            self.weight = target  # nothing shown yet in this shot: no blend
+        elif target > self.weight:
+            self.weight = min(target, self.weight + self.step)
+        else:
+            self.weight = max(target, self.weight - self.step)
+        if self.weight == 0.0 and result is None:
+            self._pose = None
+            return self.selfie.infer(rgb)
+        look = result is not None and self._look_due()
+        if result is not None and self.weight == 1.0 and not look:
+            # A steady pose shot: the selfie model is not needed on this frame.
+            self._pose = self._held(result.alpha.shape)
+            np.copyto(self._pose, result.alpha)
+            return Matte(self._pose.copy())
+        height, width = rgb.shape[:2]
+        selfie = self.selfie.infer(rgb).alpha
+        selfie = cv2.resize(selfie, (width, height), interpolation=cv2.INTER_LINEAR)
+        if result is not None:
+            if look:
+                self._others(rgb, result, selfie)
+            self._pose = self._held(selfie.shape)
+            np.copyto(self._pose, result.alpha)
+        held = self._pose
+        if held is None or held.shape != selfie.shape:
+            return Matte(selfie)
+        out = np.empty_like(selfie)
+        # out = selfie + weight * (pose - selfie)
+        np.subtract(held, selfie, out=out)
+        np.multiply(out, np.float32(self.weight), out=out)
+        np.add(out, selfie, out=out)
+        return Matte(out)
+
+    def _observe(self, rgb: np.ndarray) -> PoseResult | None:
+        """Measure the subject's scale where this frame calls for it, update the choice, and
+        give the pose result where the pose model ran."""
+        result: PoseResult | None = None
+        if self.chooser.choice is None:
             # The detector alone decides, on the selfie-size frame, so a close-up costs the
             # selfie model's run and one detection; a pose shot starts on this frame.
             self.scale = self.tracker.probe(rgb)
@@ -90,42 +126,26 @@ class AutoMatter:
                 if self.chooser.observe(self.scale) == POSE:
                     self.tracker.reset()
         self._last_choice = self.chooser.choice or SELFIE
-        target = 1.0 if self.chooser.choice == POSE and result is not None else 0.0
-        if new_shot:
-            self.weight = target  # nothing shown yet in this shot: no blend
-        elif target > self.weight:
-            self.weight = min(target, self.weight + self.step)
-        else:
-            self.weight = max(target, self.weight - self.step)
-        if self.weight == 0.0 and result is None:
-            self._pose = None
-            return Matte(selfie)
-        height, width = rgb.shape[:2]
-        selfie = cv2.resize(selfie, (width, height), interpolation=cv2.INTER_LINEAR)
-        if result is not None:
-            self._others(rgb, result, selfie)
-            if self._pose is None or self._pose.shape != selfie.shape:
-                self._pose = np.empty_like(selfie)
-            np.copyto(self._pose, result.alpha)
-        held = self._pose
-        if held is None or held.shape != selfie.shape:
-            return Matte(selfie)
-        if self._out is None or self._out.shape != selfie.shape:
-            self._out = np.empty_like(selfie)
-        # out = selfie + weight * (pose - selfie)
-        np.subtract(held, selfie, out=self._out)
-        np.multiply(self._out, np.float32(self.weight), out=self._out)
-        np.add(self._out, selfie, out=self._out)
-        return Matte(self._out.copy())
+        return result
+
+    def _held(self, shape: tuple[int, ...]) -> np.ndarray:
+        """The buffer holding the last pose matte (kept to fade out from)."""
+        if self._pose is None or self._pose.shape != shape:
+            return np.empty(shape, np.float32)
+        return self._pose
+
+    def _look_due(self) -> bool:
+        """Every ``probe_every`` frames of a pose shot (and on its first), look for others."""
+        self._since_look += 1
+        if self._since_look < self.probe_every:
+            return False
+        self._since_look = 0
+        return True
 
     def _others(self, rgb: np.ndarray, result: PoseResult, selfie: np.ndarray) -> None:
         """Where the selfie model sees a sizeable person outside the pose model's regions,
         ask the pose detector to confirm (on a crop) and follow them. The selfie matte
         itself is not added: outside a person it often holds walls and railings."""
-        self._since_look += 1
-        if self._since_look < self.probe_every:
-            return
-        self._since_look = 0
         seen = np.greater(selfie, 0.5)
         seen &= np.less(result.coverage, 0.5)
         count, _, stats, _ = cv2.connectedComponentsWithStats(seen.view(np.uint8))
