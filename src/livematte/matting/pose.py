@@ -221,6 +221,7 @@ class PoseTracker:
         self._since_detect = 0
         self._size = (0, 0)  # (width, height) of the frame the regions are in
         self._empty_frames = 0  # frames in a row with nobody followed
+        self._next_slot = 0  # first warp buffer this frame's results do not hold
 
     def reset(self) -> None:
         self.rois = []
@@ -245,6 +246,7 @@ class PoseTracker:
             rois = rois + self._newcomers(rgb, rois)
         results: list[PoseResult] = []
         self.rois = []
+        self._next_slot = len(rois)  # buffers from here on are free for look_in
         for slot, roi in enumerate(rois):
             found = self._landmark(rgb, roi, slot)
             if found is None:
@@ -286,7 +288,8 @@ class PoseTracker:
                 largest = max((r.side for r in self.rois), default=0.0)
                 if self._holds(roi, self.rois) or roi.side < MIN_RELATIVE_SIZE * largest:
                     continue
-                found = self._landmark(rgb, roi, len(self.rois))
+                found = self._landmark(rgb, roi, self._next_slot)
+                self._next_slot += 1
                 if found is not None:
                     self.rois.append(Roi.from_points(found.landmarks[33], found.landmarks[34]))
                     np.maximum(result.alpha, found.alpha, out=result.alpha)
