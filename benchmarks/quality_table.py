@@ -49,6 +49,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 ROWS = ("raw", "temporal", "refine", "all", "all 4:2:0")
 TALKING_HEADS = ("liveportrait_d13.mp4", "pixabay_doctor_26732.mp4")
+# Full-body videos without ground truth (flicker only), besides the DAVIS clips.
+FULL_BODY = ("sam2_juggle.mp4", "tfjs_pose_1.mp4")
 
 
 def row_config(row: str) -> Config:
@@ -182,6 +184,7 @@ def table(results: dict[str, dict[str, Any]]) -> str:
         ("p3m", "mad", "P3M MAD"),
         ("p3m", "grad", "P3M Grad"),
         ("talk", "flicker", "talk flicker"),
+        ("body", "flicker", "body flicker"),
     ]
     header = ["row", *(title for _, _, title in columns)]
     lines = [header]
@@ -217,12 +220,44 @@ def targets(results: dict[str, dict[str, Any]]) -> list[tuple[str, bool]]:
     ]
 
 
+def against(results: dict[str, Any], before: dict[str, Any]) -> list[tuple[str, bool]]:
+    """Issue 12's targets, per clip, against an earlier run's JSON (today's default model):
+    DAVIS MAD at least 55% lower on each clip and mean IoU 0.88 or more; talking heads and
+    P3M within 3% (MAD, Grad, flicker)."""
+    old = {c["clip"]: c for group in before.values() for c in group["clips"]}
+    checks = []
+    for c in results["davis"]["clips"]:
+        base = old[c["clip"]]["mad"]
+        checks.append(
+            (
+                f"{c['clip']}: MAD {base:.2f} -> {c['mad']:.2f} ({c['model']}), -55% or better",
+                c["mad"] <= 0.45 * base,
+            )
+        )
+    checks.append(
+        (
+            f"DAVIS IoU {results['davis']['all']['iou']:.4f} >= 0.88",
+            results["davis"]["all"]["iou"] >= 0.88,
+        )
+    )
+    for group, keys in (("p3m", ("mad", "grad")), ("talk", ("flicker",))):
+        for key in keys:
+            now, then = results[group]["all"][key], before[group]["all"][key]
+            checks.append(
+                (f"{group} {key} {then:.3f} -> {now:.3f}, within +3%", now <= then * 1.03)
+            )
+    return checks
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--frames", type=int, default=None, help="first N frames of each clip")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     parser.add_argument("--model", default=None, help="model.name (default: livematte's)")
+    parser.add_argument(
+        "--against", type=Path, default=None, help="an earlier run's --json: issue 12's targets"
+    )
     args = parser.parse_args(argv)
     data: Path = args.data
     if not data.is_dir():
@@ -237,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         "davis": [discover_clip(p) for p in sorted((data / "frames_gt").glob("davis2016_*"))],
         "p3m": stills(data / "images" / "p3m_demo"),
         "talk": [discover_clip(data / "videos" / name) for name in TALKING_HEADS],
+        "body": [discover_clip(data / "videos" / name) for name in FULL_BODY],
     }
     results = {}
     for group, clips in groups.items():
@@ -247,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
     print(clip_lines(results))
     print()
     passed = targets(results)
+    if args.against:
+        passed += against(results, json.loads(args.against.read_text()))
     for text, ok in passed:
         print(f"{'PASS' if ok else 'FAIL'}  {text}")
     if args.json:
