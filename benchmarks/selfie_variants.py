@@ -117,25 +117,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{data} is absent: this benchmark needs the shared data.", file=sys.stderr)
         return 2
     p3m = data / "images" / "p3m_demo"
+    davis = [discover_clip(p) for p in sorted((data / "frames_gt").glob("davis2016_*"))]
+    doctor = [discover_clip(data / "videos" / "pixabay_doctor_26732.mp4")]
     families = {
-        "P3M 16:9 close-ups": (sorted((p3m / "images").iterdir()), True, ("mad", "grad")),
-        "DAVIS full body": (
-            sorted((data / "frames_gt").glob("davis2016_*")),
-            False,
-            ("mad", "iou"),
-        ),
-        "doctor talking head": (
-            [data / "videos" / "pixabay_doctor_26732.mp4"],
-            False,
-            ("flicker",),
-        ),
+        "P3M 16:9 close-ups": (stills(p3m), True, ("mad", "grad")),
+        "DAVIS full body": (davis, False, ("mad", "iou")),
+        "doctor talking head": (doctor, False, ("flicker",)),
     }
     print(f"{'family':22} {'variant':10} figures")
-    for family, (paths, crop, keys) in families.items():
-        if family.startswith("P3M"):
-            paths = [p3m]  # one folder: images with their alpha
+    for family, (clips, crop, keys) in families.items():
         for variant in VARIANTS:
-            result = score(variant, paths, args.frames, crop)
+            result = score(variant, clips, args.frames, crop)
             figures = "  ".join(
                 f"{k} {result[k]:.4f}" if k == "iou" else f"{k} {result[k]:.2f}" for k in keys
             )
