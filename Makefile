@@ -2,24 +2,38 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# onnxruntime-openvino owns the same onnxruntime/ folder as onnxruntime: its own venv.
+OV_VENV ?= .venv-openvino
+OV_BIN := $(OV_VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-openvino lint bench clean
 
 $(BIN)/livematte: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[cpu,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[cpu,dev,ray]'
 	@touch $@
 
 demo: $(BIN)/livematte
 	$(BIN)/livematte demo
 
+$(OV_BIN)/livematte: pyproject.toml
+	$(PYTHON) -m venv $(OV_VENV)
+	$(OV_BIN)/python -m pip install --quiet --upgrade pip
+	$(OV_BIN)/python -m pip install --quiet -e '.[openvino,dev]'
+	@touch $@
+
 test: $(BIN)/livematte
 	$(BIN)/python -m pytest -q
+	$(MAKE) test-openvino
+
+# --device openvino for real, plus the device checks under that build.
+test-openvino: $(OV_BIN)/livematte
+	$(OV_BIN)/python -m pytest -q tests/test_openvino.py tests/test_devices.py
 
 lint: $(BIN)/livematte
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
 clean:
-	rm -rf $(VENV) livematte-demo.mp4 livematte-demo.png
+	rm -rf $(VENV) $(OV_VENV) livematte-demo.mp4 livematte-demo.png

@@ -13,6 +13,7 @@ no decoding, refinement, compositing or encoding. Models measured:
 
     python benchmarks/onnx_throughput.py                     # CPU, all of the above
     python benchmarks/onnx_throughput.py --device cuda --frames 100
+    .venv-openvino/bin/python benchmarks/onnx_throughput.py --device cpu,openvino
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from livematte.config import DEVICES, PRECISIONS
 from livematte.matting.onnx_matter import load_onnx_matter
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -224,15 +226,19 @@ def test_frame(h: int, w: int) -> np.ndarray:
     return np.random.default_rng(0).integers(0, 256, (h, w, 3), np.uint8)
 
 
-def measure(matter, frame: np.ndarray, count: int) -> list[float]:
-    for _ in range(3):
-        matter.infer(frame)
+def time_infer(matter, frame: np.ndarray, count: int) -> list[float]:
+    """Seconds for each of ``count`` calls of ``matter.infer(frame)``."""
     times = []
     for _ in range(count):
         start = time.perf_counter()
         matter.infer(frame)
         times.append(time.perf_counter() - start)
     return times
+
+
+def measure(matter, frame: np.ndarray, count: int) -> list[float]:
+    time_infer(matter, frame, 3)  # warm-up
+    return time_infer(matter, frame, count)
 
 
 def models(args: argparse.Namespace, folder: Path) -> list[tuple[str, str, dict]]:
@@ -258,9 +264,35 @@ def models(args: argparse.Namespace, folder: Path) -> list[tuple[str, str, dict]
     return found
 
 
+def parse_devices(text: str) -> list[str]:
+    """``cpu,openvino`` -> ["cpu", "openvino"]: several are timed in turn, in one run."""
+    devices = [d.strip() for d in text.split(",") if d.strip()]
+    unknown = [d for d in devices if d not in DEVICES]
+    if not devices or unknown:
+        raise argparse.ArgumentTypeError(f"choose from {', '.join(DEVICES)} (comma-separated)")
+    return devices
+
+
+def timed_rounds(matters: list, frame: np.ndarray, count: int, rounds: int = 4) -> list[list]:
+    """Each matter's frame times, measured in alternating rounds so that a shared
+    machine's load changes touch every device alike (ratios stay fair)."""
+    times: list[list[float]] = [[] for _ in matters]
+    per_round = max(1, count // rounds)
+    for _ in range(rounds):
+        for index, matter in enumerate(matters):
+            times[index] += measure(matter, frame, per_round)
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda", "tensorrt"])
+    parser.add_argument(
+        "--device",
+        default=["cpu"],
+        type=parse_devices,
+        help="device, or several to compare in one run (e.g. cpu,openvino)",
+    )
+    parser.add_argument("--precision", default="auto", choices=PRECISIONS)
     parser.add_argument(
         "--threads", type=int, default=None, help="intra-op threads (default: cores - 1)"
     )
@@ -272,22 +304,35 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         for label, path, extra in models(args, Path(tmp)):
-            matter = load_onnx_matter(
-                path,
-                device=args.device,
-                threads=args.threads,
-                downsample_ratio=args.downsample_ratio,
-                **extra,
-            )
-            print(f"{label}: {matter.info}")
-            for res, (h, w) in RESOLUTIONS.items():
-                times = measure(matter, test_frame(h, w), args.frames)
-                median = statistics.median(times)
-                p90 = sorted(times)[int(0.9 * (len(times) - 1))]
-                print(
-                    f"  {res:>5} {w}x{h}: {1 / median:6.1f} fps  median {median * 1e3:7.1f} ms"
-                    f"  p90 {p90 * 1e3:7.1f} ms"
+            matters = [
+                load_onnx_matter(
+                    path,
+                    device=device,
+                    threads=args.threads,
+                    downsample_ratio=args.downsample_ratio,
+                    precision=args.precision,
+                    **extra,
                 )
+                for device in args.device
+            ]
+            print(label)
+            for matter in matters:
+                print(f"  {matter.info}")
+            for res, (h, w) in RESOLUTIONS.items():
+                all_times = timed_rounds(matters, test_frame(h, w), args.frames)
+                base = statistics.median(all_times[0])
+                for matter, times in zip(matters, all_times, strict=True):
+                    median = statistics.median(times)
+                    p90 = sorted(times)[int(0.9 * (len(times) - 1))]
+                    ratio = (
+                        f"  x{base / median:4.2f} vs {matters[0].provider}"
+                        if matter is not matters[0]
+                        else ""
+                    )
+                    print(
+                        f"  {res:>5} {w}x{h} {matter.provider:<26}: {1 / median:6.1f} fps  "
+                        f"median {median * 1e3:7.1f} ms  p90 {p90 * 1e3:7.1f} ms{ratio}"
+                    )
 
 
 if __name__ == "__main__":

@@ -129,7 +129,7 @@ class Tutorial:
 
 
 def run_livematte(source: Path, target: Path, frames: int, planar: bool = True) -> dict[str, float]:
-    from livematte.io.open import open_source
+    from livematte.io.open import open_outputs, open_source
     from livematte.run.interrupt import StopRequest
     from livematte.run.offline import run_offline
     from livematte.stages import Stages
@@ -141,7 +141,10 @@ def run_livematte(source: Path, target: Path, frames: int, planar: bool = True) 
     try:
         with StopRequest() as stop:
             limit = {"max_frames": frames} if frames else {}
-            report = run_offline(src, stages, str(target), config, stop, **limit)
+            outputs = open_outputs(
+                str(source), str(target), src, config, transparent=stages.transparent
+            )
+            report = run_offline(src, stages, outputs, config, stop, **limit)
     finally:
         stages.close()
         src.close()

@@ -11,6 +11,7 @@ import numpy as np
 import pyvirtualcam
 
 from livematte.matting import Matte
+from livematte.matting.base import Matter
 
 FAKE_BACKEND = "livematte-test"
 
@@ -79,7 +80,7 @@ class CameraScript:
         return capture
 
 
-class HalfMatter:
+class HalfMatter(Matter):
     """A model that puts the person on the left half; optionally slow, to load the CPU."""
 
     name = "half"

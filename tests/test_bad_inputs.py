@@ -23,7 +23,7 @@ import pytest
 from conftest import video_info, write_clip
 
 from livematte import cli
-from livematte.io import sources
+from livematte.io import images
 
 FRAMES = 60  # of the clips that get damaged
 
@@ -219,9 +219,9 @@ def test_huge_png_refused_before_decoding(corpus: Path, monkeypatch: pytest.Monk
     def must_not_decode(*args: object) -> None:
         raise AssertionError("the pixels were decoded before the size was checked")
 
-    monkeypatch.setattr(sources.cv2, "imdecode", must_not_decode)
-    with pytest.raises(sources.UserError, match="60000x60000"):
-        sources.read_image(corpus / "huge.png")
+    monkeypatch.setattr(images.cv2, "imdecode", must_not_decode)
+    with pytest.raises(images.UserError, match="60000x60000"):
+        images.read_image(corpus / "huge.png")
 
 
 def test_huge_png_in_a_folder_is_refused(
@@ -367,7 +367,7 @@ def test_odd_size_as_png_frames_keeps_the_exact_size(
     out = out_dir / "frames"
     rc, err = run_cli(capsys, str(corpus / "odd.mkv"), "-o", str(out))
     assert rc == 0, err
-    files = sorted(out.iterdir())
+    files = sorted(out.glob("*.png"))
     assert len(files) == 10
     assert cv2.imread(str(files[0])).shape == (361, 641, 3)
 

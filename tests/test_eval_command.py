@@ -13,7 +13,7 @@ from conftest import person_frames, write_clip
 from livematte.cli import main
 from livematte.config import Config
 from livematte.eval_command import main_eval
-from livematte.matting.base import Matte
+from livematte.matting.base import Matte, Matter
 
 
 def write_frames(root: Path, frames: int, truth: np.ndarray | None = None) -> Path:
@@ -28,7 +28,7 @@ def write_frames(root: Path, frames: int, truth: np.ndarray | None = None) -> Pa
     return root
 
 
-class ConstantMatter:
+class ConstantMatter(Matter):
     """A model that answers the same low-resolution alpha for every frame."""
 
     name = "constant"
@@ -53,6 +53,7 @@ def test_eval_prints_table_and_writes_json(tmp_path: Path, capsys):
     data = json.loads(json_path.read_text())
     row = data["clips"][0]
     assert row["name"] == "astronaut" and row["frames"] == 4 and data["overall"]["frames"] == 4
+    assert data["provider"] == "LiteRT CPU"  # the built-in model's runtime
     assert "MAD x1e3" in table and "flicker x1e3" in table
     line = next(line for line in table.splitlines() if line.startswith("astronaut"))
     # The printed MAD is the JSON's, and against an empty truth it is the mean alpha: the

@@ -24,7 +24,7 @@ from conftest import video_info, write_clip
 
 from livematte import cli
 from livematte.errors import Interrupted
-from livematte.io import sinks
+from livematte.io import video_file
 from livematte.io.sinks import partial_path
 from livematte.run.interrupt import StopRequest
 from livematte.run.offline import process_video
@@ -231,7 +231,7 @@ def test_full_disk_simulated(
     out = tmp_path / output
     out.write_bytes(b"an earlier render")
     monkeypatch.setattr(
-        sinks, "open", lambda path, mode: _FillingFile(path, mode, 20_000), raising=False
+        video_file, "open", lambda path, mode: _FillingFile(path, mode, 20_000), raising=False
     )
     rc = cli.main(["run", str(clip), "-o", str(out), "--crf", "0", "-q"])
     assert_disk_full_refusal(rc, capsys.readouterr().err, out)
@@ -271,7 +271,7 @@ def test_stop_keeps_the_png_frames_done(tmp_path: Path) -> None:
     report = process_video(clip, out, stop=stop)
     watcher.join()
     assert report.interrupted
-    files = sorted(out.iterdir())
+    files = sorted(out.glob("*.png"))
     assert 5 <= len(files) == report.frames < 100
     assert [f.name for f in files] == [f"{i:05d}.png" for i in range(report.frames)]
     assert leftovers(tmp_path) == []

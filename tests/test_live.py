@@ -31,13 +31,14 @@ from livematte.errors import UserError
 from livematte.io import camera as camera_module
 from livematte.io.camera import CameraSource, RealTimeFileSource
 from livematte.io.preview import PreviewWindow
+from livematte.io.sinks import Sink
 from livematte.io.sources import VideoFileSource
 from livematte.io.vcam import MODPROBE_FIX
 from livematte.run.controls import DEFAULT_COLOUR, LiveControls, TerminalKeys
 from livematte.run.interrupt import StopRequest
-from livematte.run.live import LiveDriver, LiveOutput, run_live
-from livematte.run.schedule import InferenceSchedule
+from livematte.run.live import LiveDriver, run_live
 from livematte.run.report import LatencyHistogram
+from livematte.run.schedule import InferenceSchedule
 from livematte.stages import Stages
 
 GREEN = (0, 255, 0)
@@ -45,7 +46,7 @@ BLUE_BGR = (255, 0, 0)  # what OpenCV delivers for a pure blue picture
 RED_BGR = (0, 0, 255)
 
 
-class Recorder(LiveOutput):
+class Recorder(Sink):
     """Keeps a copy of every frame sent (and repeat) with the time it was sent."""
 
     keepalive = True
@@ -56,10 +57,16 @@ class Recorder(LiveOutput):
         self.times: list[float] = []
         self.events: list[tuple[str, tuple[int, ...]]] = []  # (fresh or repeat, top-left pixel)
 
-    def send(self, image, frame) -> None:
-        (self.fresh if frame is not None else self.repeats).append(image.copy())
+    def write(self, frame, image) -> None:
+        self._note("fresh", image)
+
+    def repeat(self, image) -> None:
+        self._note("repeat", image)
+
+    def _note(self, kind: str, image) -> None:
+        (self.fresh if kind == "fresh" else self.repeats).append(image.copy())
         self.times.append(time.perf_counter())
-        self.events.append(("fresh" if frame is not None else "repeat", tuple(image[0, 0])))
+        self.events.append((kind, tuple(image[0, 0])))
 
 
 def make_config(*backgrounds: str, infer_every: int = 1, auto_skip: bool = False) -> Config:
@@ -432,7 +439,7 @@ def test_preview_output_shows_rate_and_stage_times(tmp_path: Path) -> None:
     config.live.live = True
     gui = FakeGui()
     stats = run_live(str(clip), "preview", config, StopRequest(), preview_gui=gui, stages=None)
-    assert len(gui.shown) >= stats.frames_out > 0
+    assert len(gui.shown) >= stats.live.frames_out > 0
     assert gui.destroyed
 
 
@@ -463,7 +470,7 @@ def test_virtual_camera_gets_rgb_frames_of_the_right_size_at_a_steady_rate(
     assert (camera.width, camera.height, camera.fps) == (160, 90, 30)
     assert camera.fourcc == _fourcc("raw ")  # PixelFormat.RGB
     assert camera.closed
-    assert len(camera.frames) == stats.frames_out >= 27
+    assert len(camera.frames) == stats.live.frames_out >= 27
     assert all(f.dtype == np.uint8 and f.size == 160 * 90 * 3 for f in camera.frames)
     gaps = np.diff(camera.times)
     assert abs(float(np.median(gaps)) - 1 / 30) < 0.008
@@ -497,8 +504,8 @@ def test_vanished_virtual_camera_is_retried_without_stopping(
     with caplog.at_level("WARNING", logger="livematte"):
         stats = run_live(str(clip), "vcam", config, StopRequest(), stages=half_stages(config),
                          vcam_backend=FAKE_BACKEND)  # fmt: skip
-    assert stats.frames_out == 30 - stats.frames_dropped
-    assert stats.vcam_errors == 1
+    assert stats.live.frames_out == 30 - stats.live.frames_dropped
+    assert stats.live.vcam_errors == 1
     assert len(fake_vcam.instances) == 2  # the device came back and got the later frames
     assert len(fake_vcam.instances[1].frames) >= 10
     failures = [r for r in caplog.records if "failed" in r.getMessage()]
@@ -550,6 +557,7 @@ def test_live_run_writes_its_statistics(tmp_path: Path, capsys) -> None:
     assert code == 0
     stats = json.loads(stats_path.read_text())
     assert stats["frames_in"] == 30
+    assert stats["provider"] == "LiteRT CPU"  # the built-in model's runtime
     assert stats["frames_out"] + stats["frames_dropped"] == 30
     assert stats["dropped_percent"] == pytest.approx(100 * stats["frames_dropped"] / 30, abs=0.01)
     latency = stats["latency_ms"]
@@ -603,7 +611,7 @@ def test_preview_beside_another_output_without_a_display_is_skipped(
     config.live.preview = True
     with caplog.at_level("WARNING", logger="livematte"):
         stats = run_live(str(clip), "null", config, StopRequest(), stages=half_stages(config))
-    assert stats.frames_out > 0
+    assert stats.live.frames_out > 0
     assert any("no display" in r.getMessage() for r in caplog.records)
 
 

@@ -29,17 +29,18 @@ from livematte.config import Config
 from livematte.io import camera as camera_module
 from livematte.io import vcam as vcam_module
 from livematte.io.camera import CameraSource
+from livematte.io.sinks import Sink
 from livematte.io.vcam import VirtualCameraSink
 from livematte.matting import Matte
 from livematte.run.interrupt import StopRequest
-from livematte.run.live import LiveDriver, LiveOutput, VcamOutput
+from livematte.run.live import LiveDriver
 from livematte.stages import Stages
 
 BLUE_BGR, RED_BGR = (255, 0, 0), (0, 0, 255)
 BLUE, RED, GREEN = (0, 0, 255), (255, 0, 0), (0, 255, 0)  # as RGB
 
 
-class Collector(LiveOutput):
+class Collector(Sink):
     """Every frame the driver sends: fresh or repeat, when, and its left/right pixels."""
 
     keepalive = True
@@ -48,8 +49,13 @@ class Collector(LiveOutput):
         self.events: list[tuple[str, tuple[int, ...], tuple[int, ...]]] = []
         self.times: list[float] = []
 
-    def send(self, image: np.ndarray, frame: object) -> None:
-        kind = "repeat" if frame is None else "fresh"
+    def write(self, frame: object, image: np.ndarray) -> None:
+        self._note("fresh", image)
+
+    def repeat(self, image: np.ndarray) -> None:
+        self._note("repeat", image)
+
+    def _note(self, kind: str, image: np.ndarray) -> None:
         self.events.append((kind, tuple(image[0, 0]), tuple(image[0, -1])))
         self.times.append(time.perf_counter())
 
@@ -118,7 +124,7 @@ def fake_vcam() -> Iterator[type[FakeVirtualCamera]]:
 def drive(
     source: CameraSource,
     stages: Stages,
-    outputs: list[LiveOutput],
+    outputs: list[Sink],
     until: Callable[[], bool],
     limit: float = 10.0,
 ) -> LiveDriver:
@@ -232,7 +238,7 @@ def test_virtual_camera_keeps_getting_frames_while_the_camera_is_unplugged(
     sink = VirtualCameraSink(source.width, source.height, source.fps, backend=FAKE_BACKEND)
     out = Collector()
     try:
-        drive(source, stages, [VcamOutput(sink, pace=False), out], until=out.drained(back))
+        drive(source, stages, [sink, out], until=out.drained(back))
     finally:
         sink.close()
     (device,) = fake_vcam.instances
@@ -260,7 +266,7 @@ def test_busy_virtual_camera_never_stalls_the_loop(
     out = Collector()
     with caplog.at_level("INFO", logger="livematte"):
         try:
-            driver = drive(source, stages, [VcamOutput(sink, pace=False), out],
+            driver = drive(source, stages, [sink, out],
                            until=out.drained(capture))  # fmt: skip
         finally:
             sink.close()

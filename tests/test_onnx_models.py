@@ -1,10 +1,8 @@
-"""ONNX models on onnxruntime: specs, devices, recurrent state, and real models' quality."""
+"""ONNX models on onnxruntime: specs, recurrent state, real models' quality."""
 
 from __future__ import annotations
 
 import dataclasses
-import importlib.metadata
-import logging
 from pathlib import Path
 
 import cv2
@@ -13,6 +11,7 @@ import onnx_factories as factories
 import onnxruntime as ort
 import pytest
 
+from livematte.config import Config
 from livematte.errors import UserError
 from livematte.matting import providers
 from livematte.matting.base import Matter
@@ -26,10 +25,10 @@ from livematte.matting.model_spec import (
 )
 from livematte.matting.onnx_matter import (
     RvmMatter,
-    SceneCutDetector,
     auto_downsample_ratio,
     load_onnx_matter,
 )
+from livematte.stages import Stages
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
@@ -273,11 +272,20 @@ def test_rvm_returns_full_size_alpha_and_foreground(rvm):
     np.testing.assert_array_equal(matte.foreground, frame)
 
 
-def test_rvm_resets_on_size_change_and_scene_cut(rvm):
+def test_rvm_resets_on_size_change(rvm):
     small, large = np.full((72, 128, 3), 100, np.uint8), np.full((90, 160, 3), 100, np.uint8)
     assert counts(rvm, [small, small, large, large]) == [0.1, 0.2, 0.1, 0.2]
-    cut = np.full((90, 160, 3), 250, np.uint8)
-    assert counts(rvm, [cut, cut]) == [0.1, 0.2]
+
+
+def test_rvm_starts_afresh_at_a_scene_cut(rvm):
+    """The stages find the cut (one detector for every model) and reset the model."""
+    stages = Stages(Config(), matter=rvm)
+    shot, cut = np.full((90, 160, 3), 100, np.uint8), np.full((90, 160, 3), 250, np.uint8)
+    for frame in (shot, shot, shot):
+        stages.matte(frame)
+    before = rvm.resets
+    stages.matte(cut)
+    assert rvm.resets == before + 1 and stages.scene_cuts == 1
 
 
 def test_rvm_fp16_feeds_float32_ratio_and_carries_state(tmp_path):
@@ -297,139 +305,6 @@ def test_rvm_downsample_ratio_is_automatic_unless_given(tmp_path):
     assert given.infer(hd).alpha.mean() == pytest.approx(0.25)
     assert auto_downsample_ratio(2160, 3840) == pytest.approx(512 / 3840)
     assert auto_downsample_ratio(240, 320) == 1.0
-
-
-def test_scene_cut_detector_ignores_motion_but_not_cuts():
-    detect = SceneCutDetector()
-    frame = red_left_blue_right(180, 320)
-    assert not detect(frame)
-    assert not detect(np.roll(frame, 8, axis=1))  # a small pan
-    assert detect(255 - frame)
-
-
-# --- devices ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def tiny(tmp_path) -> str:
-    return factories.save(factories.segmenter("NHWC", (256, 256), out_channels=1), tmp_path)
-
-
-def offer(monkeypatch, names: list[str]) -> None:
-    monkeypatch.setattr(ort, "get_available_providers", lambda: list(names))
-
-
-def test_cpu_device_says_so_with_threads(tiny):
-    matter = load_onnx_matter(tiny, device="cpu", threads=1)
-    assert matter.device == "cpu"
-    assert matter.info == "model model.onnx (mediapipe-selfie) on cpu, 1 thread"
-
-
-def test_cuda_on_a_cpu_only_build_says_what_to_install(monkeypatch, tiny):
-    offer(monkeypatch, [CPU])
-    with pytest.raises(
-        UserError, match=r"--device cuda cannot be used: .*CPU-only build.*livematte\[gpu\]"
-    ):
-        load_onnx_matter(tiny, device="cuda")
-
-
-@pytest.mark.filterwarnings("ignore:Specified provider")
-def test_cuda_provider_that_does_not_load_is_not_silent(monkeypatch, tiny):
-    offer(monkeypatch, [CUDA, CPU])  # the real session then falls back to the CPU
-    with pytest.raises(UserError) as raised:
-        load_onnx_matter(tiny, device="cuda")
-    message = str(raised.value)
-    assert message.startswith("--device cuda was asked for but CUDA cannot be used")
-    assert any(lib in message for lib in ("libcuda.so.1", "libcudart", "libcudnn", "nvcuda.dll"))
-    assert "--device cpu" in message
-
-
-@pytest.mark.filterwarnings("ignore:Specified provider")
-def test_auto_tries_tensorrt_then_cuda_then_cpu_and_says_why(monkeypatch, tiny):
-    offer(monkeypatch, [TRT, CUDA, CPU])
-    tried: list[str] = []
-    real = ort.InferenceSession
-
-    def session(path, sess_options=None, providers=None):
-        first = providers[0][0] if isinstance(providers[0], tuple) else providers[0]
-        tried.append(first)
-        if first == TRT:
-            raise RuntimeError("TensorRT EP could not build an engine\nlong details")
-        return real(path, sess_options=sess_options, providers=providers)
-
-    monkeypatch.setattr(ort, "InferenceSession", session)
-    matter = load_onnx_matter(tiny, device="auto")
-    assert tried[:3] == [TRT, CUDA, CPU]
-    assert matter.device == "cpu"
-    assert (
-        "TensorRT not used: onnxruntime failed to start it: TensorRT EP could not build"
-        in matter.info
-    )
-    assert "CUDA not used: " in matter.info and "long details" not in matter.info
-
-
-@pytest.mark.filterwarnings("ignore:Specified provider")
-def test_missing_cuda_libraries_are_named(monkeypatch, tiny):
-    offer(monkeypatch, [CUDA, CPU])
-    real = providers.ctypes.CDLL
-
-    def cdll(name, *args, **kwargs):
-        if name.startswith(("libcudnn", "cudnn")):
-            raise OSError(f"{name}: cannot open shared object file")
-        return None if "cud" in name or "cublas" in name else real(name, *args, **kwargs)
-
-    monkeypatch.setattr(providers.ctypes, "CDLL", cdll)
-    with pytest.raises(
-        UserError, match=r"CUDA/cuDNN libraries (libcudnn\.so\.|cudnn64_)9.*livematte\[gpu\]"
-    ):
-        load_onnx_matter(tiny, device="cuda")
-
-
-def test_auto_on_a_cpu_build_says_there_is_no_gpu_provider(monkeypatch, tiny):
-    offer(monkeypatch, [CPU])
-    matter = load_onnx_matter(tiny, device="auto")
-    assert matter.device == "cpu" and "no GPU provider" in matter.info
-
-
-def test_unknown_device_is_refused(tiny):
-    with pytest.raises(
-        UserError, match="Unknown --device 'gpu'; choose one of auto, cpu, cuda, tensorrt"
-    ):
-        load_onnx_matter(tiny, device="gpu")
-
-
-def both_installed(monkeypatch) -> None:
-    versions = {"onnxruntime": "1.32.0", "onnxruntime-gpu": "1.31.1"}
-
-    def version(name: str) -> str:
-        if name not in versions:
-            raise importlib.metadata.PackageNotFoundError(name)
-        return versions[name]
-
-    monkeypatch.setattr(providers.importlib.metadata, "version", version)
-
-
-def test_both_runtimes_installed_is_explained(monkeypatch, tiny, caplog):
-    both_installed(monkeypatch)
-    offer(monkeypatch, [CPU])
-    with pytest.raises(
-        UserError,
-        match=r"onnxruntime 1\.32\.0 and onnxruntime-gpu 1\.31\.1 .*same onnxruntime folder",
-    ):
-        load_onnx_matter(tiny, device="cuda")
-    with caplog.at_level(logging.WARNING, logger="livematte"):
-        assert load_onnx_matter(tiny, device="cpu").device == "cpu"
-    assert "same onnxruntime folder" in caplog.text
-
-
-def test_one_runtime_installed_is_fine():
-    assert providers.runtime_conflict() is None
-    assert len(providers.installed_runtimes()) == 1  # onnxruntime, or -gpu on a GPU runner
-
-
-@pytest.mark.parametrize(("cores", "threads"), [(1, 1), (2, 1), (4, 3), (8, 7), (64, 8)])
-def test_threads_leave_a_core_for_capture_and_encoding(cores, threads):
-    assert providers.default_threads(cores) == threads
 
 
 def test_missing_model_file_is_a_user_error(tmp_path):
@@ -470,18 +345,6 @@ def davis(clip: str, count: int = 10) -> list[tuple[np.ndarray, np.ndarray]]:
         )
         for name in names
     ]
-
-
-def test_scene_cuts_between_davis_clips_are_found_and_motion_is_not():
-    """Every frame of parkour (the fastest motion), then hike: exactly one cut."""
-    names = [
-        sorted((need(DATA / "frames_gt" / f"davis2016_{clip}") / "images").glob("*.jpg"))
-        for clip in ("parkour", "hike")
-    ]
-    frames = names[0] + names[1][:5]
-    detect = SceneCutDetector()  # quarter-size decoding: it only looks at thumbnails
-    flags = [detect(cv2.imread(str(name), cv2.IMREAD_REDUCED_COLOR_4)) for name in frames]
-    assert flags.index(True) == len(names[0]) and flags.count(True) == 1
 
 
 @pytest.fixture(scope="module")

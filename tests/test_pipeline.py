@@ -14,10 +14,12 @@ import pytest
 from livematte.config import Config, OutputConfig
 from livematte.errors import UserError
 from livematte.frame import Frame
-from livematte.io.sinks import Sink, VideoFileSink
+from livematte.io.open import Outputs
+from livematte.io.sinks import Sink
 from livematte.io.sources import Source
+from livematte.io.video_file import VideoFileSink
 from livematte.matting import Matte
-from livematte.run import offline as pipeline
+from livematte.matting.base import Matter
 from livematte.run.interrupt import StopRequest
 from livematte.run.offline import run_offline
 from livematte.stages import Stages
@@ -46,7 +48,7 @@ class CountingSource(Source):
             yield Frame(coded(index), index, pts=index, time_base=Fraction(1, 25))
 
 
-class OpaqueMatter:
+class OpaqueMatter(Matter):
     """The whole frame is the person, so the output frame is the input frame."""
 
     name, device = "opaque", "cpu"
@@ -83,12 +85,11 @@ class RecordingSink(Sink):
 
 
 def run(source: Source, sink: RecordingSink, monkeypatch, **kwargs):
-    monkeypatch.setattr(pipeline, "open_file_sink", lambda *a, **k: sink)
     config = Config()
     config.background.specs = ["#000000"]
     stages = Stages(config, matter=OpaqueMatter())
     with StopRequest() as stop:
-        return run_offline(source, stages, "out.mp4", config, stop, **kwargs)
+        return run_offline(source, stages, Outputs([sink]), config, stop, **kwargs)
 
 
 def test_every_frame_is_written_in_order_with_its_own_pixels(monkeypatch):
@@ -112,14 +113,13 @@ class AlternatingMatter(OpaqueMatter):
 def test_each_frame_is_blended_with_its_own_matte(monkeypatch):
     # The writer blends while the main thread mattes the frames after it and the refiner
     # reuses its buffers: a matte not kept apart would put a later frame's alpha on this one.
-    monkeypatch.setattr(pipeline, "open_file_sink", lambda *a, **k: sink)
     sink = RecordingSink(delay=0.002)
     config = Config()
     config.background.specs = ["#000000"]
     config.temporal.enabled = False
     stages = Stages(config, matter=AlternatingMatter())
     with StopRequest() as stop:
-        run_offline(CountingSource(120), stages, "out.mp4", config, stop)
+        run_offline(CountingSource(120), stages, Outputs([sink]), config, stop)
     assert sink.written == [(i, i if i % 2 == 0 else 0) for i in range(120)]
 
 

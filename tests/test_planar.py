@@ -185,14 +185,14 @@ def _video_tags(path: Path) -> tuple[int, int, str]:
 def test_reencode_stays_planar_and_keeps_the_sources_colour_tags(tmp_path, background):
     clip = write_clip(tmp_path / "hd.mp4", frames=8, colorspace=1)
     report = process_video(clip, tmp_path / "out.mp4", background=background)
-    assert report.extra["planar"] is True
+    assert report.planar is True
     assert _video_tags(tmp_path / "out.mp4") == (1, 1, "yuv420p")
 
 
 def test_untagged_sd_source_is_tagged_bt601(tmp_path):
     clip = write_clip(tmp_path / "sd.mp4", frames=6)
     report = process_video(clip, tmp_path / "out.mp4")
-    assert report.extra["planar"] is True
+    assert report.planar is True
     assert _video_tags(tmp_path / "out.mp4")[:2] == (6, 1)
 
 
@@ -210,7 +210,7 @@ def test_runs_that_need_rgb_take_the_rgb_path(tmp_path, output, background, over
     for key, value in overrides.items():
         setattr(config.output, key, value)
     report = process_video(clip, tmp_path / output, background=background, config=config)
-    assert report.extra["planar"] is False
+    assert report.planar is False
     assert report.frames == 4
 
 

@@ -42,7 +42,7 @@ def test_person_kept_and_background_replaced(clip: Path, tmp_path: Path) -> None
         main(["run", str(clip), "-o", str(out), "-b", "#00ff00", "--alpha-out", str(alpha), "-q"])
         == 0
     )
-    names = sorted(p.name for p in alpha.iterdir())
+    names = sorted(p.name for p in alpha.glob("*.png"))
     assert names == [f"{i:05d}.png" for i in range(30)]
     first_in = next(person_frames(1))
     result = cv2.cvtColor(cv2.imread(str(out / "00000.png")), cv2.COLOR_BGR2RGB)
@@ -109,7 +109,8 @@ def test_still_image_and_image_folder_inputs(tmp_path: Path) -> None:
     out_folder = tmp_path / "out"
     report = livematte.process_video(folder, out_folder, background="#0000ff")
     assert report.frames == 3
-    assert sorted(p.name for p in out_folder.iterdir()) == ["00000.png", "00001.png", "00002.png"]
+    # Each picture keeps its own name.
+    assert sorted(p.name for p in out_folder.glob("*.png")) == ["f00.png", "f01.png", "f02.png"]
     single = tmp_path / "single.png"
     livematte.process_video(folder / "f00.png", single, background="#0000ff")
     image = cv2.imread(str(single))

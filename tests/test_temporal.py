@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from livematte.config import Config, TemporalConfig
-from livematte.matting.base import Matte
+from livematte.matting.base import Matte, Matter
 from livematte.stages import Stages
 from livematte.temporal import TemporalFilter
 
@@ -72,7 +72,7 @@ def test_disabled_filter_passes_alpha_through():
     np.testing.assert_array_equal(temporal.smooth(second, grey), second)
 
 
-class ScriptedMatter:
+class ScriptedMatter(Matter):
     """Answers the alphas it is given, one per frame."""
 
     name = "scripted"

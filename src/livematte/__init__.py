@@ -11,7 +11,17 @@ from __future__ import annotations
 
 from .config import Config, load_config
 from .errors import UserError
-from .run.offline import RunReport, process_video
+from .run.batch import BatchReport, process_batch
+from .run.offline import process_video
+from .run.report import RunReport
 
-__all__ = ["Config", "RunReport", "UserError", "load_config", "process_video"]
+__all__ = [
+    "BatchReport",
+    "Config",
+    "RunReport",
+    "UserError",
+    "load_config",
+    "process_batch",
+    "process_video",
+]
 __version__ = "0.1.0"

@@ -21,7 +21,7 @@ import numpy as np
 from .config import Config
 from .errors import UserError
 from .io.json_file import write_json
-from .io.open import check_not_overwriting_input, open_source
+from .io.open import check_not_overwriting_input, open_outputs, open_source
 from .run.interrupt import StopRequest
 from .run.offline import run_offline
 from .stages import STAGE_NAMES, Stages
@@ -81,7 +81,10 @@ def run_bench(input: str, config: Config, frames: int = 0, output: str = "null")
             sampler.start()
             cpu0, wall0 = time.process_time(), time.perf_counter()
             with StopRequest() as stop:
-                report = run_offline(source, stages, output, config, stop, max_frames=frames)
+                outputs = open_outputs(
+                    input, output, source, config, transparent=stages.transparent
+                )
+                report = run_offline(source, stages, outputs, config, stop, max_frames=frames)
             cpu = time.process_time() - cpu0
             wall = time.perf_counter() - wall0
             memory = sampler.stop()
@@ -98,6 +101,7 @@ def run_bench(input: str, config: Config, frames: int = 0, output: str = "null")
         "width": source.width,
         "height": source.height,
         "model": report.model,
+        "provider": report.provider,
         "frames": report.frames,
         "seconds": wall,
         "fps": report.frames / wall if wall > 0 else 0.0,
@@ -117,7 +121,8 @@ def format_table(results: dict[str, Any]) -> str:
     """The per-stage table and the summary lines, as printed by ``livematte bench``."""
     lines = [
         f"{results['input']}: {results['frames']} frames at "
-        f"{results['width']}x{results['height']}, {results['model']}, output {results['output']}",
+        f"{results['width']}x{results['height']}, {results['model']} on {results['provider']}, "
+        f"output {results['output']}",
         f"{'stage':<12}{'median ms':>11}{'p95 ms':>10}",
     ]
     for name, figures in results["stages"].items():

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .config import Config, load_config
+from .config import DEVICES, PRECISIONS, Config, load_config, validate
 from .errors import UserError
 
 log = logging.getLogger("livematte")
@@ -27,6 +27,7 @@ _FLAG_SETTINGS = {
     "model_type": "model.type",
     "model_spec": "model.spec",
     "device": "model.device",
+    "precision": "model.precision",
     "threads": "model.threads",
     "variant": "model.variant",
     "downsample_ratio": "model.downsample_ratio",
@@ -95,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--plot", default=None, help="write a bar chart of stage times (PNG)")
     bench.add_argument("-o", "--output", default="null", help="encode to this file (default: null)")
     _add_common(bench)
+    _add_batch(commands)
     return parser
 
 
@@ -119,7 +121,20 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         help="ONNX family: rvm, modnet, sinet, mediapipe-selfie, pphumanseg",
     )
     parser.add_argument("--model-spec", default=None, help="TOML file describing an ONNX model")
-    parser.add_argument("--device", default=None, choices=["auto", "cpu", "cuda", "tensorrt"])
+    parser.add_argument(
+        "--device",
+        default=None,
+        choices=DEVICES,
+        help="where an ONNX model runs (default auto: the fastest that loads; the README "
+        "lists what each needs)",
+    )
+    parser.add_argument(
+        "--precision",
+        default=None,
+        choices=PRECISIONS,
+        help="ONNX model precision: auto (as exported), fp32, or fp16 (TensorRT builds fp16 "
+        "engines; other devices need an fp16 export)",
+    )
     parser.add_argument("--threads", type=int, default=None, help="model threads (0 = auto)")
     parser.add_argument(
         "--variant",
@@ -192,6 +207,64 @@ def _add_live(parser: argparse.ArgumentParser) -> None:
     )
 
 
+# --- batch: many clips, on this machine or a Ray cluster (see livematte.run.batch) ---------
+
+
+def _add_batch(commands: Any) -> None:
+    batch = commands.add_parser(
+        "batch", help="re-encode many clips (files, folders, a manifest), locally or on Ray"
+    )
+    batch.add_argument("inputs", nargs="*", metavar="INPUT", help="video files, folders of videos")
+    batch.add_argument(
+        "-o", "--output", dest="outdir", required=True, metavar="OUTDIR", help="output folder"
+    )
+    _add_common(batch)
+    group = batch.add_argument_group("batch")
+    group.add_argument("--jobs", type=int, default=None, help="local processes (default: cores/2)")
+    group.add_argument(
+        "--ray",
+        nargs="?",
+        const=True,
+        default=False,
+        metavar="ADDRESS",
+        help="run on Ray: a local Ray, RAY_ADDRESS, or the cluster at ADDRESS (HOST:6379)",
+    )
+    group.add_argument("--clip-cpus", type=float, default=2.0, help="CPUs each clip takes on Ray")
+    group.add_argument("--manifest", default=None, help="CSV or JSONL: per-clip settings")
+    group.add_argument("--report", default=None, help="write one JSON entry per input")
+    group.add_argument("--recursive", action="store_true", help="descend into sub-folders")
+    group.add_argument("--ext", default=None, choices=["mp4", "mkv", "mov", "webm"])
+
+
+def _cmd_batch(args: argparse.Namespace, config: Config) -> int:
+    from pathlib import Path
+
+    from .run.batch import process_batch
+
+    inputs, ray = list(args.inputs), args.ray
+    if isinstance(ray, str) and Path(ray).exists():  # `--ray clips/`: an input, not an address
+        inputs.insert(0, ray)
+        ray = True
+    if not inputs and not args.manifest:
+        raise UserError("No inputs given; name video files or folders, or a --manifest.")
+    report = process_batch(
+        inputs,
+        args.outdir,
+        config=config,
+        recursive=args.recursive,
+        ext=args.ext,
+        manifest=args.manifest,
+        jobs=args.jobs,
+        ray=ray,
+        clip_cpus=args.clip_cpus,
+        report=args.report,
+        show_progress=True,
+    )
+    if report.interrupted:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # as in run: the clean stop is done
+    return report.exit_code
+
+
 def config_from_args(args: argparse.Namespace) -> Config:
     """Defaults, then --config, then the flags that were given."""
     overrides: dict[str, Any] = {}
@@ -233,22 +306,8 @@ def _cmd_run(args: argparse.Namespace, config: Config) -> int:
 
 
 def _print_summary(report: Any) -> None:
-    where = report.extra.get("output_description", report.output)
-    state = "stopped early, kept" if report.interrupted else "wrote"
-    print(
-        f"livematte: {state} {report.frames} frames to {where} "
-        f"at {report.fps:.1f} fps ({report.model} on {report.device}).",
-        file=sys.stderr,
-    )
-    if "alpha_description" in report.extra:
-        print(f"livematte: matte written to {report.extra['alpha_description']}.", file=sys.stderr)
-    if report.lost_packets:
-        print(
-            f"livematte: {report.lost_packets} damaged packet(s) of the input were skipped.",
-            file=sys.stderr,
-        )
-    stages = ", ".join(f"{name} {value['median_ms']:.1f}" for name, value in report.stages.items())
-    print(f"livematte: median ms per frame: {stages}.", file=sys.stderr)
+    for line in report.summary_lines():
+        print(f"livematte: {line}", file=sys.stderr)
 
 
 def _cmd_demo(args: argparse.Namespace, config: Config) -> int:
@@ -281,6 +340,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
     "demo": _cmd_demo,
     "eval": _cmd_eval,
     "bench": _cmd_bench,
+    "batch": _cmd_batch,
 }
 
 
@@ -304,70 +364,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("livematte: interrupted.", file=sys.stderr)
         return 130
-
-
-def validate(config: Config) -> None:
-    """Value checks no type can express; one sentence per problem."""
-    checks = [
-        (0 <= config.output.crf <= 63, f"crf must be between 0 and 63, not {config.output.crf}"),
-        (
-            config.live.infer_every >= 1,
-            f"infer-every must be 1 or more, not {config.live.infer_every}",
-        ),
-        (config.refine.radius >= 1, f"refine.radius must be 1 or more, not {config.refine.radius}"),
-        (config.refine.eps > 0, f"refine.eps must be above 0, not {config.refine.eps}"),
-        (
-            0.0 <= config.temporal.strength < 1.0,
-            f"temporal.strength must be in [0, 1), not {config.temporal.strength}",
-        ),
-        (
-            config.temporal.motion_threshold > 0,
-            f"temporal.motion_threshold must be above 0, not {config.temporal.motion_threshold}",
-        ),
-        (config.background.blur > 0, f"blur must be above 0, not {config.background.blur}"),
-        *_quality_checks(config),
-        (config.model.threads >= 0, f"threads must be 0 or more, not {config.model.threads}"),
-        (config.live.fps >= 0, f"fps must be 0 or more, not {config.live.fps}"),
-    ]
-    for ok, message in checks:
-        if not ok:
-            raise UserError(f"Setting {message}; fix the flag or the config file.")
-
-
-def _quality_checks(config: Config) -> list[tuple[bool, str]]:
-    """The temporal, refine and compositing knobs (added by the Quality engineer)."""
-    temporal, refine, background = config.temporal, config.refine, config.background
-    return [
-        (
-            0.0 <= temporal.deadband <= 0.5,
-            f"temporal.deadband must be in [0, 0.5], not {temporal.deadband}",
-        ),
-        (
-            0.0 < temporal.scene_cut <= 1.0,
-            f"temporal.scene_cut must be in (0, 1], not {temporal.scene_cut}",
-        ),
-        (
-            refine.confidence_power > 0,
-            f"refine.confidence_power must be above 0, not {refine.confidence_power}",
-        ),
-        (
-            refine.work_size == 0 or refine.work_size >= 16,
-            f"refine.work_size must be 0 (full size) or 16 or more, not {refine.work_size}",
-        ),
-        (refine.feather >= 0, f"refine.feather must be 0 or more, not {refine.feather}"),
-        (
-            0.0 <= background.light_wrap <= 1.0,
-            f"light_wrap must be in [0, 1], not {background.light_wrap}",
-        ),
-        (
-            0.0 <= config.model.skip_still <= 1.0,
-            f"model.skip_still must be in [0, 1], not {config.model.skip_still}",
-        ),
-        (
-            config.model.skip_max >= 0,
-            f"model.skip_max must be 0 or more, not {config.model.skip_max}",
-        ),
-    ]
 
 
 def _setup_logging(debug: bool, quiet: bool) -> None:

@@ -17,6 +17,11 @@ from typing import Any
 
 from .errors import UserError
 
+# model.device: where an ONNX model runs (matting/runtimes.py knows each one's package).
+DEVICES = ("auto", "cpu", "cuda", "tensorrt", "openvino", "directml", "coreml")
+# model.precision: auto = as the model was exported (matting/providers.py: check_precision).
+PRECISIONS = ("auto", "fp32", "fp16")
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
@@ -35,7 +40,10 @@ class ModelConfig:
     # ONNX: family (rvm, modnet, sinet, mediapipe-selfie, pphumanseg) or a TOML description.
     type: str = ""
     spec: str = ""
+    # auto, cpu, cuda, tensorrt, openvino, directml or coreml (ONNX models only).
     device: str = "auto"
+    # auto (as the model was exported), fp32 or fp16 (TensorRT builds fp16 engines).
+    precision: str = "auto"
     threads: int = 0  # 0 = choose for the machine
     downsample_ratio: float = 0.0  # RVM; 0 = choose from the frame size
     # Reuse the last alpha instead of running the model when no 1/64-wide block of the
@@ -56,7 +64,7 @@ class TemporalConfig:
     # In still, unsure regions, alpha changes smaller than this are noise (hysteresis).
     deadband: float = 0.1
     # Mean frame difference above which a scene cut resets the filter and the model state.
-    scene_cut: float = 0.25
+    scene_cut: float = 0.12
 
 
 @dataclass
@@ -141,6 +149,7 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
         apply_mapping(config, read_toml(Path(path)), source=str(path))
     for dotted, value in (overrides or {}).items():
         set_value(config, dotted, value, source="the command line")
+    validate(config)
     return config
 
 
@@ -227,3 +236,76 @@ def coerce(value: Any, annotation: Any, dotted: str, source: str) -> Any:
 
 def _article(word: str) -> str:
     return "an" if word[:1] in "aeiou" else "a"
+
+
+def validate(config: Config) -> None:
+    """Value checks no type can express; one sentence per problem."""
+    checks = [
+        (0 <= config.output.crf <= 63, f"crf must be between 0 and 63, not {config.output.crf}"),
+        (
+            config.live.infer_every >= 1,
+            f"infer-every must be 1 or more, not {config.live.infer_every}",
+        ),
+        (config.refine.radius >= 1, f"refine.radius must be 1 or more, not {config.refine.radius}"),
+        (config.refine.eps > 0, f"refine.eps must be above 0, not {config.refine.eps}"),
+        (
+            0.0 <= config.temporal.strength < 1.0,
+            f"temporal.strength must be in [0, 1), not {config.temporal.strength}",
+        ),
+        (
+            config.temporal.motion_threshold > 0,
+            f"temporal.motion_threshold must be above 0, not {config.temporal.motion_threshold}",
+        ),
+        (config.background.blur > 0, f"blur must be above 0, not {config.background.blur}"),
+        *_quality_checks(config),
+        (config.model.threads >= 0, f"threads must be 0 or more, not {config.model.threads}"),
+        (
+            config.model.device in DEVICES,
+            f"model.device must be one of {', '.join(DEVICES)}, not {config.model.device!r}",
+        ),
+        (
+            config.model.precision in PRECISIONS,
+            f"model.precision must be one of {', '.join(PRECISIONS)}, not "
+            f"{config.model.precision!r}",
+        ),
+        (config.live.fps >= 0, f"fps must be 0 or more, not {config.live.fps}"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise UserError(f"Setting {message}; fix the flag or the config file.")
+
+
+def _quality_checks(config: Config) -> list[tuple[bool, str]]:
+    """The temporal, refine and compositing knobs."""
+    temporal, refine, background = config.temporal, config.refine, config.background
+    return [
+        (
+            0.0 <= temporal.deadband <= 0.5,
+            f"temporal.deadband must be in [0, 0.5], not {temporal.deadband}",
+        ),
+        (
+            0.0 < temporal.scene_cut <= 1.0,
+            f"temporal.scene_cut must be in (0, 1], not {temporal.scene_cut}",
+        ),
+        (
+            refine.confidence_power > 0,
+            f"refine.confidence_power must be above 0, not {refine.confidence_power}",
+        ),
+        (
+            refine.work_size == 0 or refine.work_size >= 16,
+            f"refine.work_size must be 0 (full size) or 16 or more, not {refine.work_size}",
+        ),
+        (refine.feather >= 0, f"refine.feather must be 0 or more, not {refine.feather}"),
+        (
+            0.0 <= background.light_wrap <= 1.0,
+            f"light_wrap must be in [0, 1], not {background.light_wrap}",
+        ),
+        (
+            0.0 <= config.model.skip_still <= 1.0,
+            f"model.skip_still must be in [0, 1], not {config.model.skip_still}",
+        ),
+        (
+            config.model.skip_max >= 0,
+            f"model.skip_max must be 0 or more, not {config.model.skip_max}",
+        ),
+    ]

@@ -18,10 +18,12 @@ import numpy as np
 
 from .config import Config
 from .frame import Frame
+from .io.open import open_outputs
 from .io.sinks import partial_path
 from .io.sources import Source
 from .run.interrupt import StopRequest
-from .run.offline import RunReport, run_offline
+from .run.offline import run_offline
+from .run.report import RunReport
 from .stages import Stages
 
 DEMO_VIDEO = "livematte-demo.mp4"
@@ -118,7 +120,10 @@ def run_demo(
         background_path.unlink(missing_ok=True)
     try:
         with StopRequest() as stop:
-            report = run_offline(source, stages, str(video_path), config, stop, show_progress=True)
+            outputs = open_outputs(
+                "", str(video_path), source, config, transparent=stages.transparent
+            )
+            report = run_offline(source, stages, outputs, config, stop, show_progress=True)
         write_side_by_side(source, stages, picture_path)
     finally:
         stages.close()
@@ -150,5 +155,5 @@ def main_demo(config: Config) -> int:
         f"through the pipeline) and {picture} (input | alpha | output) in {elapsed:.1f} s."
     )
     model = report.stages.get("model", {}).get("median_ms", 0.0)
-    print(f"model: {report.model} on {report.device}, {model:.1f} ms per frame (median)")
+    print(f"model: {report.model} on {report.provider}, {model:.1f} ms per frame (median)")
     return 0

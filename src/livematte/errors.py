@@ -22,3 +22,15 @@ class Interrupted(UserError):
     """
 
     exit_code = 130
+
+
+def reason_of(error: BaseException) -> str:
+    """The one-line reason inside an exception, for a sentence the user reads.
+
+    An OS error's own words ("No space left on device") rather than its repr; the first
+    line of multi-line messages (onnxruntime's run to many lines); the type's name when
+    there is no message at all.
+    """
+    text = str(getattr(error, "strerror", None) or error).strip()
+    lines = text.splitlines()
+    return lines[0].rstrip(".") if lines else type(error).__name__

@@ -14,7 +14,7 @@ import numpy as np
 
 from .config import Config
 from .evaluate import AlphaFn, evaluate_clips, format_table
-from .matting import Matter
+from .matting import Matter, create_matter
 from .stages import Stages
 
 
@@ -45,12 +45,15 @@ def main_eval(
     clips: list[str], config: Config, json_path: str | None, matter: Matter | None = None
 ) -> int:
     """Evaluate ``clips`` with the pipeline ``config`` describes and print the table."""
+    matter = matter if matter is not None else create_matter(config.model)
     factory, close = pipeline_alpha_fns(config, matter)
+    about = matter.describe()  # model, device and the provider that ran
     try:
-        results = evaluate_clips(clips, factory, json_path=json_path)
+        results = evaluate_clips(clips, factory, json_path=json_path, about=about)
     finally:
         close()
     print(format_table(results))
+    print(f"livematte: model {matter.name} ran on {matter.provider}.", file=sys.stderr)
     if json_path:
         print(f"livematte: results written to {json_path}.", file=sys.stderr)
     return 0

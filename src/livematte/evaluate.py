@@ -191,6 +191,7 @@ def evaluate_clips(
     paths: Iterable[Path | str],
     alpha_fn_factory: Callable[[], AlphaFn],
     json_path: Path | str | None = None,
+    about: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Score every clip, each with a fresh alpha function, and the frame-weighted overall row.
 
@@ -198,7 +199,7 @@ def evaluate_clips(
     :data:`livematte.metrics.METRICS` (NaN where not measurable), ``frames``, ``counts`` and,
     for clips, ``path``, ``ground_truth`` and ``per_frame``. All clips are checked before the
     first frame is processed, so a typo fails at once. ``json_path`` receives the same data,
-    with NaN written as null.
+    with NaN written as null. ``about`` adds top-level keys (e.g. the provider that ran).
     """
     clips = [discover_clip(p) for p in paths]
     if not clips:
@@ -211,7 +212,7 @@ def evaluate_clips(
         if model:
             summary["model"] = model() if callable(model) else model
         summaries.append(summary)
-    results = {"clips": summaries, "overall": combine_summaries(summaries)}
+    results = {**(about or {}), "clips": summaries, "overall": combine_summaries(summaries)}
     if json_path is not None:
         write_json(json_path, results)
     return results

@@ -30,6 +30,8 @@ class Frame:
     time_base: Fraction | None = None
     captured_at: float = 0.0
     yuv: Any = None  # an I420Picture (typed loosely: planar.py imports this module)
+    # The source picture's own name (a folder of photos), for outputs named after it.
+    name: str | None = None
 
     @property
     def time(self) -> float | None:

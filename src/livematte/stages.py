@@ -21,11 +21,10 @@ from .config import Config
 from .matting import Matte, Matter, create_matter
 from .planar import I420Picture, Picture, RgbPicture, as_picture
 from .refine import Refiner
+from .scene import SceneCutDetector, thumbnail
 from .temporal import TemporalFilter
 
 STAGE_NAMES = ("decode", "model", "temporal", "refine", "composite", "encode")
-# Width of the thumbnail used to spot scene cuts before the model runs.
-_CUT_THUMB_WIDTH = 64
 
 
 class SampleRing:
@@ -155,7 +154,8 @@ class Stages:
         self._small: np.ndarray | None = None  # the frame at the model's size (reused buffer)
         self._scratch: dict[str, np.ndarray] = {}  # the model input's intermediate buffers
         self._alpha_size: tuple[int, int] | None = None  # (w, h) of the last alpha
-        self._thumb: np.ndarray | None = None  # previous frame's thumbnail (scene cuts)
+        self._thumb: np.ndarray | None = None  # this frame's thumbnail
+        self._cuts = SceneCutDetector(config.temporal.scene_cut)
         self._model_thumb: np.ndarray | None = None  # thumbnail when the model last ran
         self._last: Matte | None = None  # the model's last answer, for skipped frames
         self._skip_run = 0
@@ -172,6 +172,7 @@ class Stages:
 
     def _forget(self) -> None:
         self._thumb = self._model_thumb = self._last = None
+        self._cuts.reset()
         self._skip_run = 0
 
     def matte(self, image: np.ndarray | Picture) -> MatteOutput:
@@ -180,8 +181,8 @@ class Stages:
         began = time.perf_counter()
         picture = as_picture(image)  # the model's shrink and the refiner's share its halvings
         width, height = picture.width, picture.height
-        input_size = getattr(self.matter, "input_size", None)
-        size = input_size(width, height) if input_size is not None else self._alpha_size
+        wanted = self.matter.input_size(width, height)
+        size = wanted if wanted is not None else self._alpha_size
         small = grey = thumb = None
         if size is not None:
             small, grey, thumb = self._look(picture, size)
@@ -196,7 +197,7 @@ class Stages:
             self.model_skipped += 1
             self._skip_run += 1
         else:
-            use_small = input_size is not None and small is not None
+            use_small = wanted is not None and small is not None
             model_input = small if use_small else picture.to_rgb()
             result = self.matter.infer(model_input)
             self._last, self._model_thumb, self._skip_run = result, thumb, 0
@@ -236,18 +237,11 @@ class Stages:
             self._small = np.empty((height, width, 3), np.uint8)
         small = picture.model_input(width, height, dst=self._small, scratch=self._scratch)
         grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
-        thumb_w = min(width, _CUT_THUMB_WIDTH)
-        thumb_h = max(1, round(height * thumb_w / width))
-        thumb = cv2.resize(grey, (thumb_w, thumb_h), interpolation=cv2.INTER_AREA)
-        return small, grey, thumb
+        return small, grey, thumbnail(grey)
 
     def _is_scene_cut(self, thumb: np.ndarray) -> bool:
-        """Mean grey difference of a tiny thumbnail against the previous frame's."""
-        previous, self._thumb = self._thumb, thumb
-        if previous is None or previous.shape != thumb.shape:
-            return False
-        limit = self.config.temporal.scene_cut * 255.0
-        return float(cv2.absdiff(thumb, previous).mean()) > limit
+        self._thumb = thumb
+        return self._cuts(thumb)
 
     def _can_reuse(self, thumb: np.ndarray | None) -> bool:
         """No block of the frame moved since the model last ran (and not too many in a row)."""
@@ -279,13 +273,12 @@ class Stages:
             rgb = image.rgb if isinstance(image, RgbPicture) else image
             return self.compositor.composite(rgb, matte.alpha, out, matte.foreground, small)
 
-    def can_stay_planar(self) -> bool:
+    def can_stay_planar(self, width: int, height: int) -> bool:
         """Whether frames can go through as decoded 4:2:0 (see :mod:`livematte.planar`): a
         model fed a shrunk copy (not a full-frame one with its own foreground colours) and a
         background the planar blend can make."""
         return (
-            getattr(self.matter, "input_size", None) is not None
-            and self.compositor.supports_planar()
+            self.matter.input_size(width, height) is not None and self.compositor.supports_planar()
         )
 
     def output_channels(self) -> int:
@@ -294,6 +287,4 @@ class Stages:
     def close(self) -> None:
         for background in self.backgrounds:
             background.close()
-        close = getattr(self.matter, "close", None)
-        if close is not None:
-            close()
+        self.matter.close()

@@ -1,17 +1,35 @@
 """What the user typed, turned into a source or sinks: the one place every driver opens its edges.
 
-Inputs: a camera index or device, a video file, an image, a folder of images. Outputs are
-opened here too, after the check that an output never overwrites the input.
+Inputs: a camera index or device, a video file, an image, a folder of images. Outputs: a
+video file, an image, a folder of PNGs, the virtual camera, the preview window or null,
+each opened after the check that it never overwrites the input. A new kind of input or
+output is one class and one branch here.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
+from ..config import Config, OutputConfig
 from ..errors import UserError
-from .camera import CameraSource, RealTimeFileSource
-from .sources import IMAGE_EXTENSIONS, ImageFolderSource, ImageSource, Source, VideoFileSource
+from ..planar import ColourSpace
+from .camera import CameraSource, LiveSource, RealTimeFileSource
+from .image_files import ImageFileSink, ImageFolderSink
+from .images import IMAGE_EXTENSIONS
+from .sinks import NullSink, Sink, close_sinks
+from .sources import ImageFolderSource, ImageSource, Source, VideoFileSource
+from .video_file import VIDEO_EXTENSIONS, VideoFileSink
+
+log = logging.getLogger("livematte")
+
+# Outputs that are not paths.
+DEVICE_OUTPUTS = ("null", "vcam", "preview")
 
 
 def is_camera_spec(spec: str) -> bool:
@@ -19,15 +37,28 @@ def is_camera_spec(spec: str) -> bool:
     return spec.isdigit() or spec.startswith("/dev/video")
 
 
-def open_source(spec: str, *, live: bool = False, **camera_options: object) -> Source:
-    """Open what the user named: a camera, a video file, an image or a folder of images."""
+def writes_pictures(output: str) -> bool:
+    """Whether ``output`` is a folder of pictures (then each keeps its own size)."""
+    if output in DEVICE_OUTPUTS:
+        return False
+    path = Path(output)
+    return path.is_dir() or not path.suffix
+
+
+def open_source(
+    spec: str, *, live: bool = False, same_size: bool = True, **camera_options: object
+) -> Source:
+    """Open what the user named: a camera, a video file, an image or a folder of images.
+
+    ``same_size=False`` lets a folder's pictures keep their own sizes (pictures out).
+    """
     if is_camera_spec(spec):
         return CameraSource(spec, **camera_options)  # type: ignore[arg-type]
     path = Path(spec)
     if not path.exists():
         raise UserError(f"Input {spec} does not exist; check the path.")
     if path.is_dir():
-        source: Source = ImageFolderSource(path)
+        source: Source = ImageFolderSource(path, same_size=same_size)
     elif path.suffix.lower() in IMAGE_EXTENSIONS:
         source = ImageSource(path)
     else:
@@ -43,7 +74,7 @@ def open_source(spec: str, *, live: bool = False, **camera_options: object) -> S
 
 def check_not_overwriting_input(input_spec: str, output_spec: str) -> None:
     """Refuse an output that is the input itself (same path, ``..``, a hard or soft link)."""
-    if output_spec in ("null", "vcam", "preview") or is_camera_spec(input_spec):
+    if output_spec in DEVICE_OUTPUTS or is_camera_spec(input_spec):
         return
     source, target = Path(input_spec), Path(output_spec)
     same = source.resolve() == target.resolve()
@@ -57,3 +88,168 @@ def check_not_overwriting_input(input_spec: str, output_spec: str) -> None:
             f"Output {output_spec} is the input itself; livematte never overwrites its input, "
             "so choose another output name."
         )
+
+
+def timing_of(source: Source) -> tuple[Fraction, Fraction]:
+    """(frame rate, time base) an output of ``source`` is written with: a video's own, a
+    camera's capture clock in milliseconds, else the nominal rate."""
+    inner = source.inner if isinstance(source, RealTimeFileSource) else source
+    if isinstance(inner, VideoFileSource):
+        return inner.rate, inner.time_base
+    fps = Fraction(source.fps).limit_denominator(1001) if source.fps else Fraction(25)
+    if isinstance(inner, CameraSource):
+        return fps, Fraction(1, 1000)
+    return fps, Fraction(1, round(float(fps)) or 25)
+
+
+def colour_of(source: Source) -> ColourSpace | None:
+    """The colour space a video source's pixels are in (None for pictures and cameras)."""
+    inner = source.inner if isinstance(source, RealTimeFileSource) else source
+    return inner.colour if isinstance(inner, VideoFileSource) else None
+
+
+def audio_of(source: Source) -> Path | None:
+    """The file whose audio an output of ``source`` carries, if it has any."""
+    inner = source.inner if isinstance(source, RealTimeFileSource) else source
+    if isinstance(inner, VideoFileSource) and inner.has_audio:
+        return inner.path
+    return None
+
+
+@dataclass
+class Outputs:
+    """The sinks of one run: those that take the picture and those that take the matte."""
+
+    pictures: list[Sink] = field(default_factory=list)
+    mattes: list[Sink] = field(default_factory=list)
+
+    @property
+    def all(self) -> list[Sink]:
+        return [*self.pictures, *self.mattes]
+
+    def close(self, keep: bool, complete: bool = True) -> None:
+        close_sinks(self.all, keep=keep, complete=complete)
+
+
+def open_file_sink(
+    target: str,
+    source: Source,
+    config: OutputConfig,
+    *,
+    transparent: bool = False,
+    grey: bool = False,
+    with_audio: bool = False,
+) -> Sink:
+    """Pick the sink from the output name: null, a video file, an image file or a folder."""
+    if target == "null":
+        return NullSink()
+    path = Path(target)
+    ext = path.suffix.lower()
+    if ext in VIDEO_EXTENSIONS:
+        rate, time_base = timing_of(source)
+        return VideoFileSink(
+            path,
+            source.width,
+            source.height,
+            rate,
+            time_base,
+            config,
+            transparent=transparent,
+            grey=grey,
+            audio_from=audio_of(source) if with_audio else None,
+        )
+    if ext in IMAGE_EXTENSIONS:
+        if source.frame_count != 1:
+            frames = f"{source.frame_count} frames" if source.frame_count else "many frames"
+            raise UserError(
+                f"Output {target} is a single image but the input has {frames}; write a "
+                f"folder instead (-o {path.with_suffix('')}/ gives one PNG per frame) or a "
+                "video file."
+            )
+        if ext in (".jpg", ".jpeg") and transparent:
+            raise UserError(f"JPEG ({path.name}) cannot carry transparency; write a .png.")
+        return ImageFileSink(path)
+    if ext and not path.is_dir():
+        raise UserError(
+            f"Output {target} has an extension livematte does not write ({ext}); use "
+            f"{', '.join(sorted(VIDEO_EXTENSIONS))}, .png, a folder name, or null."
+        )
+    return ImageFolderSink(path)
+
+
+def open_outputs(
+    input_spec: str, output: str, source: Source, config: Config, *, transparent: bool
+) -> Outputs:
+    """The sinks of a file run: the picture, and the matte when ``output.alpha_out`` asks."""
+    check_not_overwriting_input(input_spec, output)
+    if config.output.alpha_out:
+        check_not_overwriting_input(input_spec, config.output.alpha_out)
+    outputs = Outputs()
+    try:
+        outputs.pictures.append(
+            open_file_sink(output, source, config.output, transparent=transparent, with_audio=True)
+        )
+        if config.output.alpha_out:
+            outputs.mattes.append(
+                open_file_sink(config.output.alpha_out, source, config.output, grey=True)
+            )
+    except BaseException:
+        outputs.close(keep=False)
+        raise
+    return outputs
+
+
+def open_live_outputs(
+    input_spec: str,
+    output: str,
+    source: LiveSource,
+    config: Config,
+    *,
+    overlay: Callable[[], list[str]],
+    vcam_backend: str | None = None,
+    preview_gui: Any = None,
+) -> Outputs:
+    """The sinks of a live run: the virtual camera, a recording, the preview window.
+
+    A recording is timed by the source (a camera's capture clock, or a file's own
+    timestamps when a file is played live) and keeps a played file's audio.
+    """
+    check_not_overwriting_input(input_spec, output)
+    live = config.live
+    fps = live.fps or source.fps
+    outputs = Outputs()
+    try:
+        if output == "vcam":
+            from .vcam import VirtualCameraSink
+
+            outputs.pictures.append(
+                VirtualCameraSink(
+                    source.width,
+                    source.height,
+                    fps,
+                    live.vcam_device,
+                    vcam_backend,
+                    # Paced only when it runs slower than the frames come in.
+                    pace=fps < 0.9 * source.fps,
+                )
+            )
+        elif output not in ("null", "preview"):
+            outputs.pictures.append(open_file_sink(output, source, config.output, with_audio=True))
+        if output == "preview" or live.preview:
+            outputs.pictures.append(_open_preview(overlay, preview_gui, output == "preview"))
+    except BaseException:
+        outputs.close(keep=False)
+        raise
+    return outputs
+
+
+def _open_preview(overlay: Callable[[], list[str]], gui: Any, required: bool) -> Sink:
+    from .preview import PreviewSink, PreviewWindow
+
+    try:
+        return PreviewSink(PreviewWindow(gui), overlay)
+    except UserError:
+        if required:
+            raise
+        log.warning("no display for --preview; running without the preview window")
+        return NullSink()

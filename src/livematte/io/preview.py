@@ -10,12 +10,15 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import cv2
 import numpy as np
 
 from ..errors import UserError
+from ..frame import Frame
+from .sinks import Sink
 
 WINDOW = "livematte preview"
 _ESC = 27
@@ -82,3 +85,31 @@ def draw_lines(image: np.ndarray, lines: list[str]) -> None:
         origin = (10, step * (row + 1))
         cv2.putText(image, text, origin, _FONT, scale, (0, 0, 0), 4, cv2.LINE_AA)
         cv2.putText(image, text, origin, _FONT, scale, (255, 255, 255), 1, cv2.LINE_AA)
+
+
+class PreviewSink(Sink):
+    """The preview window as an output: each picture shown with the run's overlay lines,
+    and the keys typed into the window handed to the driver."""
+
+    keepalive = True
+
+    def __init__(self, window: PreviewWindow, overlay: Callable[[], list[str]]) -> None:
+        self.window = window
+        self.overlay = overlay
+        self.description = window.description
+        self._keys: list[str] = []
+
+    def write(self, frame: Frame, image: np.ndarray) -> None:
+        self.repeat(image)
+
+    def repeat(self, image: np.ndarray) -> None:
+        key = self.window.show(image, self.overlay())
+        if key:
+            self._keys.append(key)
+
+    def pressed(self) -> list[str]:
+        pressed, self._keys = self._keys, []
+        return pressed
+
+    def close(self, keep: bool = True, complete: bool = True) -> None:
+        self.window.close()

@@ -8,23 +8,19 @@ live in ``camera.py``; ``open.open_source`` picks the right one from what the us
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
 import av
-import cv2
-import numpy as np
 
-from ..errors import UserError
-from ..frame import Frame, to_rgb8
+from ..errors import UserError, reason_of
+from ..frame import Frame, cover_resize
 from ..planar import PLANAR_FORMATS, ColourSpace, I420Picture
+from .images import IMAGE_EXTENSIONS, read_image
 
 log = logging.getLogger("livematte")
-
-IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
-# Refuse absurd image headers before any pixel memory is allocated (about 268 megapixels).
-MAX_IMAGE_PIXELS = 1 << 28
 
 
 class Source:
@@ -45,37 +41,6 @@ class Source:
         """Release files or devices; safe to call twice."""
 
 
-def read_image(path: Path) -> np.ndarray:
-    """Load any still image as RGB uint8, refusing unreadable or absurdly large files."""
-    if not path.is_file():
-        raise UserError(f"Image {path} does not exist; check the path.")
-    width, height = _image_header_size(path)
-    if width * height > MAX_IMAGE_PIXELS:
-        raise UserError(
-            f"Image {path} claims {width}x{height} pixels, more than livematte will load; "
-            "scale it down first."
-        )
-    data = np.fromfile(str(path), dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
-    if image is None:
-        raise UserError(f"Image {path} cannot be decoded; check that it is a valid image file.")
-    return to_rgb8(image)
-
-
-def _image_header_size(path: Path) -> tuple[int, int]:
-    """Read width and height from the header alone (Pillow opens lazily)."""
-    from PIL import Image
-
-    Image.MAX_IMAGE_PIXELS = None  # we apply our own limit, without Pillow's warning
-    try:
-        with Image.open(path) as img:
-            return img.size
-    except Exception:  # noqa: BLE001 - any failure here means "not an image we can read"
-        raise UserError(
-            f"Image {path} cannot be read; check that it is a valid image file."
-        ) from None
-
-
 class ImageSource(Source):
     """One still image, processed as a one-frame clip."""
 
@@ -91,9 +56,14 @@ class ImageSource(Source):
 
 
 class ImageFolderSource(Source):
-    """A folder of images sorted by name, processed as a clip at a nominal rate."""
+    """A folder of images sorted by name, processed as a clip at a nominal rate.
 
-    def __init__(self, path: Path, fps: float = 25.0) -> None:
+    Each frame carries its picture's name. With ``same_size`` (a video output, which has
+    one size) pictures of another size than the first are scaled to cover it; without it
+    (pictures out) each keeps its own size.
+    """
+
+    def __init__(self, path: Path, fps: float = 25.0, same_size: bool = True) -> None:
         self.path = path
         self.files = sorted(
             p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
@@ -107,14 +77,22 @@ class ImageFolderSource(Source):
         self.height, self.width = first.shape[:2]
         self.fps = fps
         self.frame_count = len(self.files)
+        self.same_size = same_size
+        self.names = _output_names(self.files)
 
     def __iter__(self) -> Iterator[Frame]:
         time_base = Fraction(1, round(self.fps)) if self.fps else Fraction(1, 25)
         for index, file in enumerate(self.files):
             rgb = read_image(file)
-            if rgb.shape[:2] != (self.height, self.width):
-                rgb = cv2.resize(rgb, (self.width, self.height), interpolation=cv2.INTER_AREA)
-            yield Frame(rgb, index, pts=index, time_base=time_base)
+            if self.same_size and rgb.shape[:2] != (self.height, self.width):
+                rgb = cover_resize(rgb, self.width, self.height)
+            yield Frame(rgb, index, pts=index, time_base=time_base, name=self.names[index])
+
+
+def _output_names(files: list[Path]) -> list[str]:
+    """Each picture's stem, or its whole name where two share a stem (a.jpg and a.png)."""
+    stems = [file.stem for file in files]
+    return [file.name if stems.count(file.stem) > 1 else file.stem for file in files]
 
 
 class VideoFileSource(Source):
@@ -129,8 +107,15 @@ class VideoFileSource(Source):
         try:
             self._container = av.open(str(path), metadata_errors="ignore")
         except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+            if mp4_index_missing(path):
+                raise UserError(
+                    f"{path} was cut short before its index (the MP4 'moov' box, which "
+                    "cameras and recorders write last), so none of its frames can be found; "
+                    "copy the complete file again, or rebuild the index from a good file of "
+                    "the same camera with a repair tool such as untrunc."
+                ) from None
             raise UserError(
-                f"{path} cannot be read as a video ({_ffmpeg_reason(exc)}); "
+                f"{path} cannot be read as a video ({reason_of(exc)}); "
                 "check that the file is complete and is a video FFmpeg can decode."
             ) from None
         streams = self._container.streams
@@ -203,7 +188,7 @@ class VideoFileSource(Source):
                 except StopIteration:
                     break
                 except av.FFmpegError as exc:
-                    log.warning("%s: reading stopped early (%s)", self.path, _ffmpeg_reason(exc))
+                    log.warning("%s: reading stopped early (%s)", self.path, reason_of(exc))
                     break
                 try:
                     decoded = packet.decode()
@@ -259,6 +244,28 @@ class VideoFileSource(Source):
         self._container.close()
 
 
-def _ffmpeg_reason(exc: Exception) -> str:
-    reason = getattr(exc, "strerror", None) or str(exc)
-    return str(reason).rstrip(".")
+def mp4_index_missing(path: Path) -> bool:
+    """Whether ``path`` is an MP4/MOV whose top-level boxes hold no 'moov' (its index).
+
+    Such a file (a recording cut off, a copy stopped half way) cannot be decoded at all:
+    the index is what says where each frame is.
+    """
+    try:
+        with open(path, "rb") as file:
+            size_of_file = os.fstat(file.fileno()).st_size
+            offset, kinds = 0, []
+            while offset + 8 <= size_of_file and len(kinds) < 64:
+                file.seek(offset)
+                header = file.read(16)
+                size, kind = int.from_bytes(header[:4], "big"), header[4:8]
+                if size == 1 and len(header) == 16:
+                    size = int.from_bytes(header[8:16], "big")
+                elif size == 0:
+                    size = size_of_file - offset
+                kinds.append(kind)
+                if size < 8:
+                    break
+                offset += size
+    except OSError:
+        return False
+    return bool(kinds) and kinds[0] == b"ftyp" and b"moov" not in kinds

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import UserError
+from ..frame import Frame
+from .sinks import Sink
 
 log = logging.getLogger("livematte")
 
@@ -39,10 +41,16 @@ def no_device_message(device: str, reason: str) -> str:
     )
 
 
-class VirtualCameraSink:
-    """RGB frames to a pyvirtualcam camera at a steady rate."""
+class VirtualCameraSink(Sink):
+    """RGB frames to a pyvirtualcam camera at a steady rate.
+
+    A keep-alive sink: a call app must never see its camera stop, so gaps in the input
+    are filled with the last picture. ``pace`` holds the output at ``fps`` with
+    ``sleep_until_next_frame`` (only wanted when frames come faster than that).
+    """
 
     description = "virtual camera"
+    keepalive = True
 
     def __init__(
         self,
@@ -51,8 +59,10 @@ class VirtualCameraSink:
         fps: float,
         device: str = "",
         backend: str | None = None,
+        pace: bool = False,
     ) -> None:
         self.width, self.height, self.fps = width, height, fps
+        self.pace = pace
         self.device = device
         self.backend = backend
         self.errors = 0
@@ -76,6 +86,12 @@ class VirtualCameraSink:
             device=self.device or None,
             backend=self.backend,
         )
+
+    def write(self, frame: Frame, image: np.ndarray) -> None:
+        self.send(image, pace=self.pace)
+
+    def repeat(self, image: np.ndarray) -> None:
+        self.send(image)
 
     def send(self, image: np.ndarray, pace: bool = False) -> bool:
         """Send one RGB frame; False when the device is gone (it is retried, never raised).
@@ -130,7 +146,7 @@ class VirtualCameraSink:
             with contextlib.suppress(Exception):
                 camera.close()
 
-    def close(self) -> None:
+    def close(self, keep: bool = True, complete: bool = True) -> None:
         self._close_camera()
 
 

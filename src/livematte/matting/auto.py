@@ -15,7 +15,7 @@ import math
 import cv2
 import numpy as np
 
-from .base import Matte
+from .base import Matte, Matter
 from .choice import POSE, SELFIE, ShotChoice
 from .mediapipe_selfie import MediaPipeSelfie
 from .pose import PoseResult, PoseTracker, work_size
@@ -28,10 +28,11 @@ PROBE_EVERY = 15
 MIN_OTHER_AREA = 0.003
 
 
-class AutoMatter:
+class AutoMatter(Matter):
     """``mode`` "auto" chooses per shot; "pose" uses pose wherever it finds a person."""
 
     device = "cpu"
+    provider = "LiteRT CPU"
 
     def __init__(
         self,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -22,18 +21,36 @@ class Matte:
     foreground: np.ndarray | None = None
 
 
-@runtime_checkable
-class Matter(Protocol):
-    """Frame in, alpha out.
+class Matter:
+    """Frame in, alpha out; subclasses override :meth:`infer` and what else they need.
 
-    ``infer`` takes an RGB uint8 frame (h, w, 3) at full resolution. ``reset`` forgets any
-    state carried between frames (recurrent models), called on a scene cut, a seek or a
-    restart of the source. ``name`` and ``device`` are shown to the user.
+    The defaults describe the simplest model: it takes the full RGB frame, keeps no state
+    between frames and holds nothing that needs closing.
     """
 
-    name: str
-    device: str
+    name: str = "matter"
+    """Shown to the user (run summary, statistics, preview)."""
+    device: str = "cpu"
+    """Where it runs, as the user names devices (cpu, cuda, ...)."""
+    provider: str = ""
+    """The runtime that really runs it (an onnxruntime provider name, or LiteRT)."""
 
-    def infer(self, rgb: np.ndarray) -> Matte: ...
+    def input_size(self, width: int, height: int) -> tuple[int, int] | None:
+        """The (width, height) the model wants its input shrunk to for a frame of this size,
+        so the caller shrinks once and shares the small frame; None takes the full frame."""
+        return None
 
-    def reset(self) -> None: ...
+    def infer(self, rgb: np.ndarray) -> Matte:
+        """The matte for one RGB uint8 frame (h, w, 3), at :meth:`input_size` when that is
+        not None, else at full resolution."""
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        """Forget any state carried between frames: a scene cut, a seek, a new source."""
+
+    def close(self) -> None:
+        """Release the runtime's resources."""
+
+    def describe(self) -> dict[str, str]:
+        """What ran, for reports: model, device and runtime provider."""
+        return {"model": self.name, "device": self.device, "provider": self.provider}

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..frame import shrink_to
-from .base import Matte
+from .base import Matte, Matter
 
 # (width, height) of each variant's input.
 VARIANTS = {
@@ -158,7 +158,7 @@ def litert_available() -> bool:
     return True
 
 
-class MediaPipeSelfie:
+class MediaPipeSelfie(Matter):
     """MediaPipe selfie segmentation (stateless), through LiteRT or the Tasks API."""
 
     device = "cpu"
@@ -178,6 +178,7 @@ class MediaPipeSelfie:
         self._runners: dict[str, _TasksRunner | _LiteRTRunner] = {}
         self._buffers: dict[str, np.ndarray] = {}
         self.name = f"mediapipe-selfie ({variant})"
+        self.provider = "LiteRT CPU" if runtime == "litert" else "MediaPipe Tasks CPU"
 
     def _runner(self, variant: str) -> _TasksRunner | _LiteRTRunner:
         if variant not in self._runners:

@@ -21,8 +21,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..errors import UserError
-from .base import Matte
+from ..errors import UserError, reason_of
+from .base import Matte, Matter
 from .model_spec import (
     RVM_STATES,
     ModelSpec,
@@ -30,12 +30,17 @@ from .model_spec import (
     choose_spec,
     resolve_spec,
 )
-from .providers import OpenedSession, first_line_of, open_session
+from .providers import (
+    NVIDIA,
+    OpenedSession,
+    check_precision,
+    exported_precision,
+    open_session,
+)
 
 log = logging.getLogger("livematte")
 
 WARMUP_SHAPE = (360, 640, 3)
-SCENE_CUT_THRESHOLD = 30.0
 
 
 class InputPacker:
@@ -109,7 +114,7 @@ def person_alpha(output: np.ndarray, spec: ModelSpec) -> np.ndarray:
     return np.ascontiguousarray(np.clip(alpha, 0.0, 1.0), dtype=np.float32)
 
 
-class OnnxMatter:
+class OnnxMatter(Matter):
     """A stateless ONNX segmenter or matting network (SINet, MODNet, selfie, PP-HumanSeg)."""
 
     def __init__(self, opened: OpenedSession, spec: ModelSpec, name: str) -> None:
@@ -117,9 +122,17 @@ class OnnxMatter:
         self.spec = spec
         self.name = name
         self.device = opened.device
-        self.info = f"model {name} ({spec.family}) on {opened.describe()}"
+        # The provider the session really holds (checked when it was opened).
+        self.provider = opened.provider
+        self.precision = "fp32"
+        self._opened = opened
+        self.info = self.info_line()
         self._packer = InputPacker(spec)
         self._output_names = [spec.output_name or self.session.get_outputs()[0].name]
+
+    def info_line(self, *details: str) -> str:
+        """One line for the user: the model, where it runs and why not somewhere faster."""
+        return f"model {self.name} ({self.spec.family}) on {self._opened.describe(*details)}"
 
     def infer(self, rgb: np.ndarray) -> Matte:
         """Alpha at the model's input resolution; the refiner brings it to full size."""
@@ -137,25 +150,6 @@ def auto_downsample_ratio(height: int, width: int) -> float:
     return min(512.0 / max(height, width), 1.0)
 
 
-class SceneCutDetector:
-    """Flags a frame that looks nothing like the one before (a cut in an edited clip).
-
-    Compares 32x18 greyscale thumbnails by mean absolute difference (0-255). On the
-    DAVIS clips, fast motion reaches 13.5 and the cuts between clips 44 to 64; talking
-    heads and juggling stay under 4. Cheap: one INTER_AREA resize per frame.
-    """
-
-    def __init__(self, threshold: float = SCENE_CUT_THRESHOLD) -> None:
-        self.threshold = threshold
-        self._previous: np.ndarray | None = None
-
-    def __call__(self, rgb: np.ndarray) -> bool:
-        thumb = cv2.resize(rgb, (32, 18), interpolation=cv2.INTER_AREA)
-        grey = cv2.cvtColor(thumb, cv2.COLOR_RGB2GRAY).astype(np.int16)
-        previous, self._previous = self._previous, grey
-        return previous is not None and float(np.abs(grey - previous).mean()) > self.threshold
-
-
 class RvmMatter(OnnxMatter):
     """Robust Video Matting: recurrent state carried frame to frame, ``fgr`` returned."""
 
@@ -166,17 +160,16 @@ class RvmMatter(OnnxMatter):
         name: str,
         *,
         downsample_ratio: float | None = None,
-        scene_cut_threshold: float | None = SCENE_CUT_THRESHOLD,
     ) -> None:
         super().__init__(opened, spec, name)
         inputs = {i.name: i for i in self.session.get_inputs()}
         ratio_dims = inputs["downsample_ratio"].shape
         self._ratio_shape = tuple(d if isinstance(d, int) else 1 for d in ratio_dims)
         self._state_dtype = np.float16 if inputs["r1i"].type == "tensor(float16)" else np.float32
-        # On a GPU the states never leave it; on the CPU the same binding code runs.
-        self._state_device = "cpu" if opened.device == "cpu" else "cuda"
+        # On an NVIDIA GPU the states never leave it; elsewhere the same binding code runs
+        # with the states in host memory (the only place other providers' OrtValues live).
+        self._state_device = "cuda" if opened.device in NVIDIA else "cpu"
         self.downsample_ratio = downsample_ratio
-        self._cuts = SceneCutDetector(scene_cut_threshold) if scene_cut_threshold else None
         self._size: tuple[int, int] | None = None
         self._state: list[Any] | None = None
         self.resets = 0
@@ -195,9 +188,9 @@ class RvmMatter(OnnxMatter):
     def infer(self, rgb: np.ndarray) -> Matte:
         """Alpha and foreground at the frame's size, feeding the state back."""
         h, w = rgb.shape[:2]
-        cut = self._cuts(rgb) if self._cuts is not None else False
-        if (cut or self._size != (h, w)) and self._state is not None:
-            log.debug("resetting RVM state: %s", "scene cut" if cut else "frame size changed")
+        # Scene cuts reset it through reset() (the stages detect them for every model).
+        if self._size != (h, w) and self._state is not None:
+            log.debug("resetting RVM state: the frame size changed")
             self.reset()
         self._size = (h, w)
         if self._state is None:
@@ -239,6 +232,7 @@ def load_onnx_matter(
     device: str = "auto",
     threads: int | None = None,
     downsample_ratio: float | None = None,
+    precision: str = "auto",
 ) -> OnnxMatter:
     """Open ``path`` on ``device``, match it to a description, check it, warm it up."""
     model = Path(path)
@@ -246,19 +240,24 @@ def load_onnx_matter(
         raise UserError(f"Model file {path} does not exist; check the --model path.")
     if downsample_ratio is not None and not 0.0 < downsample_ratio <= 1.0:
         raise UserError(f"--downsample-ratio must be in (0, 1], got {downsample_ratio}.")
-    opened = open_session(str(model), device, threads)
+    opened = open_session(str(model), device, threads, precision)
     session = opened.session
     ins, outs = _tensor_infos(session.get_inputs()), _tensor_infos(session.get_outputs())
     spec = choose_spec(model.name, ins, outs, model_type=model_type, spec_path=spec_path)
     spec = resolve_spec(spec, model.name, ins, outs)
+    check_precision(precision, opened.device, spec.dtype, model.name)
     if spec.recurrent:
         matter: OnnxMatter = RvmMatter(opened, spec, model.name, downsample_ratio=downsample_ratio)
     else:
         matter = OnnxMatter(opened, spec, model.name)
+    # check_precision has refused fp32 for an fp16 export, so this is what really runs.
+    matter.precision = "fp16" if "fp16" in (precision, exported_precision(spec.dtype)) else "fp32"
     _warm_up(matter)
-    threads_used = session.get_session_options().intra_op_num_threads
-    if opened.device == "cpu":
-        matter.info += f", {threads_used} thread{'s' if threads_used != 1 else ''}"
+    details = ["fp16"] if matter.precision == "fp16" else []
+    if opened.device in ("cpu", "openvino"):
+        threads_used = session.get_session_options().intra_op_num_threads
+        details.append(f"{threads_used} thread{'s' if threads_used != 1 else ''}")
+    matter.info = matter.info_line(*details)
     log.info("%s", matter.info)
     return matter
 
@@ -270,7 +269,7 @@ def _warm_up(matter: OnnxMatter) -> None:
     except Exception as error:  # noqa: BLE001 - onnxruntime raises its own exception types
         raise UserError(
             f"Model {matter.name} failed on a test frame with the {matter.spec.family} "
-            f"description ({first_line_of(error)}); check its input size, layout and output."
+            f"description ({reason_of(error)}); check its input size, layout and output."
         ) from None
     finally:
         matter.reset()

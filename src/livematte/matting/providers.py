@@ -1,44 +1,40 @@
-"""Which onnxruntime execution provider runs the model, and why.
+"""Which onnxruntime execution provider runs the model, and proof that it does.
 
-onnxruntime quietly falls back to the CPU when a GPU provider cannot load; livematte
-never does that silently. ``--device cuda`` or ``tensorrt`` either gets that device or
-raises a :class:`UserError` that says what is missing and how to fix it; ``--device auto``
-tries TensorRT, then CUDA, then the CPU, and records why each faster one was skipped so
-the pipeline can say so. Also here: the check for the broken state where both
-``onnxruntime`` and ``onnxruntime-gpu`` are installed, and the intra-op thread count.
+onnxruntime quietly falls back to the CPU when a provider cannot load; livematte never
+does that silently. After each session is made, the providers it really holds
+(``session.get_providers()``) are compared with the request: an explicit ``--device``
+that is not active raises a :class:`UserError` naming why and how to fix it, and
+``--device auto`` (TensorRT, CUDA, DirectML, CoreML, OpenVINO, whichever this build has,
+then the CPU) records why each faster one was not used so the pipeline can say so.
+The packages behind each device are in ``runtimes``; ``--precision`` is checked here.
 """
 
 from __future__ import annotations
 
-import ctypes
-import importlib.metadata
 import logging
 import os
-import sys
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from ..errors import UserError
+from ..config import DEVICES, PRECISIONS
+from ..errors import UserError, reason_of
+from . import runtimes
+from .engine_cache import engine_folder
+from .nvidia import TENSORRT_MISSING, gpu_failure_reason, preload_gpu_libraries
+from .runtimes import (
+    AUTO_ORDER,
+    DEVICE_TABLE,
+    LABELS,
+    PROVIDERS,
+    import_onnxruntime,
+    missing_package_reason,
+    off_platform_reason,
+)
 
 log = logging.getLogger("livematte")
 
-DEVICES = ("auto", "cpu", "cuda", "tensorrt")
-PROVIDERS = {
-    "tensorrt": "TensorrtExecutionProvider",
-    "cuda": "CUDAExecutionProvider",
-    "cpu": "CPUExecutionProvider",
-}
-LABELS = {"tensorrt": "TensorRT", "cuda": "CUDA", "cpu": "CPU"}
-# Each of these ships its own copy of the `onnxruntime` Python package.
-RUNTIME_DISTRIBUTIONS = (
-    "onnxruntime",
-    "onnxruntime-gpu",
-    "onnxruntime-directml",
-    "onnxruntime-openvino",
-    "onnxruntime-qnn",
-)
-GPU_FIX = "pip uninstall -y onnxruntime onnxruntime-gpu && pip install 'livematte[gpu]'"
+NVIDIA = ("cuda", "tensorrt")
 
 
 @dataclass
@@ -50,61 +46,22 @@ class OpenedSession:
     # reason -> the devices skipped for it (none for a general note)
     skipped: dict[str, list[str]] = field(default_factory=dict)
 
+    @property
+    def provider(self) -> str:
+        """onnxruntime's name for the provider that runs the model."""
+        return PROVIDERS[self.device]
+
     def skip(self, reason: str, label: str | None = None) -> None:
         self.skipped.setdefault(reason, []).extend([label] if label else [])
 
-    def describe(self) -> str:
-        """``cuda`` or e.g. ``cpu (TensorRT and CUDA not used: ...)`` for the device report."""
+    def describe(self, *details: str) -> str:
+        """``CUDA (CUDAExecutionProvider, fp16)``, plus why faster devices were not used."""
         notes = [
             f"{' and '.join(labels)} not used: {reason}" if labels else reason
             for reason, labels in self.skipped.items()
         ]
-        return self.device + (f" ({'; '.join(notes)})" if notes else "")
-
-
-# --- packaging ---------------------------------------------------------------------------
-
-
-def installed_runtimes() -> list[str]:
-    """The onnxruntime distributions pip has installed (each one owns ``onnxruntime/``)."""
-    found = []
-    for name in RUNTIME_DISTRIBUTIONS:
-        try:
-            found.append(f"{name} {importlib.metadata.version(name)}")
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    return found
-
-
-def runtime_conflict() -> str | None:
-    """Explain the broken state of two onnxruntime distributions installed together."""
-    found = installed_runtimes()
-    if len(found) < 2:
-        return None
-    return (
-        f"{' and '.join(found)} are all installed, but they unpack into the same onnxruntime "
-        "folder and overwrite each other, so whichever was installed last decides which "
-        f"devices work and uninstalling either breaks the other; keep exactly one: {GPU_FIX} "
-        "(or 'livematte[cpu]' on a machine without an NVIDIA GPU)"
-    )
-
-
-def import_onnxruntime() -> ModuleType:
-    """Import onnxruntime, or say which extra to install (or which conflict to fix)."""
-    try:
-        import onnxruntime
-    except ImportError as error:
-        conflict = runtime_conflict()
-        if conflict:
-            raise UserError(f"onnxruntime does not import ({error}): {conflict}.") from None
-        raise UserError(
-            "ONNX models need onnxruntime, which is not installed; install "
-            "'livematte[gpu]' on a machine with an NVIDIA GPU or 'livematte[cpu]' otherwise."
-        ) from None
-    conflict = runtime_conflict()
-    if conflict:
-        log.warning("%s.", conflict[0].upper() + conflict[1:])
-    return onnxruntime
+        where = f"{LABELS[self.device]} ({', '.join([self.provider, *details])})"
+        return where + (f"; {'; '.join(notes)}" if notes else "")
 
 
 # --- threads -----------------------------------------------------------------------------
@@ -143,145 +100,107 @@ def session_options(ort: ModuleType, threads: int | None) -> Any:
 # --- devices -----------------------------------------------------------------------------
 
 
-def provider_list(device: str) -> list[Any]:
+def tensorrt_options(path: str, fp16: bool) -> dict[str, Any]:
+    """Engines and timing caches saved per model and precision (see ``engine_cache``)."""
+    folder = str(engine_folder(path, fp16))
+    return {
+        "trt_engine_cache_enable": True,
+        "trt_engine_cache_path": folder,
+        "trt_timing_cache_enable": True,
+        "trt_timing_cache_path": folder,
+        "trt_fp16_enable": fp16,
+    }
+
+
+def provider_list(
+    device: str, path: str = "", precision: str = "auto", threads: int = 0
+) -> list[Any]:
     """Providers for one device, best first; the CPU always takes ops others cannot."""
+    if device == "openvino" and threads:
+        # OpenVINO runs its own thread pool and ignores onnxruntime's intra-op setting.
+        return [(PROVIDERS["openvino"], {"num_of_threads": str(threads)}), PROVIDERS["cpu"]]
     if device == "tensorrt":
-        cache = os.path.join(os.path.expanduser("~"), ".cache", "livematte", "tensorrt")
-        trt = {"trt_engine_cache_enable": True, "trt_engine_cache_path": cache}
+        trt = tensorrt_options(path, precision == "fp16")
         return [(PROVIDERS["tensorrt"], trt), PROVIDERS["cuda"], PROVIDERS["cpu"]]
-    if device == "cuda":
-        return [PROVIDERS["cuda"], PROVIDERS["cpu"]]
-    return [PROVIDERS["cpu"]]
+    if device == "cpu":
+        return [PROVIDERS["cpu"]]
+    return [PROVIDERS[device], PROVIDERS["cpu"]]
 
 
 def candidates(device: str, available: list[str]) -> list[str]:
-    """Devices to try in order. ``auto``: TensorRT, CUDA, CPU, whichever the build has."""
+    """Devices to try in order. ``auto``: the accelerators this build has, then the CPU."""
     if device not in DEVICES:
         raise UserError(f"Unknown --device {device!r}; choose one of {', '.join(DEVICES)}.")
     if device == "auto":
-        return [d for d in ("tensorrt", "cuda") if PROVIDERS[d] in available] + ["cpu"]
+        return [
+            d for d in AUTO_ORDER if PROVIDERS[d] in available and off_platform_reason(d) is None
+        ] + ["cpu"]
     return [device]
 
 
-def _cuda_versions(ort: ModuleType) -> tuple[list[str], str]:
-    """CUDA major versions this build may use, and its cuDNN major version."""
-    try:
-        from onnxruntime.capi import build_and_package_info as info
-    except ImportError:
-        info = None
-    cuda = str(getattr(info, "cuda_version", "") or "")
-    cudnn = str(getattr(info, "cudnn_version", "") or "")
-    return ([cuda.split(".")[0]] if cuda else ["13", "12"]), (cudnn.split(".")[0] or "9")
+def no_accelerator_note() -> str:
+    """For ``auto`` on a CPU-only build: which extra would add an accelerator here."""
+    if runtimes.current_platform() == "darwin":
+        return "this onnxruntime has no CoreML provider; the standard onnxruntime wheel has it"
+    adds = {}
+    for name in AUTO_ORDER:
+        info = DEVICE_TABLE[name]
+        if off_platform_reason(name) is None:
+            adds.setdefault(info.extra, f"'livematte[{info.extra}]' adds {info.hardware}")
+    return f"this onnxruntime has no accelerator provider; {', '.join(adds.values())}"
 
 
-def _library_names(cuda: str, cudnn: str) -> list[str]:
-    if sys.platform == "win32":
-        return [f"cudart64_{cuda}.dll", f"cublas64_{cuda}.dll", f"cudnn64_{cudnn}.dll"]
-    return [f"libcudart.so.{cuda}", f"libcublas.so.{cuda}", f"libcudnn.so.{cudnn}"]
-
-
-def _loads(name: str) -> bool:
-    try:
-        ctypes.CDLL(name)
-    except OSError:
-        return False
-    return True
-
-
-def missing_gpu_libraries(ort: ModuleType) -> list[str]:
-    """The NVIDIA driver or CUDA/cuDNN libraries the CUDA provider needs but cannot find."""
-    driver = "nvcuda.dll" if sys.platform == "win32" else "libcuda.so.1"
-    if not _loads(driver):
-        return [driver]
-    cuda_majors, cudnn = _cuda_versions(ort)
-    best: list[str] | None = None
-    for cuda in cuda_majors:
-        missing = [name for name in _library_names(cuda, cudnn) if not _loads(name)]
-        if best is None or len(missing) < len(best):
-            best = missing
-    return best or []
-
-
-def _preload_gpu_libraries(ort: ModuleType) -> None:
-    """Let onnxruntime load CUDA and cuDNN from the nvidia-* wheels of the gpu extra."""
-    preload = getattr(ort, "preload_dlls", None)
-    if preload is None:
-        return
-    try:
-        preload()
-    except Exception as error:  # noqa: BLE001 - a failed preload shows up as a provider failure
-        log.debug("onnxruntime.preload_dlls failed: %s", error)
-
-
-def gpu_failure_reason(ort: ModuleType, device: str) -> str:
-    """Why a GPU provider that the build has did not load, and how to fix it."""
-    missing = missing_gpu_libraries(ort)
-    if missing and missing[0] in ("libcuda.so.1", "nvcuda.dll"):
+def fallback_reason(ort: ModuleType, device: str, running: str) -> str:
+    """Why a provider that the build has did not come up in the session."""
+    if device == "tensorrt" and running == PROVIDERS["cuda"]:
+        return TENSORRT_MISSING  # CUDA works, so the GPU and its libraries are fine
+    if device in NVIDIA:
+        return gpu_failure_reason(ort, device)
+    if device == "directml":
         return (
-            f"no NVIDIA driver was found ({missing[0]} does not load), so there is no usable "
-            "NVIDIA GPU; install the NVIDIA driver"
+            "onnxruntime-directml found no DirectX 12 GPU it can use; update the GPU driver "
+            "(DirectML needs Windows 10 1903 or later)"
         )
-    if missing:
+    if device == "coreml":
+        return "CoreML did not take the model (it needs macOS 10.15 or later)"
+    if runtimes.current_platform() == "win32":
         return (
-            f"the CUDA/cuDNN libraries {', '.join(missing)} were not found; install them with "
-            "pip install 'livematte[gpu]' (onnxruntime-gpu[cuda,cudnn] brings them as "
-            "nvidia-* wheels), or install CUDA and cuDNN yourself and add their lib folders "
-            "to LD_LIBRARY_PATH (PATH on Windows)"
+            "onnxruntime-openvino did not find OpenVINO's libraries; install them with "
+            "pip install openvino"
         )
-    if device == "tensorrt":
-        return (
-            "the TensorRT libraries (libnvinfer) did not load; install TensorRT (pip install "
-            "tensorrt) matching this onnxruntime-gpu, or use --device cuda"
-        )
-    return (
-        "the CUDA libraries load, so the driver may be too old for this onnxruntime-gpu's "
-        "CUDA version (run nvidia-smi and update the driver); onnxruntime's own error is "
-        "printed above"
-    )
+    return "OpenVINO did not start on this machine (onnxruntime's own message is above)"
 
 
-def no_provider_reason(ort: ModuleType, device: str) -> str:
-    """Why the installed onnxruntime build has no provider for ``device`` at all."""
-    runtimes = ", ".join(installed_runtimes()) or "onnxruntime"
-    have = ", ".join(ort.get_available_providers())
-    conflict = runtime_conflict()
-    if conflict:
-        return conflict
-    if device == "tensorrt" and PROVIDERS["cuda"] in ort.get_available_providers():
-        return f"the installed {runtimes} has no TensorRT provider (only {have}); use --device cuda"
-    return (
-        f"the installed {runtimes} is a CPU-only build (its providers are {have}); to use an "
-        f"NVIDIA GPU replace it with the GPU build: {GPU_FIX}"
-    )
-
-
-def first_line_of(error: BaseException) -> str:
-    """onnxruntime's messages run to many lines; the first says what went wrong."""
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__
-
-
-def open_session(path: str, device: str = "auto", threads: int | None = None) -> OpenedSession:
+def open_session(
+    path: str, device: str = "auto", threads: int | None = None, precision: str = "auto"
+) -> OpenedSession:
     """Create an InferenceSession on ``device``; never fall back without saying why."""
+    if device in DEVICE_TABLE and (off := off_platform_reason(device)):
+        raise UserError(off)
+    if precision not in PRECISIONS:
+        raise UserError(
+            f"Unknown --precision {precision!r}; choose one of {', '.join(PRECISIONS)}."
+        )
     ort = import_onnxruntime()
     available = list(ort.get_available_providers())
     options = session_options(ort, threads)
     opened = OpenedSession(None, device)
-    if device == "auto" and not any(PROVIDERS[d] in available for d in ("cuda", "tensorrt")):
-        opened.skip("this onnxruntime has no GPU provider; 'livematte[gpu]' adds NVIDIA GPUs")
-    for choice in candidates(device, available):
+    choices = candidates(device, available)
+    if choices == ["cpu"] and device == "auto":
+        opened.skip(no_accelerator_note())
+    for choice in choices:
         label = LABELS[choice]
         if choice != "cpu":
             if PROVIDERS[choice] not in available:
-                reason = no_provider_reason(ort, choice)
+                reason = missing_package_reason(choice, available)
                 raise UserError(f"--device {choice} cannot be used: {reason}.")
-            _preload_gpu_libraries(ort)
+            if choice in NVIDIA:
+                preload_gpu_libraries(ort, tensorrt=choice == "tensorrt")
         try:
-            session = ort.InferenceSession(
-                path, sess_options=options, providers=provider_list(choice)
-            )
+            chosen = provider_list(choice, path, precision, options.intra_op_num_threads)
+            session = ort.InferenceSession(path, sess_options=options, providers=chosen)
         except Exception as error:  # noqa: BLE001 - onnxruntime raises its own exception types
-            first_line = first_line_of(error)
+            first_line = reason_of(error)
             if choice == "cpu":
                 raise UserError(
                     f"onnxruntime cannot load the model {path} ({first_line.rstrip('.')}); "
@@ -289,10 +208,13 @@ def open_session(path: str, device: str = "auto", threads: int | None = None) ->
                 ) from None
             reason = f"onnxruntime failed to start it: {first_line}"
         else:
-            if session.get_providers()[0] == PROVIDERS[choice]:
+            active = list(session.get_providers())
+            if active[:1] == [PROVIDERS[choice]]:
                 opened.session, opened.device = session, choice
                 return opened
-            reason = gpu_failure_reason(ort, choice)
+            running = active[0] if active else "no provider"
+            why = fallback_reason(ort, choice, running)
+            reason = f"the session came up on {running} instead: {why}"
         if device != "auto":
             raise UserError(
                 f"--device {choice} was asked for but {label} cannot be used: {reason}; "
@@ -300,3 +222,31 @@ def open_session(path: str, device: str = "auto", threads: int | None = None) ->
             )
         opened.skip(reason, label)
     raise AssertionError("unreachable: the CPU candidate either returns or raises")
+
+
+def exported_precision(model_dtype: str) -> str:
+    """``fp16`` for a model whose image input is float16, else ``fp32``."""
+    return "fp16" if model_dtype == "float16" else "fp32"
+
+
+def check_precision(precision: str, device: str, model_dtype: str, model: str) -> None:
+    """Refuse a ``--precision`` the chosen device cannot honour for this model.
+
+    TensorRT builds fp16 engines from fp32 models (``trt_fp16_enable``). Every other
+    provider runs a model in the precision it was exported in, so there fp16 needs an
+    fp16 export; and no device turns an fp16 export back into fp32.
+    """
+    exported = exported_precision(model_dtype)
+    if precision in ("auto", exported) or (precision == "fp16" and device == "tensorrt"):
+        return
+    if precision == "fp32":
+        raise UserError(
+            f"--precision fp32 was asked for but {model} is an fp16 export (its input is "
+            "float16), which no device runs in fp32; use an fp32 export of it or --precision "
+            "auto."
+        )
+    raise UserError(
+        f"--precision fp16 was asked for but {LABELS[device]} runs {model} in fp32, the "
+        "precision it was exported in; use --device tensorrt (it builds fp16 engines from "
+        "fp32 models) or an fp16 export of the model."
+    )

@@ -17,7 +17,7 @@ import threading
 from typing import TextIO
 
 from ..composite import Background, BlurBackground, ColourBackground, Compositor
-from .interrupt import add_abort_hook, remove_abort_hook
+from ..io.partials import add_abort_hook, remove_abort_hook
 
 log = logging.getLogger("livematte")
 

@@ -22,104 +22,32 @@ import logging
 import sys
 import time
 from collections import deque
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..composite import TransparentBackground
-from ..config import Config, LiveConfig
-from ..errors import UserError
+from ..config import Config, LiveConfig, validate
+from ..errors import UserError, reason_of
 from ..frame import Frame, cover_resize
 from ..io.camera import LiveSource
-from ..io.sinks import Sink, open_file_sink
-from ..io.sources import read_image
-from ..matting.providers import first_line_of
+from ..io.images import read_image
+from ..io.json_file import write_json
+from ..io.open import Outputs, is_camera_spec, open_live_outputs, open_source
+from ..io.sinks import Sink
+from ..io.vcam import VirtualCameraSink
 from ..stages import MatteOutput, Stages
 from .controls import KEY_HELP, LiveControls, TerminalKeys
 from .interrupt import StopRequest
-from .report import LatencyHistogram, LiveStats
+from .negotiate import negotiate
+from .report import LatencyHistogram, LiveFigures, RunReport
 from .schedule import InferenceSchedule
 
 log = logging.getLogger("livematte")
 
 # How long a control message stays on the preview, in seconds.
 MESSAGE_SECONDS = 3.0
-
-
-class LiveOutput:
-    """Where live frames go. ``keepalive`` outputs get the last frame again during gaps."""
-
-    keepalive = False
-    description = "nowhere (null)"
-
-    def send(self, image: np.ndarray, frame: Frame | None) -> None:
-        """``frame`` is the camera frame it came from, None for a repeat."""
-
-    def pressed(self) -> list[str]:
-        return []
-
-    def close(self) -> None:
-        """Release the device or window."""
-
-
-class VcamOutput(LiveOutput):
-    keepalive = True
-
-    def __init__(self, sink: Any, pace: bool) -> None:
-        self.sink = sink
-        self.pace = pace
-        self.description = sink.description
-
-    def send(self, image: np.ndarray, frame: Frame | None) -> None:
-        self.sink.send(image, pace=self.pace and frame is not None)
-
-    def close(self) -> None:
-        self.sink.close()
-
-
-class PreviewOutput(LiveOutput):
-    keepalive = True
-
-    def __init__(self, window: Any, overlay: Any) -> None:
-        self.window = window
-        self.overlay = overlay
-        self.description = window.description
-        self._keys: list[str] = []
-
-    def send(self, image: np.ndarray, frame: Frame | None) -> None:
-        key = self.window.show(image, self.overlay())
-        if key:
-            self._keys.append(key)
-
-    def pressed(self) -> list[str]:
-        pressed, self._keys = self._keys, []
-        return pressed
-
-    def close(self) -> None:
-        self.window.close()
-
-
-class FileOutput(LiveOutput):
-    """A recording of the live output (timestamps from the capture clock)."""
-
-    def __init__(self, sink: Sink) -> None:
-        self.sink = sink
-        self.description = sink.description
-        self._start: float | None = None
-        self._last_pts = -1
-
-    def send(self, image: np.ndarray, frame: Frame | None) -> None:
-        if frame is None:
-            return
-        self._start = frame.captured_at if self._start is None else self._start
-        pts = max(self._last_pts + 1, round((frame.captured_at - self._start) * 1000))
-        self._last_pts = pts
-        self.sink.write(Frame(image, frame.index, pts, Fraction(1, 1000)), image)
-
-    def close(self) -> None:
-        self.sink.close(keep=self._last_pts >= 0)
 
 
 class LiveDriver:
@@ -129,7 +57,7 @@ class LiveDriver:
         self,
         source: LiveSource,
         stages: Stages,
-        outputs: list[LiveOutput],
+        sinks: list[Sink],
         config: LiveConfig,
         stop: StopRequest,
         controls: LiveControls | None = None,
@@ -138,7 +66,7 @@ class LiveDriver:
     ) -> None:
         self.source = source
         self.stages = stages
-        self.outputs = outputs
+        self.sinks = sinks
         self.stop = stop
         self.controls = controls or LiveControls(stages.backgrounds, stages.config.background.blur)
         self.terminal = terminal
@@ -170,7 +98,7 @@ class LiveDriver:
 
     def run(self) -> None:
         """Process frames until the source ends, 'q', Ctrl-C or a closed preview window."""
-        keepalive = any(output.keepalive for output in self.outputs)
+        keepalive = any(sink.keepalive for sink in self.sinks)
         self.controls.apply(self.stages.compositor)
         self._warm_up()
         self.source.start()
@@ -179,7 +107,7 @@ class LiveDriver:
             self.source.width,
             self.source.height,
             self.source.fps,
-            ", ".join(output.description for output in self.outputs),
+            ", ".join(sink.description for sink in self.sinks) or "nowhere (null)",
         )
         last_send: float | None = None
         gap = 1.5 * self.period  # tolerate jitter before the first repeat
@@ -215,7 +143,7 @@ class LiveDriver:
     def _process(self, frame: Frame) -> np.ndarray:
         start = time.perf_counter()
         controls = self.controls
-        reconnects = getattr(self.source, "reconnects", 0)
+        reconnects = self.source.reconnects
         if reconnects != self._reconnects:
             self._reconnects = reconnects
             self.stages.reset()
@@ -249,7 +177,7 @@ class LiveDriver:
                 log.warning(
                     "the model failed on a frame (%s); reusing the last matte and retrying "
                     "on every frame",
-                    first_line_of(exc),
+                    reason_of(exc),
                 )
             self._model_failing += 1
             self.model_failures += 1
@@ -264,8 +192,8 @@ class LiveDriver:
 
     def _send(self, image: np.ndarray, frame: Frame) -> None:
         start = time.perf_counter()
-        for output in self.outputs:
-            output.send(image, frame)
+        for sink in self.sinks:
+            sink.write(frame, image)
         sent = time.perf_counter()
         self.stages.timer.add("send", (sent - start) * 1000.0)
         self.latency.add((sent - frame.captured_at) * 1000.0)
@@ -278,13 +206,13 @@ class LiveDriver:
         image = self._frozen if self.controls.privacy else self._last
         if image is None:
             return
-        for output in self.outputs:
-            if output.keepalive:
-                output.send(image, None)
+        for sink in self.sinks:
+            if sink.keepalive:
+                sink.repeat(image)
         self.repeats += 1
 
     def _handle_keys(self) -> None:
-        keys = [key for output in self.outputs for key in output.pressed()]
+        keys = [key for sink in self.sinks for key in sink.pressed()]
         if self.terminal is not None:
             keys += self.terminal.poll()
         for key in keys:
@@ -355,14 +283,17 @@ def run_live(
     vcam_backend: str | None = None,
     preview_gui: Any = None,
     terminal: TerminalKeys | None = None,
-) -> LiveStats:
-    """Open the source, the stages and the outputs, run the live loop, return its figures.
+) -> RunReport:
+    """Open the source, the stages and the outputs, run the live loop, return its report.
 
     The keyword arguments replace real devices in tests (a scripted camera, the name of
     a fake pyvirtualcam backend, a fake window toolkit).
     """
+    validate(config)
     live = config.live
     opened: list[Any] = []
+    outputs = Outputs()
+    keep = False
     try:
         if source is None:
             source = _open_live_source(input_spec, live)
@@ -376,23 +307,31 @@ def run_live(
                 "'#00b140' and key it out in OBS (Chroma Key filter) instead."
             )
         fps = live.fps or source.fps
-        outputs = _open_outputs(output, source, fps, config, vcam_backend)
-        opened.extend(outputs)
-        driver = LiveDriver(source, stages, outputs, live, stop, terminal=terminal, output_fps=fps)
-        if output == "preview" or live.preview:
-            outputs.append(_open_preview(driver, preview_gui, required=output == "preview"))
-            opened.append(outputs[-1])
+        driver = LiveDriver(source, stages, [], live, stop, terminal=terminal, output_fps=fps)
+        outputs = open_live_outputs(
+            input_spec,
+            output,
+            source,
+            config,
+            overlay=driver.overlay,
+            vcam_backend=vcam_backend,
+            preview_gui=preview_gui,
+        )
+        negotiate(source, stages, outputs.pictures, outputs.mattes, config)
+        driver.sinks = outputs.pictures
         started = time.perf_counter()
         driver.run()
-        return _stats(driver, input_spec, output, time.perf_counter() - started)
+        keep = True
+        return _report(driver, input_spec, output, time.perf_counter() - started)
     finally:
-        for item in reversed(opened):
-            item.close()
+        try:
+            outputs.close(keep=keep, complete=not stop.requested)
+        finally:
+            for item in reversed(opened):
+                item.close()
 
 
 def _open_live_source(input_spec: str, live: LiveConfig) -> LiveSource:
-    from ..io.open import is_camera_spec, open_source
-
     if not is_camera_spec(input_spec) and (live.size or live.fourcc):
         log.warning(
             "--size and --fourcc are camera settings; %s is played at its own size", input_spec
@@ -403,82 +342,44 @@ def _open_live_source(input_spec: str, live: LiveConfig) -> LiveSource:
     return source
 
 
-def _open_outputs(
-    output: str, source: LiveSource, fps: float, config: Config, vcam_backend: str | None
-) -> list[LiveOutput]:
-    if output in ("null", "preview"):
-        return [LiveOutput()]
-    if output == "vcam":
-        from ..io.vcam import VirtualCameraSink
-
-        sink = VirtualCameraSink(
-            source.width, source.height, fps, config.live.vcam_device, vcam_backend
-        )
-        # Only pace the virtual camera when it runs slower than the frames come in.
-        return [VcamOutput(sink, pace=fps < 0.9 * source.fps)]
-    if source.path is not None and Path(output).resolve() == source.path.resolve():
-        raise UserError(
-            f"Output {output} is the input itself; livematte never overwrites its input, "
-            "so choose another output name."
-        )
-    rate = Fraction(fps).limit_denominator(1001)
-    sink = open_file_sink(
-        output,
-        width=source.width,
-        height=source.height,
-        rate=rate,
-        time_base=Fraction(1, 1000),
-        config=config.output,
-    )
-    return [FileOutput(sink)]
-
-
-def _open_preview(driver: LiveDriver, gui: Any, required: bool) -> LiveOutput:
-    from ..io.preview import PreviewWindow
-
-    try:
-        return PreviewOutput(PreviewWindow(gui), driver.overlay)
-    except UserError:
-        if required:
-            raise
-        log.warning("no display for --preview; running without the preview window")
-        return LiveOutput()
-
-
-def _stats(driver: LiveDriver, input_spec: str, output: str, seconds: float) -> LiveStats:
+def _report(driver: LiveDriver, input_spec: str, output: str, seconds: float) -> RunReport:
     source, stages = driver.source, driver.stages
-    return LiveStats(
+    return RunReport(
         input=input_spec,
         output=output,
-        model=stages.matter.name,
-        device=stages.matter.device,
+        frames=driver.frames_out,
+        seconds=seconds,
         width=source.width,
         height=source.height,
-        input_fps=round(source.fps, 3),
-        frames_in=source.frames_in,
-        frames_out=driver.frames_out,
-        frames_dropped=source.frames_in - driver.frames_out,
-        frames_repeated=driver.repeats,
-        model_runs=driver.model_runs,
-        seconds=seconds,
-        output_fps=driver.mean_fps(),
-        infer_every={
-            "requested": driver.schedule.requested,
-            "final": driver.schedule.every,
-            "max_used": driver.schedule.max_used,
-        },
-        latency_ms=driver.latency.summary(),
-        camera_reconnects=getattr(source, "reconnects", 0),
-        vcam_errors=sum(getattr(getattr(o, "sink", None), "errors", 0) for o in driver.outputs),
         stopped_by=driver.stop.signal_name or ("end of input" if source.ended else ""),
+        scene_cuts=stages.scene_cuts,
+        model_runs=driver.model_runs,
+        outputs=[sink.description for sink in driver.sinks],
         stages=stages.timer.summary(),
+        live=LiveFigures(
+            input_fps=round(source.fps, 3),
+            frames_in=source.frames_in,
+            frames_out=driver.frames_out,
+            frames_dropped=source.frames_in - driver.frames_out,
+            frames_repeated=driver.repeats,
+            output_fps=driver.mean_fps(),
+            infer_every={
+                "requested": driver.schedule.requested,
+                "final": driver.schedule.every,
+                "max_used": driver.schedule.max_used,
+            },
+            latency_ms=driver.latency.summary(),
+            camera_reconnects=source.reconnects,
+            vcam_errors=sum(
+                sink.errors for sink in driver.sinks if isinstance(sink, VirtualCameraSink)
+            ),
+        ),
+        **stages.matter.describe(),
     )
 
 
 def run_live_command(input_spec: str, output: str, config: Config) -> int:
     """``livematte run`` for cameras, ``--live`` and vcam/preview outputs; exit status 0."""
-    from ..io.json_file import write_json
-
     terminal = TerminalKeys()
     with StopRequest() as stop:
         if terminal.start():
@@ -487,13 +388,13 @@ def run_live_command(input_spec: str, output: str, config: Config) -> int:
         else:
             terminal = None
         try:
-            stats = run_live(input_spec, output, config, stop, terminal=terminal)
+            report = run_live(input_spec, output, config, stop, terminal=terminal)
         finally:
             if terminal is not None:
                 terminal.close()
     if config.live.stats_json:
-        write_json(config.live.stats_json, stats.to_dict())
+        write_json(config.live.stats_json, report.to_dict())
     if not config.quiet:
-        for line in stats.summary_lines():
+        for line in report.summary_lines():
             print(f"livematte: {line}", file=sys.stderr)
     return 0

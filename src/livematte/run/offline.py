@@ -16,55 +16,35 @@ import queue
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
-from ..config import Config, load_config
+from ..config import Config, load_config, validate
 from ..errors import Interrupted, UserError
 from ..frame import Frame
-from ..io.open import check_not_overwriting_input, open_source
-from ..io.sinks import NullSink, Sink, close_sinks, open_file_sink
+from ..io.open import (
+    Outputs,
+    check_not_overwriting_input,
+    open_outputs,
+    open_source,
+    writes_pictures,
+)
+from ..io.sinks import NullSink, PixelFormat
 from ..io.sources import Source, VideoFileSource
 from ..planar import I420Picture
 from ..stages import MatteOutput, Stages
 from .interrupt import StopRequest
+from .negotiate import negotiate
 from .progress import Progress
+from .report import RunReport
 
 log = logging.getLogger("livematte")
 
 _QUEUE_DEPTH = 4
 _END = object()
-
-
-@dataclass
-class RunReport:
-    """What a run did, for the CLI's summary line, ``--stats-json`` and benchmarks."""
-
-    input: str
-    output: str
-    frames: int = 0
-    seconds: float = 0.0
-    model: str = ""
-    device: str = ""
-    interrupted: bool = False
-    lost_packets: int = 0
-    scene_cuts: int = 0
-    stages: dict[str, dict[str, float]] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def fps(self) -> float:
-        return self.frames / self.seconds if self.seconds > 0 else 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["fps"] = self.fps
-        return data
 
 
 class MatteRing:
@@ -126,66 +106,28 @@ def process_video(
         config.output.alpha_out = str(alpha_out)
     if model is not None:
         config.model.name = model
+    validate(config)
     input_spec, output_spec = str(input), str(output)
     check_not_overwriting_input(input_spec, output_spec)
-    if config.output.alpha_out:
-        check_not_overwriting_input(input_spec, config.output.alpha_out)
-    source = open_source(input_spec)
+    source = open_source(input_spec, same_size=not writes_pictures(output_spec))
     try:
         stages = Stages(config)
         try:
+            outputs = open_outputs(
+                input_spec, output_spec, source, config, transparent=stages.transparent
+            )
             with stop or StopRequest() as stop_request:
-                return run_offline(source, stages, output_spec, config, stop_request, show_progress)
+                return run_offline(source, stages, outputs, config, stop_request, show_progress)
         finally:
             stages.close()
     finally:
         source.close()
 
 
-def _open_sinks(
-    source: Source, stages: Stages, output: str, config: Config
-) -> tuple[Sink, Sink | None]:
-    rate, time_base = _timing_of(source)
-    audio_from = source.path if isinstance(source, VideoFileSource) and source.has_audio else None
-    sink = open_file_sink(
-        output,
-        width=source.width,
-        height=source.height,
-        rate=rate,
-        time_base=time_base,
-        config=config.output,
-        transparent=stages.transparent,
-        audio_from=audio_from,
-    )
-    alpha_sink = None
-    if config.output.alpha_out:
-        try:
-            alpha_sink = open_file_sink(
-                config.output.alpha_out,
-                width=source.width,
-                height=source.height,
-                rate=rate,
-                time_base=time_base,
-                config=config.output,
-                grey=True,
-            )
-        except BaseException:
-            sink.close(keep=False)
-            raise
-    return sink, alpha_sink
-
-
-def _timing_of(source: Source) -> tuple[Fraction, Fraction]:
-    if isinstance(source, VideoFileSource):
-        return source.rate, source.time_base
-    fps = Fraction(source.fps).limit_denominator(1001) if source.fps else Fraction(25)
-    return fps, Fraction(1, round(float(fps)) or 25)
-
-
 def run_offline(
     source: Source,
     stages: Stages,
-    output: str,
+    outputs: Outputs,
     config: Config,
     stop: StopRequest,
     show_progress: bool = False,
@@ -195,28 +137,27 @@ def run_offline(
 
     ``max_frames`` > 0 stops after that many frames (benchmarks on a clip's opening).
     """
-    sink, alpha_sink = _open_sinks(source, stages, output, config)
     report = RunReport(
         input=str(source.path or ""),
-        output=output,
-        model=stages.matter.name,
-        device=stages.matter.device,
+        output=", ".join(sink.description for sink in outputs.pictures),
+        width=source.width,
+        height=source.height,
+        **stages.matter.describe(),
     )
     progress = Progress(source.frame_count, enabled=show_progress and not config.quiet)
     frames_in: queue.Queue[Any] = queue.Queue(maxsize=_QUEUE_DEPTH)
     frames_out: queue.Queue[Any] = queue.Queue(maxsize=_QUEUE_DEPTH)
     # Slots in use at once: the queue's, the one the writer blends, the one being filled.
     mattes = MatteRing(_QUEUE_DEPTH + 3)
-    out: Any
-    if _stay_planar(source, stages, sink, config):
-        assert isinstance(source, VideoFileSource)
-        source.planar = True
-        out = I420Picture.empty(source.width, source.height, source.colour)
-    else:
-        out = np.empty((source.height, source.width, stages.output_channels()), np.uint8)
-    report.extra["planar"] = isinstance(out, I420Picture)
+    try:
+        fmt = negotiate(source, stages, outputs.pictures, outputs.mattes, config)
+    except BaseException:
+        outputs.close(keep=False)
+        raise
+    report.planar = fmt.layout == "i420"
+    buffers = OutputBuffers(fmt, source)
     reader = _Worker("reader", _read_frames, source, frames_in, stages, stop, max_frames)
-    writer = _Worker("writer", _write_frames, frames_out, sink, alpha_sink, stages, progress, out)
+    writer = _Worker("writer", _write_frames, frames_out, outputs, stages, progress, buffers)
     start = time.perf_counter()
     keep, complete = False, False
     # The decoder, the model and the encoder already keep every core busy: OpenCV's own
@@ -245,7 +186,7 @@ def run_offline(
         keep = keep and not failed
         if keep and report.frames == 0:
             keep = False
-        close_sinks([sink, alpha_sink], keep=keep, complete=complete)
+        outputs.close(keep=keep, complete=complete)
         cv2.setNumThreads(cv_threads)
     if writer.error is not None:
         raise writer.error
@@ -256,27 +197,37 @@ def run_offline(
     if report.frames == 0:
         raise UserError(f"{source.path} holds no decodable video frame; nothing was written.")
     report.interrupted = stop.requested
-    report.lost_packets = getattr(source, "lost_packets", 0)
+    report.stopped_by = stop.signal_name
+    report.lost_packets = source.lost_packets if isinstance(source, VideoFileSource) else 0
     report.scene_cuts = stages.scene_cuts
     report.model = stages.matter.name  # a model that chooses per shot names its last choice
+    report.model_runs = report.frames - stages.model_skipped
     report.extra["model_skipped"] = stages.model_skipped
     report.stages = stages.timer.summary()
-    report.extra["output_description"] = sink.description
-    if alpha_sink is not None:
-        report.extra["alpha_description"] = alpha_sink.description
+    report.outputs = [sink.description for sink in outputs.pictures]
+    report.mattes = [sink.description for sink in outputs.mattes]
     return report
 
 
-def _stay_planar(source: Source, stages: Stages, sink: Sink, config: Config) -> bool:
-    """Whether this run can keep the decoded 4:2:0 frames (see :mod:`livematte.planar`);
-    the sink is asked last, as saying yes sets it up for them."""
-    return (
-        config.output.planar
-        and isinstance(source, VideoFileSource)
-        and source.can_be_planar
-        and stages.can_stay_planar()
-        and sink.accept_planar(source.colour)
-    )
+class OutputBuffers:
+    """The picture the writer blends into, reused from frame to frame: 4:2:0 planes or a
+    packed array, made again only when the frame size changes (a folder of photos)."""
+
+    def __init__(self, fmt: PixelFormat, source: Source) -> None:
+        self.format = fmt
+        self.colour = fmt.colour
+        self._out: Any = None
+
+    def for_frame(self, frame: Frame) -> Any:
+        size = (frame.height, frame.width)
+        out = self._out
+        if self.format.layout == "i420":
+            if out is None or (out.height, out.width) != size:
+                out = I420Picture.empty(frame.width, frame.height, self.colour)
+        elif out is None or out.shape[:2] != size:
+            out = np.empty((*size, self.format.channels), np.uint8)
+        self._out = out
+        return out
 
 
 def _pixels(frame: Frame) -> Any:
@@ -332,32 +283,32 @@ def _read_frames(
             except StopIteration:
                 break
             stages.timer.add("decode", (time.perf_counter() - start) * 1000.0)
-            while not worker.cancelled.is_set():
-                try:
-                    frames.put(frame, timeout=0.1)
-                    break
-                except queue.Full:
-                    continue
+            _hand_over(worker, frames, frame)
     finally:
         close = getattr(iterator, "close", None)
         if close is not None:
             close()
-        while not worker.cancelled.is_set():
-            try:
-                frames.put(_END, timeout=0.1)
-                break
-            except queue.Full:
-                continue
+        _hand_over(worker, frames, _END)
+
+
+def _hand_over(worker: _Worker, frames: queue.Queue[Any], item: Any) -> None:
+    """Queue ``item`` for the main thread, waiting while the queue is full, unless the
+    reader is cancelled meanwhile."""
+    while not worker.cancelled.is_set():
+        try:
+            frames.put(item, timeout=0.1)
+            return
+        except queue.Full:
+            continue
 
 
 def _write_frames(
     worker: _Worker,
     frames: queue.Queue[Any],
-    sink: Sink,
-    alpha_sink: Sink | None,
+    outputs: Outputs,
     stages: Stages,
     progress: Progress,
-    out: np.ndarray,
+    buffers: OutputBuffers,
 ) -> int:
     """Blend and encode each queued frame (the sinks copy ``out`` before returning)."""
     written = 0
@@ -367,13 +318,14 @@ def _write_frames(
             return written
         frame, matte, matte_ms = item
         began = time.perf_counter()
-        image = stages.composite(_pixels(frame), matte, out)
+        image = stages.composite(_pixels(frame), matte, buffers.for_frame(frame))
         start = time.perf_counter()
         stages.timer.add("processing", matte_ms + (start - began) * 1000.0)
-        sink.write(frame, image)
-        if alpha_sink is not None:
-            alpha_sink.write(frame, matte.alpha)
-        if not isinstance(sink, NullSink) or alpha_sink is not None:
+        for sink in outputs.pictures:
+            sink.write(frame, image)
+        for sink in outputs.mattes:
+            sink.write(frame, matte.alpha)
+        if not all(isinstance(sink, NullSink) for sink in outputs.all):
             stages.timer.add("encode", (time.perf_counter() - start) * 1000.0)
         written += 1
         progress.update(written)

@@ -1,4 +1,4 @@
-"""What a live run measured: frames in, out and dropped, output rate, capture-to-send latency.
+"""What a run did: one report for file and live runs, and the live latency histogram.
 
 Latency goes into a fixed histogram (0.05 ms bins up to 2 s) rather than a list, so a run
 of hours costs the same memory as a run of seconds and every frame counts in the
@@ -52,54 +52,94 @@ class LatencyHistogram:
 
 
 @dataclass
-class LiveStats:
-    """Figures of one live run, printed at exit and written by ``--stats-json``."""
+class LiveFigures:
+    """What only a live run measures (every field is also a top-level key of its JSON)."""
 
-    input: str
-    output: str
-    model: str = ""
-    device: str = ""
-    width: int = 0
-    height: int = 0
     input_fps: float = 0.0
     frames_in: int = 0  # frames the camera (or the file played in real time) delivered
     frames_out: int = 0  # frames made from a camera frame and sent
     frames_dropped: int = 0  # delivered but never sent: a newer frame replaced them
     frames_repeated: int = 0  # last output sent again to keep a consumer fed (camera gone)
-    model_runs: int = 0
-    seconds: float = 0.0
     output_fps: float = 0.0
     infer_every: dict[str, int] = field(default_factory=dict)
     latency_ms: dict[str, float] = field(default_factory=dict)
     camera_reconnects: int = 0
     vcam_errors: int = 0
-    stopped_by: str = ""
-    stages: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def dropped_percent(self) -> float:
         return 100.0 * self.frames_dropped / self.frames_in if self.frames_in else 0.0
 
+
+@dataclass
+class RunReport:
+    """What a run did, file or live: the summary printed at the end, ``--stats-json``,
+    ``bench`` and batch reports all come from this one object."""
+
+    input: str
+    output: str
+    frames: int = 0  # frames written (file) or made from a camera frame and sent (live)
+    seconds: float = 0.0
+    model: str = ""
+    device: str = ""
+    provider: str = ""
+    width: int = 0
+    height: int = 0
+    interrupted: bool = False
+    stopped_by: str = ""
+    lost_packets: int = 0
+    scene_cuts: int = 0
+    model_runs: int = 0
+    planar: bool = False
+    outputs: list[str] = field(default_factory=list)  # where the pictures went
+    mattes: list[str] = field(default_factory=list)  # where the mattes went
+    stages: dict[str, dict[str, float]] = field(default_factory=dict)
+    live: LiveFigures | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
     def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data; a live run's figures sit at the top level too."""
         data = asdict(self)
-        data["dropped_percent"] = round(self.dropped_percent, 3)
-        data["output_fps"] = round(self.output_fps, 3)
+        live = data.pop("live")
+        data["fps"] = round(self.fps, 3)
         data["seconds"] = round(self.seconds, 3)
+        if self.live is not None:
+            data.update(live)
+            data["dropped_percent"] = round(self.live.dropped_percent, 3)
+            data["output_fps"] = round(self.live.output_fps, 3)
         return data
 
     def summary_lines(self) -> list[str]:
-        lat = self.latency_ms
+        """The lines printed at the end of a run, the same way for every kind of run."""
+        where = ", ".join(self.outputs) or "nowhere"
+        runs_on = f"{self.model} on {self.device}" + (
+            f" ({self.provider})" if self.provider else ""
+        )
+        if self.live is None:
+            state = "stopped early, kept" if self.interrupted else "wrote"
+            lines = [f"{state} {self.frames} frames to {where} at {self.fps:.1f} fps ({runs_on})."]
+        else:
+            live = self.live
+            lat, every = live.latency_ms, live.infer_every
+            lines = [
+                f"live: {live.frames_in} frames in, {live.frames_out} out, "
+                f"{live.frames_dropped} dropped ({live.dropped_percent:.1f}%), "
+                f"{live.frames_repeated} repeated; output {live.output_fps:.1f} fps over "
+                f"{self.seconds:.1f} s to {where} ({runs_on}).",
+                f"latency capture to send: p50 {lat.get('p50', 0):.1f} ms, p95 "
+                f"{lat.get('p95', 0):.1f} ms, p99 {lat.get('p99', 0):.1f} ms; model ran on "
+                f"{self.model_runs} frames (every {every.get('final', 1)}, at most "
+                f"{every.get('max_used', 1)}).",
+            ]
+        lines += [f"matte written to {where}." for where in self.mattes]
+        if self.lost_packets:
+            lines.append(f"{self.lost_packets} damaged packet(s) of the input were skipped.")
         stages = ", ".join(
             f"{name} {value['median_ms']:.1f}" for name, value in self.stages.items()
         )
-        every = self.infer_every
-        return [
-            f"live: {self.frames_in} frames in, {self.frames_out} out, {self.frames_dropped} "
-            f"dropped ({self.dropped_percent:.1f}%), {self.frames_repeated} repeated; output "
-            f"{self.output_fps:.1f} fps over {self.seconds:.1f} s.",
-            f"latency capture to send: p50 {lat.get('p50', 0):.1f} ms, p95 "
-            f"{lat.get('p95', 0):.1f} ms, p99 {lat.get('p99', 0):.1f} ms; model ran on "
-            f"{self.model_runs} frames (every {every.get('final', 1)}, at most "
-            f"{every.get('max_used', 1)}).",
-            f"median ms per frame: {stages}.",
-        ]
+        lines.append(f"median ms per frame: {stages}.")
+        return lines

@@ -1,0 +1,132 @@
+"""Copying a clip's audio into its re-encode, interleaved with the video, packet for packet."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import av
+
+log = logging.getLogger("livematte")
+
+# Audio codecs each container can hold as they are; anything else is re-encoded.
+_AUDIO_COPYABLE = {
+    ".mp4": {"aac", "mp3", "ac3", "eac3", "alac", "flac", "opus"},
+    ".m4v": {"aac", "mp3", "ac3", "eac3", "alac"},
+    ".mov": {"aac", "mp3", "ac3", "eac3", "alac", "pcm_s16le", "pcm_s24le", "pcm_s16be"},
+    ".webm": {"opus", "vorbis"},
+    ".avi": {"mp3", "ac3", "pcm_s16le", "aac"},
+}
+_AUDIO_FALLBACK = {".webm": "libopus", ".avi": "mp3"}
+
+
+class AudioCopier:
+    """Copies the input's audio packets into the output, interleaved with the video.
+
+    Packets are copied byte for byte; only when the container cannot hold the codec (AAC
+    in .webm, say) is the audio re-encoded, and the user is told.
+    """
+
+    def __init__(self, input_path: Path, output: av.container.OutputContainer, ext: str) -> None:
+        self._input = av.open(str(input_path), metadata_errors="ignore")
+        self._routes: dict[int, tuple[av.stream.Stream, object | None]] = {}
+        for in_stream in self._input.streams.audio:
+            codec = in_stream.codec_context.name
+            allowed = _AUDIO_COPYABLE.get(ext)
+            if allowed is None or codec in allowed:
+                out_stream = output.add_stream_from_template(in_stream)
+                self._routes[in_stream.index] = (out_stream, None)
+            else:
+                target = _AUDIO_FALLBACK.get(ext, "aac")
+                rate = 48000 if target == "libopus" else in_stream.codec_context.sample_rate
+                out_stream = output.add_stream(target, rate=rate)
+                out_stream.codec_context.layout = in_stream.codec_context.layout
+                resampler = av.AudioResampler(
+                    format=out_stream.codec_context.codec.audio_formats[0].name,
+                    layout=in_stream.codec_context.layout,
+                    rate=rate,
+                )
+                self._routes[in_stream.index] = (out_stream, resampler)
+                log.warning(
+                    "audio: %s cannot go into %s as it is; re-encoding it to %s",
+                    codec,
+                    ext,
+                    target.replace("lib", ""),
+                )
+        self._output = output
+        self._pending = None
+        self.skipped = 0
+        audio = [s for s in self._input.streams.audio if s.index in self._routes]
+        self._packets = self._input.demux(audio) if audio else iter(())
+        self._done = not audio
+
+    @property
+    def streams(self) -> int:
+        return len(self._routes)
+
+    def copy_until(self, seconds: float | None) -> None:
+        """Mux audio packets that start before ``seconds`` (None = all that remain)."""
+        while not self._done:
+            packet = self._pending or self._next_packet()
+            self._pending = None
+            if packet is None:
+                self._done = True
+                break
+            if packet.dts is None and packet.size == 0:
+                continue
+            start = packet.pts if packet.pts is not None else packet.dts
+            late = (
+                seconds is not None
+                and start is not None
+                and packet.time_base is not None
+                and float(start * packet.time_base) >= seconds
+            )
+            if late:
+                self._pending = packet
+                return
+            try:
+                self._mux(packet)
+            except av.FFmpegError as exc:
+                if isinstance(exc, OSError):  # the disk, not the packet: the caller says so
+                    raise
+                self._skip_damaged(exc)
+
+    def _skip_damaged(self, exc: Exception) -> None:
+        """A damaged input audio packet (bad timestamps, say) is dropped, said once."""
+        if not self.skipped:
+            log.warning("audio: skipping damaged packet(s) of the input (%s)", exc)
+        self.skipped += 1
+
+    def _next_packet(self):  # noqa: ANN202 - av.Packet | None
+        try:
+            return next(self._packets)
+        except StopIteration:
+            return None
+        except av.FFmpegError as exc:
+            log.warning("audio: reading stopped early (%s)", exc)
+            return None
+
+    def _mux(self, packet) -> None:  # noqa: ANN001 - av.Packet
+        out_stream, resampler = self._routes[packet.stream.index]
+        if resampler is None:
+            if packet.size == 0:
+                return
+            packet.stream = out_stream
+            self._output.mux(packet)
+            return
+        try:
+            frames = packet.decode()
+        except av.FFmpegError:
+            return
+        for frame in frames:
+            for resampled in resampler.resample(frame):  # type: ignore[attr-defined]
+                self._output.mux(out_stream.encode(resampled))
+
+    def finish(self, seconds: float | None) -> None:
+        self.copy_until(seconds)
+        for out_stream, resampler in self._routes.values():
+            if resampler is not None:
+                for resampled in resampler.resample(None):  # type: ignore[attr-defined]
+                    self._output.mux(out_stream.encode(resampled))
+                self._output.mux(out_stream.encode(None))
+        self._input.close()

@@ -1,0 +1,215 @@
+"""Re-encode a library of clips: the ``livematte batch`` driver and ``process_batch``.
+
+The driver plans the clips (run/manifest.py), skips those its journal shows as finished
+(run/journal.py), hands the rest to a local process pool or to Ray (run/executors.py) and
+holds only their futures. Each clip is one unit of work, written complete or not at all
+(run/clip.py); a broken clip is reported and the others go on; Ctrl-C stops every running
+clip as ``livematte run`` does and the next run resumes where this one stopped.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..config import Config, load_config
+from ..errors import UserError
+from ..io.json_file import write_json
+from ..io.sources import VideoFileSource
+from .clip import DONE, FAILED, SKIPPED, STOPPED, ClipResult, remove_stale_attempts
+from .executors import CLIP_CPUS, default_jobs, run_local, run_ray
+from .interrupt import StopRequest
+from .journal import Journal
+from .manifest import ClipJob, plan_clips
+from .progress import Progress
+
+
+@dataclass
+class BatchReport:
+    """What a batch did: one result per clip (input order), then the files that were not."""
+
+    results: list[ClipResult] = field(default_factory=list)
+    seconds: float = 0.0
+    interrupted: bool = False
+    not_videos: int = 0  # files in the input folders that are not clips (also in results)
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+    @property
+    def frames(self) -> int:
+        return sum(r.frames for r in self.results if r.status == DONE)
+
+    @property
+    def exit_code(self) -> int:
+        """0 all done or skipped, 1 a clip failed, 130 stopped by the user."""
+        if self.interrupted:
+            return 130
+        return 1 if self.count(FAILED) else 0
+
+    def to_list(self) -> list[dict[str, object]]:
+        return [r.to_dict() for r in self.results]
+
+
+def process_batch(
+    inputs: Iterable[str | Path],
+    outdir: str | Path,
+    *,
+    background: str | list[str] | None = None,
+    model: str | None = None,
+    config: Config | None = None,
+    config_file: str | Path | None = None,
+    recursive: bool = False,
+    ext: str | None = None,
+    manifest: str | Path | None = None,
+    jobs: int | None = None,
+    ray: bool | str = False,
+    clip_cpus: float = CLIP_CPUS,
+    report: str | Path | None = None,
+    show_progress: bool = False,
+    stop: StopRequest | None = None,
+) -> BatchReport:
+    """Replace the background of every clip in ``inputs`` (files and folders of videos).
+
+    >>> report = process_batch(["lectures/"], "out/", background="office.jpg", recursive=True)
+
+    Outputs go to ``outdir/<path under the input folder>/<stem>.<ext>``. ``manifest`` (CSV
+    or JSONL) gives clips settings of their own over ``config``. ``ray=True`` runs on Ray
+    (RAY_ADDRESS or a local Ray), ``ray="HOST:6379"`` joins that cluster; otherwise ``jobs``
+    local processes (default: one per ``clip_cpus`` cores). ``report`` writes the results
+    as JSON.
+    """
+    config = config or load_config(config_file)
+    if background is not None:
+        config.background.specs = [background] if isinstance(background, str) else list(background)
+    if model is not None:
+        config.model.name = model
+    if config.output.alpha_out:
+        raise UserError(
+            "--alpha-out names one file, so a batch cannot use it; run the clips that need a "
+            "matte with `livematte run`."
+        )
+    if jobs is not None and jobs < 1:
+        raise UserError(f"--jobs must be 1 or more, not {jobs}.")
+    outdir = Path(outdir).resolve()  # workers elsewhere have another working directory
+    plan = plan_clips(inputs, outdir, config, recursive=recursive, ext=ext, manifest=manifest)
+    if not plan.jobs:
+        raise UserError("No video clips among the inputs; give video files or folders of them.")
+    started = time.perf_counter()
+    journal = Journal(outdir)
+    results: dict[int, ClipResult] = {}
+    todo: list[ClipJob] = []
+    for index, job in enumerate(plan.jobs):
+        entry = journal.finished(job)
+        if entry is None:
+            todo.append(job)
+        else:
+            results[index] = ClipResult(
+                str(job.input), str(job.output), SKIPPED, int(entry.get("frames", 0))
+            )
+    quiet = config.quiet
+    _note(quiet, None, f"{len(todo)} clip(s) to process, {len(results)} already finished.")
+    for job in todo:
+        job.frames = _frame_count(job.input)
+    bar = BatchProgress(todo, enabled=show_progress and not quiet)
+    order = {id(job): plan.jobs.index(job) for job in todo}
+    by_output = {str(job.output): job for job in todo}
+    batch = BatchReport()
+    with stop or StopRequest() as stop_request:
+        for result in _execute(todo, jobs, ray, clip_cpus, stop_request):
+            job = by_output[result.output]
+            if result.status == DONE:
+                journal.record(job, result.frames, result.seconds)
+                remove_stale_attempts(job.output)
+            results[order[id(job)]] = result
+            _note(quiet, bar, _clip_line(result))
+            bar.finish(result)
+        batch.interrupted = stop_request.requested
+    bar.close()
+    batch.results = [results[i] for i in sorted(results)]
+    batch.results += [
+        ClipResult(str(p), "", SKIPPED, error="not a video file") for p in plan.not_videos
+    ]
+    batch.not_videos = len(plan.not_videos)
+    batch.seconds = time.perf_counter() - started
+    if report:
+        write_json(report, batch.to_list())
+    _note(quiet, None, summary(batch))
+    return batch
+
+
+def _execute(
+    todo: list[ClipJob], jobs: int | None, ray: bool | str, cpus: float, stop: StopRequest
+) -> Iterator[ClipResult]:
+    if not todo:
+        return iter(())
+    if ray is not False and ray is not None:
+        return run_ray(todo, ray if isinstance(ray, str) else None, cpus, stop)
+    return run_local(todo, jobs or default_jobs(), stop)
+
+
+def _frame_count(path: Path) -> int:
+    """The container's frame count, for the bar (0 for a file that will fail anyway)."""
+    try:
+        source = VideoFileSource(path)
+    except Exception:  # noqa: BLE001 - the worker reports why, with the clip's result
+        return 0
+    try:
+        return source.frame_count or 0
+    finally:
+        source.close()
+
+
+def _clip_line(result: ClipResult) -> str:
+    name = Path(result.input).name
+    if result.status == DONE:
+        return f"done {name} -> {result.output} ({result.frames} frames, {result.fps:.1f} fps)"
+    if result.status == STOPPED:
+        return f"stopped {name}; the next run redoes it"
+    return f"failed {name}: {result.error}"
+
+
+def summary(batch: BatchReport) -> str:
+    not_videos = batch.not_videos
+    counts = ", ".join(
+        f"{batch.count(s) - (not_videos if s == SKIPPED else 0)} {s}"
+        for s in (DONE, SKIPPED, FAILED, STOPPED)
+    )
+    minutes = batch.seconds / 60.0
+    rate = batch.count(DONE) / minutes if minutes > 0 else 0.0
+    others = f"; {not_videos} file(s) that are not videos skipped" if not_videos else ""
+    return (
+        f"batch: {counts}{others}; {batch.frames} frames in {batch.seconds:.1f} s "
+        f"({rate:.1f} clips/min)."
+    )
+
+
+def _note(quiet: bool, bar: BatchProgress | None, text: str) -> None:
+    if quiet:
+        return
+    if bar is not None:
+        bar.clear()
+    print(f"livematte: {text}", file=sys.stderr, flush=True)
+
+
+class BatchProgress(Progress):
+    """One bar over clips and frames; the ETA comes from the frames finished so far."""
+
+    def __init__(self, todo: list[ClipJob], enabled: bool) -> None:
+        super().__init__(sum(job.frames for job in todo) or None, enabled)
+        self.clips, self.finished = len(todo), 0
+
+    def finish(self, result: ClipResult) -> None:
+        self.finished += 1
+        self._last_draw = 0.0  # draw now: a clip's end is the only news there is
+        self.update(self.count + (result.frames if result.status == DONE else 0))
+
+    def line(self, now: float | None = None) -> str:
+        return f"{self.finished}/{self.clips} clips " + super().line(now)
+
+    def clear(self) -> None:
+        if self.enabled:
+            self.stream.write("\r\033[K")

@@ -1,0 +1,239 @@
+"""Which clips a batch processes, where each one's output goes, and with which settings.
+
+Inputs are video files and folders of videos (``recursive`` descends); anything else in a
+folder (images, notes, hidden partial outputs) is skipped and counted. A manifest (CSV with
+a header row, or JSON Lines) names clips with settings of their own: ``input``, optional
+``output`` and ``background``, and any config key such as ``temporal.strength``; what the
+command line set is the default beneath each row. Relative paths in a manifest are read
+from the manifest's own folder, a relative ``output`` from the output folder.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..config import Config, set_value, validate
+from ..errors import UserError
+from ..io.video_file import VIDEO_EXTENSIONS
+
+OUTPUT_EXTENSIONS = ("mp4", "mkv", "mov", "webm")
+
+# Settings that change nothing in an output file: left out of its settings hash.
+_NOT_IN_OUTPUT = ("quiet", "debug", "live")
+
+
+@dataclass
+class ClipJob:
+    """One clip to process: everything a worker needs, picklable, no open handles."""
+
+    input: Path
+    output: Path
+    config: Config
+    settings: str = ""  # hash of what shapes the output (see settings_hash)
+    frames: int = 0  # the container's frame count, for the progress bar (0 = unknown)
+
+    def __post_init__(self) -> None:
+        self.settings = self.settings or settings_hash(self.config, self.output)
+
+
+@dataclass
+class ClipPlan:
+    """The clips to process and the files found in the input folders that are not clips."""
+
+    jobs: list[ClipJob] = field(default_factory=list)
+    not_videos: list[Path] = field(default_factory=list)
+
+
+def settings_hash(config: Config, output: Path) -> str:
+    """A short hash of every setting that shapes ``output``: a change means a redo."""
+    data = {k: v for k, v in asdict(config).items() if k not in _NOT_IN_OUTPUT}
+    data["container"] = output.suffix.lower()
+    text = json.dumps(data, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def default_extension(config: Config) -> str:
+    """mp4, or mov (ProRes 4444 keeps the alpha) when the background is transparent."""
+    specs = config.background.specs
+    return "mov" if specs and specs[0].strip().lower() == "transparent" else "mp4"
+
+
+def plan_clips(
+    inputs: Iterable[str | Path],
+    outdir: Path,
+    config: Config,
+    *,
+    recursive: bool = False,
+    ext: str | None = None,
+    manifest: str | Path | None = None,
+) -> ClipPlan:
+    """Every clip of ``inputs`` and ``manifest``, each with its output path and settings
+    (checked here, so a wrong value stops the batch before any clip starts)."""
+    if ext is not None and ext.lstrip(".").lower() not in OUTPUT_EXTENSIONS:
+        raise UserError(f"--ext {ext} is not one of {', '.join(OUTPUT_EXTENSIONS)}; pick one.")
+    outdir = Path(outdir)
+    plan = ClipPlan()
+    found: list[tuple[Path, Path]] = []  # (input, output path relative to outdir, no suffix)
+    for spec in inputs:
+        found.extend(_discover(Path(spec), outdir, recursive, plan.not_videos))
+    rows = read_manifest(Path(manifest)) if manifest else []
+    by_input = {path.resolve(): relative for path, relative in found}
+    for row in rows:
+        by_input.setdefault(row.input.resolve(), Path(row.input.stem))
+    settings = {row.input.resolve(): row for row in rows}
+    claimed: dict[Path, Path] = {}
+    for source, relative in by_input.items():
+        clip_config = copy.deepcopy(config)
+        row = settings.get(source)
+        if row is not None:
+            row.apply(clip_config)
+        validate(clip_config)
+        suffix = "." + (ext or default_extension(clip_config)).lstrip(".").lower()
+        output = outdir / relative.with_name(relative.name + suffix)
+        if row is not None and row.output:
+            output = outdir / row.output
+        output = Path(output)
+        if output.suffix.lower() not in VIDEO_EXTENSIONS:
+            raise UserError(
+                f"Output {output} for {source} is not a video file name; end it with one of "
+                f"{', '.join('.' + e for e in OUTPUT_EXTENSIONS)}."
+            )
+        key = output.resolve()
+        if key in claimed:
+            raise UserError(
+                f"{claimed[key]} and {source} would both be written to {output}; rename one, "
+                "or give one an output of its own in a manifest."
+            )
+        if key == source:
+            raise UserError(f"Output {output} is the input itself; choose another -o folder.")
+        claimed[key] = source
+        plan.jobs.append(ClipJob(source, output, clip_config))
+    return plan
+
+
+def _discover(
+    path: Path, outdir: Path, recursive: bool, not_videos: list[Path]
+) -> list[tuple[Path, Path]]:
+    """(clip, output stem relative to the output folder) for a file or a folder of clips."""
+    if not path.exists():
+        raise UserError(f"Input {path} does not exist; check the path.")
+    if path.is_file():
+        return [(path, Path(path.stem))]
+    found = []
+    skip = outdir.resolve()
+    walk = path.rglob("*") if recursive else path.iterdir()
+    for item in sorted(walk):
+        if item.name.startswith(".") or any(p.name.startswith(".") for p in _parents(item, path)):
+            continue
+        if item.is_dir():
+            continue
+        if skip == item.resolve().parent or skip in item.resolve().parents:
+            continue  # earlier outputs inside an input folder are not new inputs
+        if item.suffix.lower() in VIDEO_EXTENSIONS:
+            found.append((item, item.relative_to(path).with_suffix("")))
+        else:
+            not_videos.append(item)
+    return found
+
+
+def _parents(item: Path, top: Path) -> list[Path]:
+    relative = item.relative_to(top)
+    return [top / p for p in relative.parents if str(p) != "."]
+
+
+@dataclass
+class ManifestRow:
+    """One manifest line: a clip, where it goes, and settings of its own."""
+
+    input: Path
+    output: str = ""
+    settings: dict[str, Any] = field(default_factory=dict)
+    where: str = ""
+
+    def apply(self, config: Config) -> None:
+        """Set this row's settings on ``config``, each checked like a config file's."""
+        for key, value in self.settings.items():
+            dotted = "background.specs" if key == "background" else key
+            _set_checked(config, dotted, value, self.where)
+
+
+def _set_checked(config: Config, dotted: str, value: Any, where: str) -> None:
+    """Set one value; CSV cells are text, so "0.5" is tried as a number before as text."""
+    parsed = _parse_cell(value) if isinstance(value, str) else value
+    try:
+        set_value(config, dotted, parsed, source=where)
+    except (UserError, AttributeError) as exc:
+        if parsed is not value:
+            try:
+                set_value(config, dotted, value, source=where)
+                return
+            except (UserError, AttributeError):
+                pass
+        if isinstance(exc, AttributeError):
+            raise UserError(
+                f"Unknown setting '{dotted}' in {where}; use config keys like "
+                "temporal.strength or output.crf."
+            ) from None
+        raise
+
+
+def _parse_cell(text: str) -> Any:
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    return text
+
+
+def read_manifest(path: Path) -> list[ManifestRow]:
+    """Rows of a CSV (header row first) or JSON Lines (``.jsonl``/``.ndjson``) manifest."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UserError(
+            f"Manifest {path} cannot be read ({exc.strerror}); check the path."
+        ) from None
+    if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+        records = _jsonl_records(path, text)
+    else:
+        reader = csv.DictReader(text.splitlines())
+        records = [
+            (f"{path} line {reader.line_num}", {k.strip(): v for k, v in r.items() if k and v})
+            for r in reader
+        ]
+    rows = []
+    for where, record in records:
+        if not record.get("input"):
+            raise UserError(f"{where} has no input; every manifest row names its clip.")
+        values = dict(record)
+        source = Path(str(values.pop("input")))
+        output = str(values.pop("output", "") or "")
+        rows.append(ManifestRow(path.parent / source, output, values, where))
+    return rows
+
+
+def _jsonl_records(path: Path, text: str) -> list[tuple[str, dict[str, Any]]]:
+    records = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"{path} line {number}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UserError(f"{where} is not valid JSON ({exc.msg}); fix that line.") from None
+        if not isinstance(record, dict):
+            raise UserError(f"{where} is not a JSON object; write one object per line.")
+        records.append((where, record))
+    return records

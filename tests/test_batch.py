@@ -1,0 +1,233 @@
+"""`livematte batch`: a folder of clips in, complete outputs out, locally or on Ray."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import video_info, write_clip
+
+from livematte.cli import main
+from livematte.config import Config
+from livematte.errors import UserError
+from livematte.run.batch import process_batch
+from livematte.run.journal import JOURNAL_NAME
+from livematte.run.manifest import plan_clips
+
+SMALL = {"width": 64, "height": 48}
+
+
+def make_library(root: Path, frames: int = 5) -> Path:
+    """Two silent clips (one in a sub-folder), one with audio, a broken file, an image."""
+    library = root / "library"
+    (library / "week2").mkdir(parents=True)
+    write_clip(library / "intro.mp4", frames=frames, audio=None, **SMALL)
+    write_clip(library / "week2" / "talk.mkv", frames=frames + 2, audio=None, **SMALL)
+    write_clip(library / "voice.mp4", frames=frames, **SMALL)
+    (library / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"junk" * 64)
+    (library / "cover.png").write_bytes(b"\x89PNG not really")
+    return library
+
+
+def finals(outdir: Path) -> set[str]:
+    """Every file under ``outdir`` but the journal, relative (hidden ones too)."""
+    return {
+        str(p.relative_to(outdir))
+        for p in outdir.rglob("*")
+        if p.is_file() and p.name != JOURNAL_NAME
+    }
+
+
+@pytest.fixture(scope="module")
+def ray_session():
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'livematte[ray]')")
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING", log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture(params=["local", "ray"])
+def executor(request: pytest.FixtureRequest) -> dict[str, object]:
+    """How process_batch runs the clips: two local processes, or Ray tasks of one CPU."""
+    if request.param == "ray":
+        request.getfixturevalue("ray_session")
+        return {"ray": True, "clip_cpus": 1}
+    return {"jobs": 2}
+
+
+def test_batch_writes_every_good_clip_reports_the_rest_and_resumes(
+    tmp_path: Path, executor: dict[str, object]
+) -> None:
+    library = make_library(tmp_path)
+    out = tmp_path / "out"
+    report_path = tmp_path / "report.json"
+    batch = process_batch([library], out, recursive=True, report=report_path, **executor)
+
+    assert batch.exit_code == 1
+    assert finals(out) == {"intro.mp4", "voice.mp4", "week2/talk.mp4"}
+    for name, source in [
+        ("intro.mp4", "intro.mp4"),
+        ("voice.mp4", "voice.mp4"),
+        ("week2/talk.mp4", "week2/talk.mkv"),
+    ]:
+        written, original = video_info(out / name), video_info(library / source)
+        assert written["frames"] == original["frames"]
+        assert (written["width"], written["height"]) == (64, 48)
+        assert bool(written["audio_packets"]) == bool(original["audio_packets"])
+    assert (
+        video_info(out / "voice.mp4")["audio_packets"]
+        == video_info(library / "voice.mp4")["audio_packets"]
+    )
+    entries = {Path(e["input"]).name: e for e in json.loads(report_path.read_text())}
+    assert set(entries) == {"intro.mp4", "voice.mp4", "talk.mkv", "broken.mp4", "cover.png"}
+    assert entries["broken.mp4"]["status"] == "failed"
+    assert str(library / "broken.mp4") in entries["broken.mp4"]["error"]  # livematte's reason
+    assert "\n" not in entries["broken.mp4"]["error"]
+    assert entries["cover.png"]["status"] == "skipped"
+    assert entries["talk.mkv"]["status"] == "done"
+    assert entries["talk.mkv"]["frames"] == 7
+    assert entries["talk.mkv"]["fps"] > 0
+
+    # A rerun skips what is finished (the broken clip is tried, and fails, again).
+    again = process_batch([library], out, recursive=True, **executor)
+    statuses = {Path(r.input).name: r.status for r in again.results}
+    assert statuses == {
+        "intro.mp4": "skipped",
+        "voice.mp4": "skipped",
+        "talk.mkv": "skipped",
+        "broken.mp4": "failed",
+        "cover.png": "skipped",
+    }
+    # A changed setting redoes every clip; a changed input redoes that clip only.
+    before = (out / "intro.mp4").stat().st_mtime_ns
+    changed = process_batch([library / "intro.mp4"], out, background="#00ff00", **executor)
+    assert [r.status for r in changed.results] == ["done"]
+    assert (out / "intro.mp4").stat().st_mtime_ns != before
+    os.utime(library / "voice.mp4", ns=(time.time_ns(), time.time_ns()))
+    touched = process_batch([library / "voice.mp4", library / "intro.mp4"], out, **executor)
+    assert [r.status for r in touched.results] == ["done", "done"]  # intro: back to blur
+    last = process_batch([library], out, recursive=True, **executor)
+    assert {Path(r.input).name: r.status for r in last.results} == statuses
+    assert finals(out) == {"intro.mp4", "voice.mp4", "week2/talk.mp4"}
+
+
+def test_cli_batch_exit_codes(tmp_path: Path) -> None:
+    library = make_library(tmp_path)
+    (library / "broken.mp4").unlink()
+    out = tmp_path / "out"
+    assert main(["batch", str(library), "-o", str(out), "--jobs", "1", "-q"]) == 0
+    assert finals(out) == {"intro.mp4", "voice.mp4"}
+    assert main(["batch", str(library), "-o", str(out), "--crf", "99"]) == 2
+    assert main(["batch", str(tmp_path / "nowhere"), "-o", str(out)]) == 2
+    assert main(["batch", str(library), "-o", str(out), "--alpha-out", "a.mkv"]) == 2
+
+
+def test_ray_missing_says_how_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    library = make_library(tmp_path)
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray now raises ImportError
+    assert main(["batch", str(library), "-o", str(tmp_path / "out"), "--ray"]) == 2
+    assert "pip install 'livematte[ray]'" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists() or finals(tmp_path / "out") == set()
+
+
+def test_manifest_sets_each_clips_output_and_settings(tmp_path: Path) -> None:
+    library = make_library(tmp_path)
+    manifest = tmp_path / "clips.csv"
+    manifest.write_text(
+        "input,output,background,output.crf,temporal.strength\n"
+        "library/intro.mp4,first/intro-green.mkv,#00ff00,28,0.5\n"
+        "library/voice.mp4,,transparent,,\n",
+        encoding="utf-8",
+    )
+    plan = plan_clips([library], tmp_path / "out", Config(), manifest=manifest)
+    jobs = {job.input.name: job for job in plan.jobs}
+    assert jobs["intro.mp4"].output == tmp_path / "out" / "first" / "intro-green.mkv"
+    assert jobs["intro.mp4"].config.output.crf == 28
+    assert jobs["intro.mp4"].config.temporal.strength == 0.5
+    assert jobs["intro.mp4"].config.background.specs == ["#00ff00"]
+    # Transparent: ProRes 4444 in .mov keeps the alpha.
+    assert jobs["voice.mp4"].output == tmp_path / "out" / "voice.mov"
+    assert jobs["broken.mp4"].config.output.crf == Config().output.crf
+    assert jobs["intro.mp4"].settings != jobs["broken.mp4"].settings
+    assert [p.name for p in plan.not_videos] == ["cover.png"]
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"input": "a.mp4", "temporal.strenght": 0.5}', "Unknown setting"),
+        ('{"input": "a.mp4", "output.crf": "best"}', "must be an int"),
+        ('{"output.crf": 20}', "has no input"),
+        ("[1, 2]", "not a JSON object"),
+    ],
+)
+def test_manifest_mistakes_are_one_sentence(tmp_path: Path, line: str, message: str) -> None:
+    write_clip(tmp_path / "a.mp4", frames=1, audio=None, **SMALL)
+    manifest = tmp_path / "clips.jsonl"
+    manifest.write_text(line + "\n", encoding="utf-8")
+    with pytest.raises(UserError, match=message) as caught:
+        plan_clips([], tmp_path / "out", Config(), manifest=manifest)
+    assert "\n" not in str(caught.value)
+    assert "clips.jsonl line 1" in str(caught.value) or "has no input" in str(caught.value)
+
+
+def test_two_inputs_onto_one_output_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    write_clip(tmp_path / "a" / "clip.mp4", frames=1, audio=None, **SMALL)
+    write_clip(tmp_path / "b" / "clip.mov", frames=1, audio=None, **SMALL)
+    with pytest.raises(UserError, match="would both be written to"):
+        plan_clips([tmp_path / "a", tmp_path / "b"], tmp_path / "out", Config())
+
+
+def test_ctrl_c_stops_the_batch_cleanly_and_the_rerun_finishes(tmp_path: Path) -> None:
+    library = tmp_path / "library"
+    library.mkdir()
+    for index in range(4):
+        write_clip(library / f"clip{index}.mp4", frames=120, audio=None, **SMALL)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "livematte", "batch", str(library), "-o", str(out)]
+    process = subprocess.Popen(
+        [*command, "--jobs", "1", "--report", str(tmp_path / "first.json")],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    lines = []
+    for line in process.stderr:  # stop once the first clip is done and the next is running
+        lines.append(line)
+        if "done clip" in line:
+            break
+    time.sleep(0.3)
+    process.send_signal(signal.SIGINT)
+    _, rest = process.communicate(timeout=60)
+    assert process.returncode == 130, "".join(lines) + rest
+    first = json.loads((tmp_path / "first.json").read_text())
+    done = {Path(e["output"]).name for e in first if e["status"] == "done"}
+    assert 1 <= len(done) < 4
+    assert {e["status"] for e in first} <= {"done", "stopped"}
+    assert finals(out) == done  # no partial or hidden file is left
+    for name in done:
+        assert video_info(out / name)["frames"] == 120
+
+    rerun = subprocess.run(
+        [*command, "--report", str(tmp_path / "second.json")], capture_output=True, text=True
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    second = {
+        Path(e["output"]).name: e["status"]
+        for e in json.loads((tmp_path / "second.json").read_text())
+    }
+    assert second == {
+        f"clip{i}.mp4": "skipped" if f"clip{i}.mp4" in done else "done" for i in range(4)
+    }
+    for index in range(4):
+        assert video_info(out / f"clip{index}.mp4")["frames"] == 120
