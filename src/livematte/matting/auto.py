@@ -22,7 +22,7 @@ from .pose import PoseResult, PoseTracker, work_size
 
 # Frames over which the output moves from one model's matte to the other's.
 BLEND_FRAMES = 6
-PROBE_EVERY = 15
+PROBE_EVERY = 30  # about once a second
 # Selfie-matte blobs outside the pose regions smaller than this share of the frame are not
 # looked at as possible further people.
 MIN_OTHER_AREA = 0.003

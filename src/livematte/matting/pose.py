@@ -48,7 +48,7 @@ _ROI_SCALE = 1.25
 MAX_PEOPLE = 2
 # A further person is followed only at this share of the largest one's body size or more.
 MIN_RELATIVE_SIZE = 0.5
-REDETECT_EVERY = 15
+REDETECT_EVERY = 30
 # Long side of the frame the pose alpha is made at (the caller's work copy).
 WORK_LONG_SIDE = 512
 
