@@ -156,3 +156,22 @@ def test_empty_room_falls_back_to_selfie_and_the_return_is_blended():
     # The pose matte fades out over several frames, never in one jump.
     assert weights[0] < 1.0 and weights[0] > 0.5 and weights[-1] == 0.0
     assert matter.choice == SELFIE
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "mode"),
+    [
+        ("auto", AutoMatter, "auto"),
+        ("pose", AutoMatter, "pose"),
+        ("selfie", MediaPipeSelfie, None),
+        ("mediapipe", MediaPipeSelfie, None),  # the old name of selfie
+    ],
+)
+def test_model_names(name, kind, mode):
+    from livematte.config import ModelConfig
+    from livematte.matting import create_matter
+
+    matter = create_matter(ModelConfig(name=name))
+    assert isinstance(matter, kind)
+    assert getattr(matter, "mode", None) == mode
+    assert ModelConfig().name == "auto"
