@@ -2,6 +2,7 @@
 
     python benchmarks/live_latency.py                       # default model, default blur
     python benchmarks/live_latency.py -- -b '#00b140'       # extra flags go to livematte run
+    python benchmarks/live_latency.py --control             # also: page on, and a client watching
 
 Runs ``livematte run CLIP --live -o null --stats-json ...`` in a subprocess and reports
 output fps, dropped frames, capture-to-send latency p50/p95/p99 and the per-stage
@@ -9,6 +10,11 @@ medians, next to the targets (30 fps, under 1% dropped, p95 under 33 ms). The cl
 made once, with PyAV, from a talking-head video in ../shared/data scaled to 1280x720 and
 re-timed to 30 fps, into the temporary folder (never into the project). The machine's
 load average is printed too: other work on a 2-core machine moves these figures a lot.
+
+``--control`` runs the clip three times: without the control page, with the page and nobody
+watching, and with a client reading ``/stream.mjpg`` the whole time (the JPEGs it received
+are counted); the ``send`` stage is what the outputs, the page's stream included, cost the
+live loop per frame.
 """
 
 from __future__ import annotations
@@ -16,10 +22,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
 from fractions import Fraction
 from pathlib import Path
 
@@ -55,11 +64,38 @@ def make_clip(
     return target
 
 
-def run_once(clip: Path, extra: list[str], stats_path: Path) -> dict:
+def run_once(clip: Path, extra: list[str], stats_path: Path, watch: bool = False) -> dict:
+    """One live run; ``watch``: a client reads the control page's stream throughout."""
     command = [sys.executable, "-m", "livematte", "run", str(clip), "--live", "-o", "null"]
     command += ["--stats-json", str(stats_path), "-q", *extra]
-    subprocess.run(command, check=True)
-    return json.loads(stats_path.read_text())
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    received = [0]
+    assert process.stderr is not None
+    for line in process.stderr:
+        url = re.search(r"control page (http://\S+)", line)
+        if url and watch:
+            threading.Thread(target=_watch, args=(url.group(1), received), daemon=True).start()
+        elif not url:
+            sys.stderr.write(line)
+    if process.wait():
+        sys.exit(f"livematte run failed with status {process.returncode}")
+    stats = json.loads(stats_path.read_text())
+    stats["stream_jpegs"] = received[0]
+    return stats
+
+
+def _watch(url: str, received: list[int]) -> None:
+    """Read /stream.mjpg until the run ends, counting the JPEGs."""
+    base, token = url.split("/?token=")
+    request = urllib.request.Request(
+        f"{base}/stream.mjpg", headers={"Authorization": f"Bearer {token}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            while chunk := response.read(65536):
+                received[0] += chunk.count(b"Content-Type: image/jpeg")
+    except OSError:
+        pass
 
 
 def report(stats: dict, load: tuple[float, float]) -> list[str]:
@@ -82,6 +118,8 @@ def report(stats: dict, load: tuple[float, float]) -> list[str]:
         f"{stats['frames_dropped']}  model runs {stats['model_runs']} (infer every "
         f"{every['requested']} requested, {every['final']} at the end, {every['max_used']} max)",
         f"  median ms       {stages}",
+        "  send ms         median {median_ms:.2f}  p95 {p95_ms:.2f}  mean {mean_ms:.2f}"
+        " (every output, the page's stream included)".format(**stats["stages"]["send"]),
         f"  load average    {load[0]:.2f} before, {load[1]:.2f} after, on {os.cpu_count()} cores",
     ]
     return lines
@@ -99,22 +137,39 @@ def main() -> int:
     )
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--json", type=Path, default=None, help="write every run's stats here")
+    parser.add_argument(
+        "--control", action="store_true", help="compare: no page, page, page with a client"
+    )
     parser.add_argument("extra", nargs="*", help="flags for livematte run, after --")
     args = parser.parse_args()
     sources = (args.source,) if args.source else SOURCES
     name = Path(sources[0]).stem if args.source else "live"
     made = Path(tempfile.gettempdir()) / f"livematte-{name}-720p30.mp4"
     clip = args.clip or make_clip(made, sources)
+    variants = [("", [], False)]
+    if args.control:
+        variants = [
+            ("no control page", ["--no-control"], False),
+            ("control page, nobody watching", ["--control", "0"], False),
+            ("control page, a client watching the stream", ["--control", "0"], True),
+        ]
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         for run in range(args.runs):
-            before = os.getloadavg()[0]
-            started = time.perf_counter()
-            stats = run_once(clip, args.extra, Path(tmp) / f"stats{run}.json")
-            after = os.getloadavg()[0]
-            print(f"run {run + 1}: {clip.name} in {time.perf_counter() - started:.1f} s")
-            print("\n".join(report(stats, (before, after))))
-            runs.append({"stats": stats, "load_before": before, "load_after": after})
+            for label, flags, watch in variants:
+                before = os.getloadavg()[0]
+                started = time.perf_counter()
+                path = Path(tmp) / f"stats{len(runs)}.json"
+                stats = run_once(clip, [*flags, *args.extra], path, watch)
+                after = os.getloadavg()[0]
+                took = time.perf_counter() - started
+                print(f"run {run + 1}{': ' + label if label else ''}: {clip.name} in {took:.1f} s")
+                print("\n".join(report(stats, (before, after))))
+                if watch:
+                    print(f"  stream          {stats['stream_jpegs']} JPEGs received")
+                runs.append(
+                    {"variant": label, "stats": stats, "load_before": before, "load_after": after}
+                )
     if args.json:
         args.json.write_text(json.dumps(runs, indent=2) + "\n")
     return 0

@@ -140,3 +140,11 @@ def video_info(path: Path) -> dict[str, object]:
             if container.streams.audio
             else None,
         }
+
+
+@pytest.fixture(autouse=True)
+def _private_user_folders(tmp_path_factory, monkeypatch) -> None:
+    """No test reads or writes the real user's saved page settings or uploads."""
+    home = tmp_path_factory.mktemp("xdg")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))

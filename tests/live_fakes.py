@@ -206,3 +206,14 @@ def stop_when(stop, condition, limit: float = 5.0) -> threading.Thread:
     thread = threading.Thread(target=watch, daemon=True)
     thread.start()
     return thread
+
+
+def wait_for(condition, limit: float = 8.0):
+    """Poll ``condition()`` until it gives a true value (returned) or ``limit`` s pass."""
+    deadline = time.perf_counter() + limit
+    while time.perf_counter() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.02)
+    return condition()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import pytest
 
-from livematte.cli import build_parser, config_from_args, main, validate
-from livematte.config import Config, load_config
+from livematte import cli, process_video
+from livematte.cli import build_parser, config_from_args, main
+from livematte.config import CHOICES, Config, load_config, setting_type, validate
 from livematte.errors import UserError
 
 
@@ -72,3 +74,52 @@ def test_shipped_example_configs_load_and_validate() -> None:
     assert examples, "configs/ should hold documented examples"
     for path in examples:
         validate(load_config(path))
+
+
+# ---- flag types come from the config's fields -------------------------------------------
+
+
+def test_blur_is_a_float_from_the_command_line_and_from_toml(tmp_path: Path) -> None:
+    args = build_parser().parse_args(["run", "in.mp4", "-o", "o.mp4", "--blur", "12.5"])
+    assert config_from_args(args).background.blur == 12.5
+    args = build_parser().parse_args(["run", "in.mp4", "-o", "o.mp4", "--blur", "25"])
+    assert config_from_args(args).background.blur == 25.0
+    toml = tmp_path / "c.toml"
+    toml.write_text("[background]\nblur = 60.0\n")
+    assert load_config(toml).background.blur == 60.0
+
+
+def test_every_flag_takes_its_type_and_choices_from_its_setting() -> None:
+    """The argparse type of each flag is the annotation of the setting it maps to."""
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if a.choices and "run" in a.choices)
+    checked = 0
+    for sub in subparsers.choices.values():
+        for action in sub._actions:
+            flag = cli._FLAG_SETTINGS.get(action.dest)
+            if flag is None:
+                continue
+            annotation = setting_type(flag.setting)
+            if annotation is bool:
+                assert action.nargs == 0 and action.const is True, action.option_strings
+            elif annotation == list[str]:
+                assert action.type is str and isinstance(action, argparse._AppendAction)
+            else:
+                assert action.type is annotation, action.option_strings
+            assert action.choices == CHOICES.get(flag.setting), action.option_strings
+            checked += 1
+    assert checked > 40  # every subcommand's flags were seen
+
+
+def test_an_enumerated_setting_is_checked_in_config_files_too(tmp_path: Path) -> None:
+    toml = tmp_path / "c.toml"
+    toml.write_text('[model]\ndevice = "gpu"\n')
+    with pytest.raises(UserError, match="model.device must be one of auto, cpu"):
+        load_config(toml)
+
+
+def test_process_video_validates_the_config_it_is_given(tmp_path: Path) -> None:
+    config = Config()
+    config.temporal.motion_threshold = 0
+    with pytest.raises(UserError, match="temporal.motion_threshold must be above 0"):
+        process_video(tmp_path / "absent.mp4", "null", config=config)

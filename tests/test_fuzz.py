@@ -18,8 +18,7 @@ from conftest import write_clip
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from livematte.cli import validate
-from livematte.config import Config, apply_mapping, load_config
+from livematte.config import Config, apply_mapping, load_config, validate
 from livematte.errors import UserError
 from livematte.io.open import open_source
 

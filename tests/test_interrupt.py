@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import os
 import shutil
 import signal
 import subprocess
@@ -26,7 +27,7 @@ from livematte import cli
 from livematte.errors import Interrupted
 from livematte.io import video_file
 from livematte.io.sinks import partial_path
-from livematte.run.interrupt import StopRequest
+from livematte.run.interrupt import SECOND_PRESS_S, StopRequest
 from livematte.run.offline import process_video
 
 FPS = 25
@@ -54,11 +55,13 @@ def leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if "livematte-partial" in p.name)
 
 
-def start(clip: Path, out: Path) -> subprocess.Popen[str]:
+def start(clip: Path, out: Path, own_group: bool = False) -> subprocess.Popen[str]:
+    """The real command; ``own_group`` puts it in a process group of its own."""
     return subprocess.Popen(
         [sys.executable, "-m", "livematte", "run", str(clip), "-o", str(out)],
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=own_group,
     )
 
 
@@ -106,9 +109,11 @@ def test_signal_keeps_a_playable_file(long_clip: Path, tmp_path: Path, signum: i
     process.send_signal(signum)
     rc, err, seconds = finish(process)
     assert seconds < 3.0, f"took {seconds:.1f} s to stop"
-    assert rc == 130, err
+    assert rc == 128 + signum, err  # 130 for SIGINT, 143 for SIGTERM
     assert "Traceback" not in err
     assert "stopped early, kept" in err
+    if signum == signal.SIGTERM:
+        assert "terminated" in err and "Ctrl-C" not in err
     kept = int(err.split("stopped early, kept ")[1].split()[0])
     # Valid and playable: every frame the run reported decodes, with audio beside it.
     info = video_info(out)
@@ -128,7 +133,7 @@ def test_second_ctrl_c_aborts_at_once(long_clip: Path, tmp_path: Path) -> None:
     process = start(long_clip, out)
     wait_until_writing(process, out)
     process.send_signal(signal.SIGINT)
-    time.sleep(0.05)
+    time.sleep(SECOND_PRESS_S + 0.05)
     process.send_signal(signal.SIGINT)
     rc, err, seconds = finish(process)
     assert seconds < 1.5, f"took {seconds:.1f} s to abort"
@@ -140,6 +145,33 @@ def test_second_ctrl_c_aborts_at_once(long_clip: Path, tmp_path: Path) -> None:
         # The first Ctrl-C's clean stop won the race: what is there must play.
         assert video_info(out)["frames"] > 0
     assert leftovers(tmp_path) == []
+
+
+@pytest.mark.slow
+def test_ctrl_c_echoed_to_the_process_group_counts_once(long_clip: Path, tmp_path: Path) -> None:
+    """What ``timeout -s INT`` and a terminal do: SIGINT to the process, then to its group."""
+    out = tmp_path / "out.mp4"
+    process = start(long_clip, out, own_group=True)
+    wait_until_writing(process, out)
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.002)
+    os.killpg(process.pid, signal.SIGINT)
+    rc, err, _ = finish(process)
+    assert rc == 130, err
+    assert "aborted" not in err and "stopped early, kept" in err
+    assert video_info(out)["frames"] > 0
+    assert leftovers(tmp_path) == []
+
+
+def test_exit_status_of_a_user_error_is_2_with_one_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "livematte", "run", str(tmp_path / "absent.mp4"), "-o", "null"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "does not exist" in result.stderr
 
 
 @pytest.mark.slow

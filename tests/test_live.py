@@ -309,7 +309,7 @@ def test_switching_background_swaps_objects_without_rebuilding_them() -> None:
     seen = []
     for key in "bmmbmmmm":
         controls.press(key)
-        controls.apply(stages.compositor)
+        controls.point(stages.compositor)
         seen.append(stages.compositor.background)
     assert all(any(b is o for o in built + [controls.blur, controls.colour]) for b in seen)
     assert stages.backgrounds == built

@@ -6,8 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from livematte.cli import validate
-from livematte.config import Config, RefineConfig
+from livematte.config import Config, RefineConfig, validate
 from livematte.errors import UserError
 from livematte.refine import Refiner
 

@@ -79,15 +79,17 @@ def run_bench(input: str, config: Config, frames: int = 0, output: str = "null")
             stages.reset()
             sampler = _MemorySampler()
             sampler.start()
-            cpu0, wall0 = time.process_time(), time.perf_counter()
-            with StopRequest() as stop:
-                outputs = open_outputs(
-                    input, output, source, config, transparent=stages.transparent
-                )
-                report = run_offline(source, stages, outputs, config, stop, max_frames=frames)
-            cpu = time.process_time() - cpu0
-            wall = time.perf_counter() - wall0
-            memory = sampler.stop()
+            try:
+                cpu0, wall0 = time.process_time(), time.perf_counter()
+                with StopRequest() as stop:
+                    outputs = open_outputs(
+                        input, output, source, config, transparent=stages.transparent
+                    )
+                    report = run_offline(source, stages, outputs, config, stop, max_frames=frames)
+                cpu = time.process_time() - cpu0
+                wall = time.perf_counter() - wall0
+            finally:
+                memory = sampler.stop()  # also when the run fails: no thread left behind
         finally:
             stages.close()
     finally:

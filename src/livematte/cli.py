@@ -7,51 +7,243 @@ exit status 2; ``--debug`` shows the traceback too.
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
 import os
 import signal
 import sys
+import typing
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from .config import DEVICES, PRECISIONS, Config, load_config, validate
-from .errors import UserError
+from .config import CHOICES, Config, load_config, setting_type
+from .errors import UserError, exit_status
+from .flag_scope import RunFacts, refuse_flags_that_cannot_act
 
 log = logging.getLogger("livematte")
 
-# Flag destination → config setting. Only flags the user actually gave are applied, so a
-# config file's values survive unless overridden on the command line.
-_FLAG_SETTINGS = {
-    "background": "background.specs",
-    "model": "model.name",
-    "model_type": "model.type",
-    "model_spec": "model.spec",
-    "device": "model.device",
-    "precision": "model.precision",
-    "threads": "model.threads",
-    "variant": "model.variant",
-    "downsample_ratio": "model.downsample_ratio",
-    "alpha_out": "output.alpha_out",
-    "codec": "output.codec",
-    "crf": "output.crf",
-    "preset": "output.preset",
-    "blur": "background.blur",
-    "size": "live.size",
-    "fps": "live.fps",
-    "fourcc": "live.fourcc",
-    "vcam_device": "live.vcam_device",
-    "infer_every": "live.infer_every",
-    "preview": "live.preview",
-    "stats_json": "live.stats_json",
-    "privacy_image": "live.privacy_image",
-    "live": "live.live",
-    "quiet": "quiet",
-    "debug": "debug",
+
+@dataclass(frozen=True)
+class Flag:
+    """One flag bound to one config setting; its argparse type comes from the setting's field.
+
+    ``bool`` fields give a store-true switch (``negative`` ones set the setting to False),
+    ``list[str]`` fields a repeatable flag, others ``type=`` the field's type; enumerated
+    settings take their choices from :data:`livematte.config.CHOICES`.
+    """
+
+    names: tuple[str, ...]
+    setting: str
+    help: str
+    negative: bool = False
+    metavar: str | None = None
+    const: str | None = None  # a switch that sets the setting to this value (--no-control)
+
+    @property
+    def dest(self) -> str:
+        return self.names[-1].lstrip("-").replace("-", "_")
+
+    def add_to(self, group: Any) -> None:
+        annotation = setting_type(self.setting)
+        kwargs: dict[str, Any] = {"dest": self.dest, "default": None, "help": self.help}
+        if self.const is not None:
+            kwargs.update(action="store_const", const=self.const)
+        elif annotation is bool:
+            kwargs["action"] = "store_true"
+        elif typing.get_origin(annotation) is list:
+            (item,) = typing.get_args(annotation)
+            kwargs.update(action="append", type=item)
+        else:
+            kwargs["type"] = annotation
+        if self.setting in CHOICES and self.const is None:
+            kwargs["choices"] = CHOICES[self.setting]
+        if self.metavar:
+            kwargs["metavar"] = self.metavar
+        group.add_argument(*self.names, **kwargs)
+
+    def value(self, given: Any) -> Any:
+        """The setting's value for a flag given on the command line."""
+        return False if self.negative else given
+
+
+# The flags, in groups; each subcommand adds exactly the groups it honours (see _COMMAND_GROUPS).
+_GROUPS: dict[str, tuple[str, tuple[Flag, ...]]] = {
+    "general": (
+        "general",
+        (
+            Flag(("-q", "--quiet"), "quiet", "no progress bar, no summary, warnings only"),
+            Flag(("--debug",), "debug", "show tracebacks and debug messages"),
+        ),
+    ),
+    "model": (
+        "model",
+        (
+            Flag(
+                ("--model",),
+                "model.name",
+                "auto (default: selfie or pose per shot), selfie, pose, or a .onnx file",
+            ),
+            Flag(
+                ("--model-type",),
+                "model.type",
+                "ONNX family: rvm, modnet, sinet, mediapipe-selfie, pphumanseg",
+            ),
+            Flag(("--model-spec",), "model.spec", "TOML file describing an ONNX model"),
+            Flag(
+                ("--device",),
+                "model.device",
+                "where an ONNX model runs (default auto: the fastest that loads; the README "
+                "lists what each needs)",
+            ),
+            Flag(
+                ("--precision",),
+                "model.precision",
+                "ONNX model precision: auto (as exported), fp32, or fp16 (TensorRT builds fp16 "
+                "engines; other devices need an fp16 export)",
+            ),
+            Flag(("--threads",), "model.threads", "model threads (0 = auto)"),
+            Flag(
+                ("--variant",),
+                "model.variant",
+                "MediaPipe model: general (256x256) or landscape (144x256)",
+            ),
+            Flag(
+                ("--downsample-ratio",),
+                "model.downsample_ratio",
+                "RVM's downsample ratio (default: from the frame size)",
+            ),
+        ),
+    ),
+    "quality": (
+        "matte quality",
+        (
+            Flag(
+                ("--no-temporal",), "temporal.enabled", "no smoothing across frames", negative=True
+            ),
+            Flag(
+                ("--no-refine",),
+                "refine.enabled",
+                "plain bilinear upsampling of the model's alpha",
+                negative=True,
+            ),
+        ),
+    ),
+    "background": (
+        "background",
+        (
+            Flag(
+                ("-b", "--background"),
+                "background.specs",
+                "image, video, folder of images, blur, blur:N, #RRGGBB or transparent "
+                "(live runs: repeat to give several, 'b' cycles); default blur",
+                metavar="SPEC",
+            ),
+            Flag(("--blur",), "background.blur", "default blur strength (sigma at 720p)"),
+        ),
+    ),
+    "matte": (
+        "matte output",
+        (
+            Flag(
+                ("--alpha-out",),
+                "output.alpha_out",
+                "also write the matte: a folder (00000.png ...) or a video file",
+            ),
+        ),
+    ),
+    "encoding": (
+        "file output",
+        (
+            Flag(("--codec",), "output.codec", "h264, prores, vp9 or ffv1"),
+            Flag(("--crf",), "output.crf", "encoder quality (lower is better)"),
+            Flag(("--preset",), "output.preset", "x264 preset (default veryfast)"),
+        ),
+    ),
+    "planar": (
+        "video input",
+        (
+            Flag(
+                ("--no-planar",),
+                "output.planar",
+                "convert video frames to RGB and back instead of blending the decoded 4:2:0",
+                negative=True,
+            ),
+        ),
+    ),
+    "live": (
+        "live (camera, --live, -o vcam or -o preview)",
+        (
+            Flag(("--live",), "live.live", "play a file input in real time like a camera"),
+            Flag(("--size",), "live.size", "camera size, e.g. 1280x720"),
+            Flag(("--fps",), "live.fps", "camera frame rate (also the virtual camera's)"),
+            Flag(("--fourcc",), "live.fourcc", "camera pixel format, e.g. MJPG"),
+            Flag(("--vcam-device",), "live.vcam_device", "virtual camera device, /dev/videoN"),
+            Flag(
+                ("--infer-every",),
+                "live.infer_every",
+                "run the model every Nth frame (default 1)",
+            ),
+            Flag(("--preview",), "live.preview", "also show a preview window"),
+            Flag(
+                ("--stats-json",),
+                "live.stats_json",
+                "write the run's figures as JSON (file runs too)",
+            ),
+            Flag(
+                ("--privacy-image",),
+                "live.privacy_image",
+                "picture shown while privacy ('p') is on (default: freeze)",
+            ),
+        ),
+    ),
+    "control": (
+        "control page and on-demand camera (live)",
+        (
+            Flag(
+                ("--control",),
+                "live.control",
+                "control page address (default: 127.0.0.1:8765 for cameras, off for --live "
+                "files; 0 = any free port)",
+                metavar="[HOST:]PORT",
+            ),
+            Flag(("--no-control",), "live.control", "no control page", const="off"),
+            Flag(
+                ("--control-allow-remote",),
+                "live.control_allow_remote",
+                "let --control listen on an address other machines can reach",
+            ),
+            Flag(
+                ("--on-demand",),
+                "live.on_demand",
+                "Linux: open the webcam only while an app uses the virtual camera",
+            ),
+        ),
+    ),
 }
-_NEGATIVE_FLAGS = {
-    "no_temporal": "temporal.enabled",
-    "no_refine": "refine.enabled",
-    "no_planar": "output.planar",
+
+_COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
+    "run": (
+        "general",
+        "model",
+        "quality",
+        "background",
+        "matte",
+        "encoding",
+        "planar",
+        "live",
+        "control",
+    ),
+    "demo": ("general", "model", "quality", "matte", "encoding"),
+    "eval": ("general", "model", "quality"),
+    "bench": ("general", "model", "quality", "background", "matte", "encoding", "planar"),
+    "batch": ("general", "model", "quality", "background", "encoding", "planar"),
+}
+
+# Flag destination → its Flag (and so its config setting). Only flags the user actually
+# gave are applied, so a config file's values survive unless overridden on the command line.
+_FLAG_SETTINGS: dict[str, Flag] = {
+    flag.dest: flag for _, flags in _GROUPS.values() for flag in flags
 }
 
 
@@ -74,11 +266,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="video file (.mp4 .mkv .mov .webm), image, folder (PNG per frame), vcam, "
         "preview or null (default: vcam for cameras)",
     )
-    _add_common(run)
-    _add_live(run)
 
-    demo = commands.add_parser("demo", help="run the pipeline on a built-in clip (no camera)")
-    _add_common(demo)
+    demo = commands.add_parser(
+        "demo", help="run the pipeline on a built-in clip (no camera, no background choice)"
+    )
 
     evaluate = commands.add_parser("eval", help="measure matte quality on clips")
     evaluate.add_argument(
@@ -87,7 +278,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--json", dest="json_path", default=None, help="also write results as JSON"
     )
-    _add_common(evaluate)
+
+    commands.add_parser(
+        "doctor", help="check what live use needs here (virtual camera, cameras, runtimes)"
+    )
 
     bench = commands.add_parser("bench", help="time every stage of the file pipeline")
     bench.add_argument("input", help="a video file")
@@ -95,116 +289,22 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", dest="json_path", default=None, help="write the figures as JSON")
     bench.add_argument("--plot", default=None, help="write a bar chart of stage times (PNG)")
     bench.add_argument("-o", "--output", default="null", help="encode to this file (default: null)")
-    _add_common(bench)
+
+    for name, sub in (("run", run), ("demo", demo), ("eval", evaluate), ("bench", bench)):
+        _add_groups(sub, name)
     _add_batch(commands)
     return parser
 
 
-def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "-b",
-        "--background",
-        action="append",
-        default=None,
-        metavar="SPEC",
-        help="image, video, folder of images, blur, blur:N, #RRGGBB or transparent "
-        "(repeat to give several; live mode cycles with 'b'); default blur",
-    )
-    parser.add_argument(
-        "--model",
-        default=None,
-        help="auto (default: selfie or pose per shot), selfie, pose, or a .onnx file",
-    )
-    parser.add_argument(
-        "--model-type",
-        default=None,
-        help="ONNX family: rvm, modnet, sinet, mediapipe-selfie, pphumanseg",
-    )
-    parser.add_argument("--model-spec", default=None, help="TOML file describing an ONNX model")
-    parser.add_argument(
-        "--device",
-        default=None,
-        choices=DEVICES,
-        help="where an ONNX model runs (default auto: the fastest that loads; the README "
-        "lists what each needs)",
-    )
-    parser.add_argument(
-        "--precision",
-        default=None,
-        choices=PRECISIONS,
-        help="ONNX model precision: auto (as exported), fp32, or fp16 (TensorRT builds fp16 "
-        "engines; other devices need an fp16 export)",
-    )
-    parser.add_argument("--threads", type=int, default=None, help="model threads (0 = auto)")
-    parser.add_argument(
-        "--variant",
-        default=None,
-        choices=["auto", "general", "landscape"],
-        help="MediaPipe model: general (256x256) or landscape (144x256)",
-    )
-    parser.add_argument(
-        "--downsample-ratio",
-        type=float,
-        default=None,
-        help="RVM's downsample ratio (default: from the frame size)",
-    )
-    parser.add_argument("--config", default=None, help="TOML config file (see configs/)")
-    parser.add_argument(
-        "--alpha-out",
-        default=None,
-        help="also write the matte: a folder (00000.png ...) or a video file",
-    )
-    parser.add_argument("--codec", default=None, help="h264, prores, vp9 or ffv1")
-    parser.add_argument("--crf", type=int, default=None, help="encoder quality (lower is better)")
-    parser.add_argument("--preset", default=None, help="x264 preset (default veryfast)")
-    parser.add_argument("--blur", type=float, default=None, help="default blur strength")
-    parser.add_argument(
-        "--no-temporal", action="store_true", default=None, help="no smoothing across frames"
-    )
-    parser.add_argument(
-        "--no-refine",
-        action="store_true",
-        default=None,
-        help="plain bilinear upsampling of the model's alpha",
-    )
-    parser.add_argument(
-        "--no-planar",
-        action="store_true",
-        default=None,
-        help="convert video frames to RGB and back instead of blending the decoded 4:2:0",
-    )
-    parser.add_argument(
-        "-q", "--quiet", action="store_true", default=None, help="no progress bar, no summary"
-    )
-    parser.add_argument(
-        "--debug", action="store_true", default=None, help="show tracebacks and debug messages"
-    )
-
-
-def _add_live(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("live (camera or --live)")
-    group.add_argument(
-        "--live",
-        action="store_true",
-        default=None,
-        help="play a file input in real time like a camera",
-    )
-    group.add_argument("--size", default=None, help="camera size, e.g. 1280x720")
-    group.add_argument("--fps", type=float, default=None, help="camera frame rate")
-    group.add_argument("--fourcc", default=None, help="camera pixel format, e.g. MJPG")
-    group.add_argument("--vcam-device", default=None, help="virtual camera device, /dev/videoN")
-    group.add_argument(
-        "--infer-every", type=int, default=None, help="run the model every Nth frame (default 1)"
-    )
-    group.add_argument(
-        "--preview", action="store_true", default=None, help="also show a preview window"
-    )
-    group.add_argument("--stats-json", default=None, help="write live statistics as JSON")
-    group.add_argument(
-        "--privacy-image",
-        default=None,
-        help="picture shown while privacy ('p') is on (default: freeze)",
-    )
+def _add_groups(parser: argparse.ArgumentParser, command: str) -> None:
+    """The flag groups ``command`` honours (see _COMMAND_GROUPS)."""
+    for key in _COMMAND_GROUPS[command]:
+        title, flags = _GROUPS[key]
+        group = parser.add_argument_group(title)
+        if key == "general":
+            group.add_argument("--config", default=None, help="TOML config file (configs/)")
+        for flag in flags:
+            flag.add_to(group)
 
 
 # --- batch: many clips, on this machine or a Ray cluster (see livematte.run.batch) ---------
@@ -218,7 +318,7 @@ def _add_batch(commands: Any) -> None:
     batch.add_argument(
         "-o", "--output", dest="outdir", required=True, metavar="OUTDIR", help="output folder"
     )
-    _add_common(batch)
+    _add_groups(batch, "batch")
     group = batch.add_argument_group("batch")
     group.add_argument("--jobs", type=int, default=None, help="local processes (default: cores/2)")
     group.add_argument(
@@ -245,6 +345,7 @@ def _cmd_batch(args: argparse.Namespace, config: Config) -> int:
     if isinstance(ray, str) and Path(ray).exists():  # `--ray clips/`: an input, not an address
         inputs.insert(0, ray)
         ray = True
+    _refuse_idle_flags(args, config, RunFacts(output=f"{args.outdir}/clip.mp4"))
     if not inputs and not args.manifest:
         raise UserError("No inputs given; name video files or folders, or a --manifest.")
     report = process_batch(
@@ -266,15 +367,12 @@ def _cmd_batch(args: argparse.Namespace, config: Config) -> int:
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
-    """Defaults, then --config, then the flags that were given."""
+    """Defaults, then --config, then the flags that were given (validated)."""
     overrides: dict[str, Any] = {}
-    for dest, setting in _FLAG_SETTINGS.items():
+    for dest, flag in _FLAG_SETTINGS.items():
         value = getattr(args, dest, None)
         if value is not None:
-            overrides[setting] = value
-    for dest, setting in _NEGATIVE_FLAGS.items():
-        if getattr(args, dest, None):
-            overrides[setting] = False
+            overrides[flag.setting] = flag.value(value)
     return load_config(getattr(args, "config", None), overrides)
 
 
@@ -289,10 +387,13 @@ def _cmd_run(args: argparse.Namespace, config: Config) -> int:
                 "No output given; add -o OUTPUT (a video file, a folder, vcam, preview or null)."
             )
         output = "vcam"
-    if camera or config.live.live or output in ("vcam", "preview"):
+    live = camera or config.live.live or output in ("vcam", "preview")
+    _refuse_idle_flags(args, config, RunFacts(live=live, camera=camera, output=output))
+    if live:
         from .run.live import run_live_command
 
-        return run_live_command(args.input, output, config)
+        given = frozenset(k for k in ("background", "blur") if getattr(args, k) is not None)
+        return run_live_command(args.input, output, config, flags_given=given)
     from .run.offline import process_video
 
     report = process_video(args.input, output, config=config, show_progress=not config.quiet)
@@ -300,9 +401,23 @@ def _cmd_run(args: argparse.Namespace, config: Config) -> int:
         # The clean stop is done and the file kept: a late second Ctrl-C must not turn the
         # exit into a death by signal.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if config.live.stats_json:
+        from .io.json_file import write_json
+
+        write_json(config.live.stats_json, report.to_dict())
     if not config.quiet:
         _print_summary(report)
-    return 130 if report.interrupted else 0
+    return exit_status(report.stopped_by) if report.interrupted else 0
+
+
+def _refuse_idle_flags(args: argparse.Namespace, config: Config, run: RunFacts) -> None:
+    """Refuse the typed flags that would have nothing to act on in this run."""
+    given = {
+        dest: flag.names[-1]
+        for dest, flag in _FLAG_SETTINGS.items()
+        if getattr(args, dest, None) is not None
+    }
+    refuse_flags_that_cannot_act(given, config, run)
 
 
 def _print_summary(report: Any) -> None:
@@ -311,20 +426,23 @@ def _print_summary(report: Any) -> None:
 
 
 def _cmd_demo(args: argparse.Namespace, config: Config) -> int:
-    from .demo import main_demo
+    from .demo import DEMO_VIDEO, main_demo
 
+    _refuse_idle_flags(args, config, RunFacts(output=DEMO_VIDEO))
     return main_demo(config)
 
 
 def _cmd_eval(args: argparse.Namespace, config: Config) -> int:
     from .eval_command import main_eval
 
+    _refuse_idle_flags(args, config, RunFacts())
     return main_eval(args.clips, config, args.json_path)
 
 
 def _cmd_bench(args: argparse.Namespace, config: Config) -> int:
     from .bench import main_bench
 
+    _refuse_idle_flags(args, config, RunFacts(output=args.output))
     return main_bench(
         args.input,
         config,
@@ -335,7 +453,14 @@ def _cmd_bench(args: argparse.Namespace, config: Config) -> int:
     )
 
 
+def _cmd_doctor(args: argparse.Namespace, config: Config) -> int:
+    from .doctor import main_doctor
+
+    return main_doctor()
+
+
 _COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
+    "doctor": _cmd_doctor,
     "run": _cmd_run,
     "demo": _cmd_demo,
     "eval": _cmd_eval,
@@ -346,7 +471,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Config], int]] = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     if not args.command:
         parser.print_help()
         return 2
@@ -354,7 +479,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging(debug, bool(getattr(args, "quiet", False)))
     try:
         config = config_from_args(args)
-        validate(config)
         return _COMMANDS[args.command](args, config)
     except UserError as exc:
         if debug:
@@ -364,6 +488,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("livematte: interrupted.", file=sys.stderr)
         return 130
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse, reporting an unknown flag with its subcommand's usage and the closest flag."""
+    args, unknown = parser.parse_known_args(argv)
+    if not unknown:
+        return args
+    subs = _subparsers(parser).choices
+    sub = subs.get(args.command or "", parser)
+    message = f"unrecognized arguments: {' '.join(unknown)}"
+    for word in (w.split("=", 1)[0] for w in unknown if w.startswith("-")):
+        if any(word in _options(other) for other in subs.values()):
+            message += f"; {word} has nothing to act on in '{args.command}', so it is not offered"
+            break
+        close = difflib.get_close_matches(word, _options(sub), n=1, cutoff=0.6)
+        if close:
+            message += f"; did you mean {close[0]}?"
+            break
+    sub.error(message)  # exits with status 2
+
+
+def _options(parser: argparse.ArgumentParser) -> list[str]:
+    return [o for action in parser._actions for o in action.option_strings if o.startswith("--")]
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
 
 
 def _setup_logging(debug: bool, quiet: bool) -> None:

@@ -91,7 +91,7 @@ class BackgroundConfig:
     # One or more specs: image or video path, folder of images, "blur", "blur:N",
     # "#RRGGBB", "transparent". Live mode cycles through them with the "b" key.
     specs: list[str] = field(default_factory=lambda: ["blur"])
-    blur: int = 25  # default blur strength (kernel sigma in pixels at 720p)
+    blur: float = 25.0  # default blur strength (kernel sigma in pixels at 720p)
     # Fraction of the new background's light spilled onto the person's edge (0 = none);
     # 0.3 chosen by eye on side-by-sides (0.6 reads as a coloured outline). Not applied to
     # the blur, whose light is the old background's own.
@@ -128,6 +128,12 @@ class LiveConfig:
     live: bool = False  # treat a file input like a camera (real time, newest frame wins)
     # Privacy ("p"): show this picture instead of freezing on the last frame ("" = freeze).
     privacy_image: str = ""
+    # The control page: "auto" (on for cameras at 127.0.0.1:8765), "off", "PORT" or
+    # "HOST:PORT" ("0" = any free port); a host other than loopback needs allow_remote.
+    control: str = "auto"
+    control_allow_remote: bool = False
+    # Linux: open the webcam only while an app has the virtual camera open.
+    on_demand: bool = False
 
 
 @dataclass
@@ -142,6 +148,15 @@ class Config:
     debug: bool = False
 
 
+# The allowed values of enumerated settings, in one place: the CLI offers them as argparse
+# choices and validate() checks config files and Python callers against the same lists.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "model.device": DEVICES,
+    "model.precision": PRECISIONS,
+    "model.variant": ("auto", "general", "landscape"),
+}
+
+
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
     """Defaults, then the TOML file at ``path``, then ``overrides`` ("section.key": value)."""
     config = Config()
@@ -151,6 +166,79 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
         set_value(config, dotted, value, source="the command line")
     validate(config)
     return config
+
+
+def validate(config: Config) -> None:
+    """Value checks no type can express; one sentence per problem (a :class:`UserError`)."""
+    for dotted, choices in CHOICES.items():
+        value = get_value(config, dotted)
+        if value not in choices:
+            raise UserError(
+                f"Setting {dotted} must be one of {', '.join(choices)}, not {value!r}; "
+                "fix the flag or the config file."
+            )
+    for ok, message in _range_checks(config) + _quality_checks(config):
+        if not ok:
+            raise UserError(f"Setting {message}; fix the flag or the config file.")
+
+
+def _range_checks(config: Config) -> list[tuple[bool, str]]:
+    return [
+        (0 <= config.output.crf <= 63, f"crf must be between 0 and 63, not {config.output.crf}"),
+        (
+            config.live.infer_every >= 1,
+            f"infer-every must be 1 or more, not {config.live.infer_every}",
+        ),
+        (config.refine.radius >= 1, f"refine.radius must be 1 or more, not {config.refine.radius}"),
+        (config.refine.eps > 0, f"refine.eps must be above 0, not {config.refine.eps}"),
+        (
+            0.0 <= config.temporal.strength < 1.0,
+            f"temporal.strength must be in [0, 1), not {config.temporal.strength}",
+        ),
+        (
+            config.temporal.motion_threshold > 0,
+            f"temporal.motion_threshold must be above 0, not {config.temporal.motion_threshold}",
+        ),
+        (config.background.blur > 0, f"blur must be above 0, not {config.background.blur}"),
+        (config.model.threads >= 0, f"threads must be 0 or more, not {config.model.threads}"),
+        (config.live.fps >= 0, f"fps must be 0 or more, not {config.live.fps}"),
+    ]
+
+
+def _quality_checks(config: Config) -> list[tuple[bool, str]]:
+    """The temporal, refine and compositing knobs."""
+    temporal, refine, background = config.temporal, config.refine, config.background
+    return [
+        (
+            0.0 <= temporal.deadband <= 0.5,
+            f"temporal.deadband must be in [0, 0.5], not {temporal.deadband}",
+        ),
+        (
+            0.0 < temporal.scene_cut <= 1.0,
+            f"temporal.scene_cut must be in (0, 1], not {temporal.scene_cut}",
+        ),
+        (
+            refine.confidence_power > 0,
+            f"refine.confidence_power must be above 0, not {refine.confidence_power}",
+        ),
+        (
+            refine.work_size == 0 or refine.work_size >= 16,
+            f"refine.work_size must be 0 (full size) or 16 or more, not {refine.work_size}",
+        ),
+        (refine.feather >= 0, f"refine.feather must be 0 or more, not {refine.feather}"),
+        (
+            0.0 <= background.light_wrap <= 1.0,
+            f"light_wrap must be in [0, 1], not {background.light_wrap}",
+        ),
+        (
+            0.0 <= config.model.skip_still <= 1.0,
+            f"model.skip_still must be in [0, 1], not {config.model.skip_still}",
+        ),
+        (
+            config.model.skip_max >= 0,
+            f"model.skip_max must be 0 or more, not {config.model.skip_max}",
+        ),
+    ]
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -191,12 +279,29 @@ def apply_mapping(target: Any, mapping: dict[str, Any], source: str, prefix: str
             setattr(target, key, coerce(value, _field_type(target, key), dotted, source))
 
 
-def set_value(config: Config, dotted: str, value: Any, source: str) -> None:
-    """Set one "section.key" setting, with the same checks as a config file."""
+def _parent(config: Config, dotted: str) -> tuple[Any, list[str], str]:
+    """The dataclass holding a "section.key" setting, the section names and the key."""
     *parents, key = dotted.split(".")
     target: Any = config
     for name in parents:
         target = getattr(target, name)
+    return target, parents, key
+
+
+def get_value(config: Config, dotted: str) -> Any:
+    target, _, key = _parent(config, dotted)
+    return getattr(target, key)
+
+
+def setting_type(dotted: str) -> Any:
+    """The annotation of a "section.key" setting (``int``, ``list[str]`` ...)."""
+    target, _, key = _parent(Config(), dotted)
+    return _field_type(target, key)
+
+
+def set_value(config: Config, dotted: str, value: Any, source: str) -> None:
+    """Set one "section.key" setting, with the same checks as a config file."""
+    target, parents, key = _parent(config, dotted)
     mapping: dict[str, Any] = {key: value}
     apply_mapping(target, mapping, source, prefix=".".join(parents) + "." if parents else "")
 
@@ -236,76 +341,3 @@ def coerce(value: Any, annotation: Any, dotted: str, source: str) -> Any:
 
 def _article(word: str) -> str:
     return "an" if word[:1] in "aeiou" else "a"
-
-
-def validate(config: Config) -> None:
-    """Value checks no type can express; one sentence per problem."""
-    checks = [
-        (0 <= config.output.crf <= 63, f"crf must be between 0 and 63, not {config.output.crf}"),
-        (
-            config.live.infer_every >= 1,
-            f"infer-every must be 1 or more, not {config.live.infer_every}",
-        ),
-        (config.refine.radius >= 1, f"refine.radius must be 1 or more, not {config.refine.radius}"),
-        (config.refine.eps > 0, f"refine.eps must be above 0, not {config.refine.eps}"),
-        (
-            0.0 <= config.temporal.strength < 1.0,
-            f"temporal.strength must be in [0, 1), not {config.temporal.strength}",
-        ),
-        (
-            config.temporal.motion_threshold > 0,
-            f"temporal.motion_threshold must be above 0, not {config.temporal.motion_threshold}",
-        ),
-        (config.background.blur > 0, f"blur must be above 0, not {config.background.blur}"),
-        *_quality_checks(config),
-        (config.model.threads >= 0, f"threads must be 0 or more, not {config.model.threads}"),
-        (
-            config.model.device in DEVICES,
-            f"model.device must be one of {', '.join(DEVICES)}, not {config.model.device!r}",
-        ),
-        (
-            config.model.precision in PRECISIONS,
-            f"model.precision must be one of {', '.join(PRECISIONS)}, not "
-            f"{config.model.precision!r}",
-        ),
-        (config.live.fps >= 0, f"fps must be 0 or more, not {config.live.fps}"),
-    ]
-    for ok, message in checks:
-        if not ok:
-            raise UserError(f"Setting {message}; fix the flag or the config file.")
-
-
-def _quality_checks(config: Config) -> list[tuple[bool, str]]:
-    """The temporal, refine and compositing knobs."""
-    temporal, refine, background = config.temporal, config.refine, config.background
-    return [
-        (
-            0.0 <= temporal.deadband <= 0.5,
-            f"temporal.deadband must be in [0, 0.5], not {temporal.deadband}",
-        ),
-        (
-            0.0 < temporal.scene_cut <= 1.0,
-            f"temporal.scene_cut must be in (0, 1], not {temporal.scene_cut}",
-        ),
-        (
-            refine.confidence_power > 0,
-            f"refine.confidence_power must be above 0, not {refine.confidence_power}",
-        ),
-        (
-            refine.work_size == 0 or refine.work_size >= 16,
-            f"refine.work_size must be 0 (full size) or 16 or more, not {refine.work_size}",
-        ),
-        (refine.feather >= 0, f"refine.feather must be 0 or more, not {refine.feather}"),
-        (
-            0.0 <= background.light_wrap <= 1.0,
-            f"light_wrap must be in [0, 1], not {background.light_wrap}",
-        ),
-        (
-            0.0 <= config.model.skip_still <= 1.0,
-            f"model.skip_still must be in [0, 1], not {config.model.skip_still}",
-        ),
-        (
-            config.model.skip_max >= 0,
-            f"model.skip_max must be 0 or more, not {config.model.skip_max}",
-        ),
-    ]

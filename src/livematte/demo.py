@@ -28,6 +28,7 @@ from .stages import Stages
 
 DEMO_VIDEO = "livematte-demo.mp4"
 DEMO_PICTURE = "livematte-demo.png"
+DEMO_FRAMES = 90  # three seconds at 30 fps
 
 
 def astronaut() -> np.ndarray:
@@ -101,7 +102,7 @@ def demo_background(width: int, height: int) -> np.ndarray:
 
 
 def run_demo(
-    out_dir: Path = Path("."), config: Config | None = None, frames: int = 90
+    out_dir: Path = Path("."), config: Config | None = None, frames: int = DEMO_FRAMES
 ) -> tuple[RunReport, Path, Path]:
     """Make the clip, replace its background, write the video and the side-by-side picture."""
     config = config or Config()
@@ -148,8 +149,10 @@ def write_side_by_side(source: SimulatedWebcam, stages: Stages, path: Path) -> N
 
 def main_demo(config: Config) -> int:
     start = time.perf_counter()
-    report, video, picture = run_demo(config=config)
+    report, video, picture = run_demo(config=config, frames=DEMO_FRAMES)
     elapsed = time.perf_counter() - start
+    if config.quiet:
+        return 0
     print(
         f"livematte demo: wrote {video} ({report.frames} frames, {report.fps:.1f} fps "
         f"through the pipeline) and {picture} (input | alpha | output) in {elapsed:.1f} s."

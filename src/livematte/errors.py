@@ -15,13 +15,23 @@ class UserError(Exception):
     exit_code = 2
 
 
+def exit_status(signal_name: str) -> int:
+    """The shell's status for a run stopped by a signal: 128 + its number (130 or 143)."""
+    return 143 if signal_name == "SIGTERM" else 130
+
+
 class Interrupted(UserError):
     """The run was stopped by SIGINT or SIGTERM after a clean shutdown.
 
-    A UserError so the CLI prints its one sentence, but with the shell's status for Ctrl-C.
+    A UserError so the CLI prints its one sentence, but with the shell's status for the
+    signal (130 for Ctrl-C, 143 for SIGTERM).
     """
 
     exit_code = 130
+
+    def __init__(self, message: str, signal_name: str = "") -> None:
+        super().__init__(message)
+        self.exit_code = exit_status(signal_name)
 
 
 def reason_of(error: BaseException) -> str:

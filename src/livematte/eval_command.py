@@ -53,7 +53,8 @@ def main_eval(
     finally:
         close()
     print(format_table(results))
-    print(f"livematte: model {matter.name} ran on {matter.provider}.", file=sys.stderr)
-    if json_path:
+    if not config.quiet:
+        print(f"livematte: model {matter.name} ran on {matter.provider}.", file=sys.stderr)
+    if json_path and not config.quiet:
         print(f"livematte: results written to {json_path}.", file=sys.stderr)
     return 0

@@ -136,6 +136,11 @@ class VirtualCameraSink(Sink):
         log.warning("virtual camera %s is back", self._camera.device)
         return True
 
+    @property
+    def opened_device(self) -> str:
+        """The device node in use (e.g. /dev/video4), "" while it is gone."""
+        return str(getattr(self._camera, "device", "") or self.device)
+
     def _camera_name(self) -> str:
         return self.description.removeprefix("virtual camera ")
 

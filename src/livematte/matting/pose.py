@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -49,6 +50,9 @@ MAX_PEOPLE = 2
 # A further person is followed only at this share of the largest one's body size or more.
 MIN_RELATIVE_SIZE = 0.5
 REDETECT_EVERY = 30
+# (folder under mediapipe/modules, file) of the two models in the wheel.
+DETECTOR_FILE = ("pose_detection", "pose_detection.tflite")
+LANDMARK_FILE = ("pose_landmark", "pose_landmark_full.tflite")
 # Long side of the frame the pose alpha is made at (the caller's work copy).
 WORK_LONG_SIDE = 512
 
@@ -123,6 +127,11 @@ class PoseResult:
     scale: float
 
 
+def model_files() -> list[Path]:
+    """Paths of the detector and landmark models in the installed wheel (UserError if not)."""
+    return [wheel_file(*DETECTOR_FILE), wheel_file(*LANDMARK_FILE)]
+
+
 def _interpreter(module: str, filename: str, threads: int):  # noqa: ANN202 (LiteRT type)
     from ai_edge_litert.interpreter import Interpreter
 
@@ -141,7 +150,7 @@ class PoseDetector:
     score, best first (at most MAX_PEOPLE)."""
 
     def __init__(self, threads: int = 1) -> None:
-        self._net = _interpreter("pose_detection", "pose_detection.tflite", threads)
+        self._net = _interpreter(*DETECTOR_FILE, threads)
         (inp,) = self._net.get_input_details()
         outs = _outputs_by_shape(self._net)
         self._in = inp["index"]
@@ -204,7 +213,7 @@ class PoseTracker:
 
     def __init__(self, threads: int = 1) -> None:
         self.detector = PoseDetector(threads)
-        self._net = _interpreter("pose_landmark", "pose_landmark_full.tflite", threads)
+        self._net = _interpreter(*LANDMARK_FILE, threads)
         (inp,) = self._net.get_input_details()
         outs = _outputs_by_shape(self._net)
         self._in = inp["index"]

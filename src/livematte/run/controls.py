@@ -12,9 +12,11 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import re
 import sys
 import threading
-from typing import TextIO
+from collections.abc import Callable
+from typing import Any, TextIO
 
 from ..composite import Background, BlurBackground, ColourBackground, Compositor
 from ..io.partials import add_abort_hook, remove_abort_hook
@@ -27,10 +29,19 @@ DEFAULT_COLOUR = (0, 177, 64)
 BLUR_STEP = 1.25
 BLUR_RANGE = (2.0, 200.0)
 KEY_HELP = "keys: b background, m mode, +/- blur, p privacy, q quit"
+# What apply() takes, in the order it applies them (a background after the blur it may set).
+CHANGE_KEYS = ("blur", "colour", "background", "mode", "privacy")
+_COLOUR_SPEC = re.compile(r"^#([0-9a-fA-F]{6})$")
+_BLUR_SPEC = re.compile(r"^blur(?::(\d+(?:\.\d+)?))?$")
 
 
 class LiveControls:
-    """The live state the keys change, applied to the compositor between frames."""
+    """The one live state (background, mode, blur, colour, privacy) behind keys and page.
+
+    Keys and the control page both go through :meth:`apply`, under one lock, from any
+    thread; the live loop notices the change (:meth:`take_change`) at its next frame and
+    points the compositor at the new background (a reference swap, no copy).
+    """
 
     def __init__(self, backgrounds: list[Background], blur: float = 25.0) -> None:
         self.backgrounds = backgrounds
@@ -38,6 +49,9 @@ class LiveControls:
         self.mode = "image"
         self.privacy = False
         self.quit = False
+        self.message = ""
+        self._lock = threading.RLock()
+        self._changed = False
         self.blur = next((b for b in backgrounds if isinstance(b, BlurBackground)), None)
         self.blur = self.blur or BlurBackground(blur)
         self.colour = next((b for b in backgrounds if isinstance(b, ColourBackground)), None)
@@ -58,38 +72,162 @@ class LiveControls:
 
     def press(self, key: str) -> str | None:
         """Act on one key; returns a short description of the change, None if ignored."""
-        if key in ("q", "Q"):
-            self.quit = True
-            return "quit"
+        with self._lock:
+            if key in ("q", "Q"):
+                self.quit = True
+                return "quit"
+            change = self._key_change(key)
+            return None if change is None else self.apply(change)
+
+    def _key_change(self, key: str) -> dict[str, Any] | None:
         if key == "b":
-            self.index = (self.index + 1) % len(self.backgrounds)
-            self.mode = "image"
-            return f"background {self.index + 1}/{len(self.backgrounds)}: {self.background.spec}"
+            return {"background": (self.index + 1) % len(self.backgrounds)}
         if key == "m":
-            self.mode = MODES[(MODES.index(self.mode) + 1) % len(MODES)]
-            return f"mode {self.mode}"
+            return {"mode": MODES[(MODES.index(self.mode) + 1) % len(MODES)]}
         if key in ("+", "="):
-            return self._set_blur(self.blur.strength * BLUR_STEP)
+            return {"blur": self._clamp_blur(self.blur.strength * BLUR_STEP)}
         if key in ("-", "_"):
-            return self._set_blur(self.blur.strength / BLUR_STEP)
+            return {"blur": self._clamp_blur(self.blur.strength / BLUR_STEP)}
         if key == "p":
-            self.privacy = not self.privacy
-            return "privacy on (picture frozen)" if self.privacy else "privacy off"
+            return {"privacy": not self.privacy}
         return None
 
+    def apply(self, changes: dict[str, Any]) -> str:
+        """Apply ``{"background"|"mode"|"blur"|"colour"|"privacy": value}`` from any thread.
+
+        ``background`` is a gallery index or spec, a colour ``#RRGGBB`` (colour mode) or
+        ``blur``/``blur:N`` (blur mode). Every value is checked before any is applied, so
+        a bad request changes nothing; a ValueError says what is wrong.
+        """
+        unknown = sorted(set(changes) - set(CHANGE_KEYS))
+        if unknown:
+            raise ValueError(f"unknown setting {unknown[0]!r}; known: {', '.join(CHANGE_KEYS)}")
+        with self._lock:
+            steps = [self._plan(key, changes[key]) for key in CHANGE_KEYS if key in changes]
+            messages = [step() for step in steps]
+            self.message = ", ".join(messages)
+            self._changed = True
+            return self.message
+
+    def _plan(self, key: str, value: Any) -> Callable[[], str]:
+        """Check one change and return the function that makes it."""
+        if key == "mode":
+            if value not in MODES:
+                raise ValueError(f"mode must be one of {', '.join(MODES)}, not {value!r}")
+            return lambda: self._set_mode(value)
+        if key == "blur":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"blur must be a number, not {value!r}")
+            if not BLUR_RANGE[0] <= value <= BLUR_RANGE[1]:
+                raise ValueError(f"blur must be between {BLUR_RANGE[0]:g} and {BLUR_RANGE[1]:g}")
+            return lambda: self._set_blur(float(value))
+        if key == "privacy":
+            if not isinstance(value, bool):
+                raise ValueError(f"privacy must be true or false, not {value!r}")
+            return lambda: self._set_privacy(value)
+        if key == "colour":
+            colour = parse_colour(value)
+            return lambda: self._set_colour(colour, "colour")
+        return self._plan_background(value)
+
+    def _plan_background(self, value: Any) -> Callable[[], str]:
+        if isinstance(value, int) and not isinstance(value, bool):
+            if not 0 <= value < len(self.backgrounds):
+                raise ValueError(f"background index must be 0 to {len(self.backgrounds) - 1}")
+            return lambda: self._select(value)
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"background must be a spec or an index, not {value!r}")
+        spec = value.strip()
+        specs = [b.spec for b in self.backgrounds]
+        if spec in specs:
+            return lambda: self._select(specs.index(spec))
+        if spec.startswith("#"):
+            colour = parse_colour(spec)
+            return lambda: self._set_colour(colour, "mode")
+        blur = _BLUR_SPEC.match(spec.lower())
+        if blur:
+            strength = float(blur.group(1)) if blur.group(1) else self.blur.strength
+            self._plan("blur", strength)  # the range check
+
+            def blur_mode() -> str:
+                self._set_blur(strength)
+                return self._set_mode("blur")
+
+            return blur_mode
+        raise ValueError(f"background {spec!r} is not in the gallery, nor #RRGGBB, blur or blur:N")
+
+    def _select(self, index: int) -> str:
+        self.index = index
+        self.mode = "image"
+        return f"background {self.index + 1}/{len(self.backgrounds)}: {self.background.spec}"
+
+    def _set_mode(self, mode: str) -> str:
+        self.mode = mode
+        return f"mode {self.mode}"
+
+    def _set_privacy(self, on: bool) -> str:
+        self.privacy = on
+        return "privacy on (picture frozen)" if on else "privacy off"
+
+    def _set_colour(self, colour: tuple[int, int, int], say: str) -> str:
+        # A new object (its canvas is made once, on the next frame), swapped in whole.
+        if colour != self.colour.colour:
+            self.colour = ColourBackground(colour)
+        self.mode = "colour"
+        return f"colour {self.colour.spec}" if say == "colour" else "mode colour"
+
+    @staticmethod
+    def _clamp_blur(strength: float) -> float:
+        return min(BLUR_RANGE[1], max(BLUR_RANGE[0], strength))
+
     def _set_blur(self, strength: float) -> str:
-        low, high = BLUR_RANGE
-        value = min(high, max(low, strength))
+        value = self._clamp_blur(strength)
         self.blur.strength = value
+        self.blur.spec = f"blur:{value:g}"  # what the page shows and a restart restores
         shown = self.backgrounds[self.index]
         if isinstance(shown, BlurBackground):
             shown.strength = value
         return f"blur {value:.0f}"
 
-    def apply(self, compositor: Compositor) -> None:
+    def add_background(self, background: Background) -> int:
+        """Add one to the gallery (an upload) and return its index; it is not selected."""
+        with self._lock:
+            self.backgrounds.append(background)
+            return len(self.backgrounds) - 1
+
+    def take_change(self) -> bool:
+        """True once after each :meth:`apply` (the live loop's cue to act on it)."""
+        with self._lock:
+            changed, self._changed = self._changed, False
+            return changed
+
+    def state(self) -> dict[str, Any]:
+        """The settings a page shows and a settings file keeps (JSON types only)."""
+        with self._lock:
+            return {
+                "background": self.background.spec,
+                "backgrounds": [b.spec for b in self.backgrounds],
+                "index": self.index,
+                "mode": self.mode,
+                "blur": round(self.blur.strength, 2),
+                "colour": self.colour.spec,
+                "privacy": self.privacy,
+            }
+
+    def point(self, compositor: Compositor) -> None:
         """Point the compositor at the current background (a reference swap, no copy)."""
-        if not self.passthrough:
-            compositor.background = self.background
+        with self._lock:
+            if not self.passthrough:
+                compositor.background = self.background
+
+
+def parse_colour(value: Any) -> tuple[int, int, int]:
+    """``#RRGGBB`` as an RGB triple, or a ValueError saying the form."""
+    match = _COLOUR_SPEC.match(value.strip()) if isinstance(value, str) else None
+    if not match:
+        raise ValueError(f"colour must be #RRGGBB (e.g. #00b140), not {value!r}")
+    text = match.group(1)
+    return (int(text[0:2], 16), int(text[2:4], 16), int(text[4:6], 16))
 
 
 class TerminalKeys:

@@ -1,9 +1,13 @@
 """Ctrl-C and SIGTERM as a polite request: finish the frame, close the file, keep it.
 
-The first signal sets a flag the drivers poll between frames; the second aborts at once,
-removing the hidden partial outputs first (an unfinished MP4 has no index and would not
-play, and a hidden file nobody asked for is clutter). Handlers are only installed from the
-main thread (Python allows no other), and the previous handlers come back when the run ends.
+The first signal sets a flag the drivers poll between frames. A second Ctrl-C aborts at
+once, removing the hidden partial outputs first (an unfinished MP4 has no index and would
+not play, and a hidden file nobody asked for is clutter), but only when it comes at least
+``SECOND_PRESS_S`` after the first: ``timeout -s INT`` and a terminal both deliver one
+SIGINT to the process and again to its group, milliseconds apart, and that echo is not a
+person pressing twice. SIGTERM (systemd, ``kill``) only ever asks for the clean stop.
+Handlers are only installed from the main thread (Python allows no other), and the
+previous handlers come back when the run ends.
 """
 
 from __future__ import annotations
@@ -12,9 +16,21 @@ import os
 import signal
 import sys
 import threading
+import time
 from types import FrameType, TracebackType
 
 from ..io.partials import remove_partials, run_abort_hooks
+
+# A second SIGINT sooner than this after the first is the same press delivered twice.
+SECOND_PRESS_S = 0.5
+
+
+def _abort() -> None:
+    """Undo what must not outlive the process, remove the partial outputs, exit 130."""
+    run_abort_hooks()
+    remove_partials()
+    sys.stderr.write("\nlivematte: aborted; the unfinished output was removed.\n")
+    os._exit(130)
 
 
 class StopRequest:
@@ -23,6 +39,7 @@ class StopRequest:
     def __init__(self) -> None:
         self._event = threading.Event()
         self.signal_name = ""
+        self._first_sigint: float | None = None  # monotonic time of the first SIGINT
         self._previous: dict[int, object] = {}
 
     @property
@@ -37,15 +54,21 @@ class StopRequest:
         return self._event.wait(seconds)
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
+        now = time.monotonic()
+        if signum == signal.SIGINT:
+            if self._first_sigint is not None:
+                if now - self._first_sigint >= SECOND_PRESS_S:
+                    _abort()
+                return  # the same press, echoed to the process group
+            self._first_sigint = now
         if self._event.is_set():
-            run_abort_hooks()
-            remove_partials()
-            sys.stderr.write("\nlivematte: aborted; the unfinished output was removed.\n")
-            os._exit(130)
+            return
         self.set(signal.Signals(signum).name)
-        sys.stderr.write(
-            "\nlivematte: stopping after the current frame (press Ctrl-C again to abort)...\n"
-        )
+        if signum == signal.SIGINT:
+            message = "stopping after the current frame (press Ctrl-C again to abort)..."
+        else:
+            message = "terminated: stopping after the current frame and keeping the output..."
+        sys.stderr.write(f"\nlivematte: {message}\n")
 
     def __enter__(self) -> StopRequest:
         if threading.current_thread() is threading.main_thread():

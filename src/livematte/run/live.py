@@ -38,9 +38,11 @@ from ..io.open import Outputs, is_camera_spec, open_live_outputs, open_source
 from ..io.sinks import Sink
 from ..io.vcam import VirtualCameraSink
 from ..stages import MatteOutput, Stages
+from ..web.attach import start_control
 from .controls import KEY_HELP, LiveControls, TerminalKeys
 from .interrupt import StopRequest
 from .negotiate import negotiate
+from .on_demand import OnDemandSource, require_linux
 from .report import LatencyHistogram, LiveFigures, RunReport
 from .schedule import InferenceSchedule
 
@@ -48,6 +50,7 @@ log = logging.getLogger("livematte")
 
 # How long a control message stays on the preview, in seconds.
 MESSAGE_SECONDS = 3.0
+PAUSED_SECONDS = 1.0
 
 
 class LiveDriver:
@@ -83,10 +86,13 @@ class LiveDriver:
             else None
         )
         self._last: np.ndarray | None = None
+        self._paused_at = 0.0  # when the on-demand "paused" picture last went out
         self._matte: MatteOutput | None = None
         self._reconnects = 0
         self._dropped = 0  # the source's dropped count when the last frame was taken
         self._message = ("", 0.0)
+        self._paused_image: np.ndarray | None = None
+        self._private, self._mode = self.controls.privacy, self.controls.mode
         self._sent_times: deque[float] = deque(maxlen=31)
         self._first_sent = 0.0
         self.latency = LatencyHistogram()
@@ -99,7 +105,7 @@ class LiveDriver:
     def run(self) -> None:
         """Process frames until the source ends, 'q', Ctrl-C or a closed preview window."""
         keepalive = any(sink.keepalive for sink in self.sinks)
-        self.controls.apply(self.stages.compositor)
+        self.controls.point(self.stages.compositor)
         self._warm_up()
         self.source.start()
         log.info(
@@ -118,12 +124,16 @@ class LiveDriver:
                 break
             now = time.perf_counter()
             deadline = (last_send or now) + gap
-            frame = self.source.latest(min(0.1, max(0.0, deadline - now)))
+            paused = getattr(self.source, "paused", False)  # on demand, nobody watching
+            frame = self.source.latest(0.1 if paused else min(0.1, max(0.0, deadline - now)))
             if frame is not None:
                 self._send(self._process(frame), frame)
                 last_send, gap = time.perf_counter(), 1.5 * self.period
             elif self.source.ended:
                 break
+            elif paused:
+                self._send_paused()
+                last_send = None
             elif keepalive and last_send is not None and time.perf_counter() >= deadline:
                 self._repeat()
                 last_send, gap = time.perf_counter(), self.period
@@ -142,15 +152,15 @@ class LiveDriver:
 
     def _process(self, frame: Frame) -> np.ndarray:
         start = time.perf_counter()
-        controls = self.controls
         reconnects = self.source.reconnects
         if reconnects != self._reconnects:
             self._reconnects = reconnects
             self.stages.reset()
             self.schedule.force()
-        if controls.privacy:
+        # The state as of the last _handle_keys (a page change may land mid-frame).
+        if self._private:
             return self._frozen
-        if controls.passthrough:
+        if self._mode == "passthrough":
             self.schedule.force()
             return frame.rgb
         inferred = self.schedule.due() or self._matte is None
@@ -203,7 +213,7 @@ class LiveDriver:
         self.frames_out += 1
 
     def _repeat(self) -> None:
-        image = self._frozen if self.controls.privacy else self._last
+        image = self._frozen if self._private else self._last
         if image is None:
             return
         for sink in self.sinks:
@@ -211,22 +221,53 @@ class LiveDriver:
                 sink.repeat(image)
         self.repeats += 1
 
+    def _send_paused(self) -> None:
+        """On demand with nobody watching: a still picture once a second, nothing else."""
+        now = time.perf_counter()
+        if now - self._paused_at < PAUSED_SECONDS:
+            return
+        if self._paused_image is None:
+            from .on_demand import paused_picture
+
+            self._paused_image = paused_picture(self.source.width, self.source.height)
+        for sink in self.sinks:
+            if sink.keepalive:
+                sink.repeat(self._paused_image)
+        self._paused_at = now
+
     def _handle_keys(self) -> None:
+        """Keys (preview, terminal) and page changes, all through the one control state."""
         keys = [key for sink in self.sinks for key in sink.pressed()]
         if self.terminal is not None:
             keys += self.terminal.poll()
         for key in keys:
-            was_private, mode = self.controls.privacy, self.controls.mode
-            message = self.controls.press(key)
-            if message is None:
-                continue
-            if self.controls.privacy and not was_private:
-                self._freeze()
-            if self.controls.mode != mode:
-                self.schedule.force()
-            self.controls.apply(self.stages.compositor)
-            self._message = (message, time.perf_counter())
-            log.info("%s", message)
+            self.controls.press(key)
+        if not self.controls.take_change():
+            return
+        controls = self.controls
+        if controls.privacy and not self._private:
+            self._freeze()
+        if controls.mode != self._mode:
+            self.schedule.force()
+        self._private, self._mode = controls.privacy, controls.mode
+        controls.point(self.stages.compositor)
+        self._message = (controls.message, time.perf_counter())
+        log.info("%s", controls.message)
+
+    def page_stats(self) -> dict[str, Any]:
+        """The control page's figures (read on the page's thread; approximate by design)."""
+        frames_in = self.source.frames_in
+        dropped = max(0, frames_in - self.frames_out)
+        return {
+            "fps": round(self.output_fps(), 2),
+            "dropped": dropped,
+            "dropped_percent": round(100.0 * dropped / max(1, frames_in), 2),
+            "p95_ms": round(self.latency.percentile(95), 2),
+            "model": self.stages.matter.name,
+            "device": self.stages.matter.device,
+            "infer_every": self.schedule.every,
+            "paused": bool(getattr(self.source, "paused", False)),
+        }
 
     def _freeze(self) -> None:
         """Privacy: the chosen still, else the last output (black before the first one)."""
@@ -283,11 +324,15 @@ def run_live(
     vcam_backend: str | None = None,
     preview_gui: Any = None,
     terminal: TerminalKeys | None = None,
+    flags_given: frozenset[str] = frozenset(),
+    on_control: Any = None,
 ) -> RunReport:
     """Open the source, the stages and the outputs, run the live loop, return its report.
 
     The keyword arguments replace real devices in tests (a scripted camera, the name of
-    a fake pyvirtualcam backend, a fake window toolkit).
+    a fake pyvirtualcam backend, a fake window toolkit); ``on_control`` is called with the
+    control page's server once it listens; ``flags_given`` names the flags whose settings
+    the page's saved ones must not replace.
     """
     validate(config)
     live = config.live
@@ -297,6 +342,8 @@ def run_live(
     try:
         if source is None:
             source = _open_live_source(input_spec, live)
+            if live.on_demand:
+                source = _on_demand(source, input_spec, output, live)
         opened.append(source)
         if stages is None:
             stages = Stages(config)
@@ -317,6 +364,16 @@ def run_live(
             vcam_backend=vcam_backend,
             preview_gui=preview_gui,
         )
+        if isinstance(source, OnDemandSource):  # watch who holds the virtual camera
+            source.watch(_vcam_device(outputs.pictures))
+        camera = is_camera_spec(input_spec) or isinstance(source, OnDemandSource)
+        server = start_control(
+            driver, outputs.pictures, live, camera=camera, flags_given=flags_given
+        )
+        if server is not None:
+            opened.append(server)
+            if on_control is not None:
+                on_control(server)
         negotiate(source, stages, outputs.pictures, outputs.mattes, config)
         driver.sinks = outputs.pictures
         started = time.perf_counter()
@@ -340,6 +397,32 @@ def _open_live_source(input_spec: str, live: LiveConfig) -> LiveSource:
     if not isinstance(source, LiveSource):  # pragma: no cover - open_source always wraps
         raise AssertionError(f"{type(source).__name__} is not a live source")
     return source
+
+
+def _on_demand(camera: LiveSource, input_spec: str, output: str, live: LiveConfig) -> LiveSource:
+    """Wrap the camera (opened once to learn its size, then closed) for --on-demand."""
+    from ..io.camera import CameraSource
+
+    try:
+        require_linux()
+        if output != "vcam" or not isinstance(camera, CameraSource):
+            raise UserError("--on-demand needs a camera input and the virtual camera output.")
+        size = f"{camera.width}x{camera.height}"
+        width, height, fps = camera.width, camera.height, camera.fps
+    finally:
+        camera.close()
+
+    def reopen() -> LiveSource:
+        return CameraSource(input_spec, size=size, fps=live.fps, fourcc=live.fourcc)
+
+    return OnDemandSource(reopen, width, height, fps)
+
+
+def _vcam_device(sinks: list[Sink]) -> str:
+    for sink in sinks:
+        if isinstance(sink, VirtualCameraSink) and sink.opened_device:
+            return sink.opened_device
+    raise UserError("--on-demand needs the virtual camera output (-o vcam).")
 
 
 def _report(driver: LiveDriver, input_spec: str, output: str, seconds: float) -> RunReport:
@@ -378,7 +461,9 @@ def _report(driver: LiveDriver, input_spec: str, output: str, seconds: float) ->
     )
 
 
-def run_live_command(input_spec: str, output: str, config: Config) -> int:
+def run_live_command(
+    input_spec: str, output: str, config: Config, flags_given: frozenset[str] = frozenset()
+) -> int:
     """``livematte run`` for cameras, ``--live`` and vcam/preview outputs; exit status 0."""
     terminal = TerminalKeys()
     with StopRequest() as stop:
@@ -388,7 +473,9 @@ def run_live_command(input_spec: str, output: str, config: Config) -> int:
         else:
             terminal = None
         try:
-            report = run_live(input_spec, output, config, stop, terminal=terminal)
+            report = run_live(
+                input_spec, output, config, stop, terminal=terminal, flags_given=flags_given
+            )
         finally:
             if terminal is not None:
                 terminal.close()

@@ -150,6 +150,11 @@ def run_offline(
     # Slots in use at once: the queue's, the one the writer blends, the one being filled.
     mattes = MatteRing(_QUEUE_DEPTH + 3)
     try:
+        if len(stages.backgrounds) > 1:
+            raise UserError(
+                f"A file run uses one background, and {len(stages.backgrounds)} were given "
+                "(several -b, or a folder); several are for live cycling with 'b', so give one."
+            )
         fmt = negotiate(source, stages, outputs.pictures, outputs.mattes, config)
     except BaseException:
         outputs.close(keep=False)
@@ -193,7 +198,9 @@ def run_offline(
     if reader.error is not None:
         raise reader.error
     if report.frames == 0 and stop.requested:
-        raise Interrupted("Stopped before the first frame was finished; nothing was written.")
+        raise Interrupted(
+            "Stopped before the first frame was finished; nothing was written.", stop.signal_name
+        )
     if report.frames == 0:
         raise UserError(f"{source.path} holds no decodable video frame; nothing was written.")
     report.interrupted = stop.requested

@@ -1,0 +1,147 @@
+"""Which flags can act in which kind of run: a flag that cannot act is refused, never ignored.
+
+A flag accepted and then silently ignored costs more trust than a missing feature, so each
+rule below names the flags that have nothing to act on in some kind of run and says why in
+one sentence. Only flags typed on the command line are checked: a config file is shared by
+runs of every kind, and its settings simply wait for a run that uses them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import Config
+from .errors import UserError
+
+# Outputs that encode no video (and so have no use for encoder settings).
+NO_ENCODER_OUTPUTS = ("null", "vcam", "preview")
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """What kind of run this is, as far as the flags care."""
+
+    live: bool = False  # a camera, --live, or a vcam/preview output: real time
+    camera: bool = False
+    output: str = ""  # "" = a command that writes no picture output (eval)
+
+
+def is_onnx_model(name: str) -> bool:
+    return Path(name).suffix.lower() == ".onnx"
+
+
+def _file_run(config: Config, run: RunFacts) -> bool:
+    return not run.live
+
+
+def _live_file(config: Config, run: RunFacts) -> bool:
+    return run.live and not run.camera
+
+
+def _no_encoder(config: Config, run: RunFacts) -> bool:
+    return bool(run.output) and run.output in NO_ENCODER_OUTPUTS and not config.output.alpha_out
+
+
+def _not_onnx(config: Config, run: RunFacts) -> bool:
+    return not is_onnx_model(config.model.name)
+
+
+def _no_blur_background(config: Config, run: RunFacts) -> bool:
+    return not run.live and not any(s.strip().lower() == "blur" for s in config.background.specs)
+
+
+# (flag destinations, when they cannot act, why): the reason completes "--flag ...".
+_RULES: tuple[tuple[tuple[str, ...], Callable[[Config, RunFacts], bool], str], ...] = (
+    (
+        ("size", "fps", "fourcc"),
+        _file_run,
+        "is a camera setting, and a file run reads the file at its own size and rate; "
+        "drop it, or add --live to play the file like a camera",
+    ),
+    (
+        ("vcam_device",),
+        _file_run,
+        "picks the virtual camera of a live run, and a file run writes only -o OUTPUT; drop it",
+    ),
+    (
+        ("infer_every",),
+        _file_run,
+        "thins the model on a live run, and a file run runs the model on every frame; "
+        "drop it, or add --live",
+    ),
+    (
+        ("preview",),
+        _file_run,
+        "opens the window of a live run, and a file run shows no frames; "
+        "drop it, or add --live (or use -o preview)",
+    ),
+    (
+        ("control", "no_control", "control_allow_remote"),
+        _file_run,
+        "sets up the control page of a live run, and a file run has no page; drop it, or "
+        "add --live",
+    ),
+    (
+        ("on_demand",),
+        lambda config, run: not run.camera,
+        "opens the webcam only while an app watches the virtual camera, and this run (a file "
+        "run, or a file played with --live) reads no camera; drop it",
+    ),
+    (
+        ("privacy_image",),
+        _file_run,
+        "is shown by the live 'p' key, and a file run reads no keys; drop it",
+    ),
+    (
+        ("size", "fourcc"),
+        _live_file,
+        "is a camera setting, and a file played with --live keeps its own size and format; drop it",
+    ),
+    (
+        ("alpha_out",),
+        lambda config, run: run.live,
+        "is written by file runs only, and a live run writes no matte; drop it, or run "
+        "the recorded clip without --live",
+    ),
+    (
+        ("no_planar",),
+        lambda config, run: run.live,
+        "switches off the 4:2:0 path of file runs, and a live run always works in RGB; drop it",
+    ),
+    (
+        ("codec", "crf", "preset"),
+        _no_encoder,
+        "sets the video encoder, and this run's output encodes no video; drop it, or give "
+        "-o a video file",
+    ),
+    (
+        ("model_type", "model_spec", "downsample_ratio"),
+        _not_onnx,
+        "applies to ONNX models only, and this run's model is MediaPipe's (give --model a "
+        ".onnx file); drop it",
+    ),
+    (
+        ("variant",),
+        lambda config, run: is_onnx_model(config.model.name),
+        "chooses between MediaPipe's models, and this run's model is an ONNX file; drop it",
+    ),
+    (
+        ("blur",),
+        _no_blur_background,
+        "sets the strength of a plain 'blur' background, and this file run has none "
+        "(blur:N gives its own); drop it",
+    ),
+)
+
+
+def refuse_flags_that_cannot_act(given: Mapping[str, str], config: Config, run: RunFacts) -> None:
+    """Raise a UserError for the first given flag with nothing to act on in this run.
+
+    ``given`` maps each flag's destination to the option string the user knows it by.
+    """
+    for dests, cannot_act, reason in _RULES:
+        for dest in dests:
+            if dest in given and cannot_act(config, run):
+                raise UserError(f"{given[dest]} {reason}.")

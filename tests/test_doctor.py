@@ -1,0 +1,182 @@
+"""``livematte doctor`` with a fake machine: a /sys tree, tools and runtimes that fail on cue."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from livematte.cli import main
+from livematte.doctor import Probes, diagnose, main_doctor
+from livematte.errors import UserError
+
+V4L2_CTL = """ioctl: VIDIOC_ENUM_FMT
+\tType: Video Capture
+\t[0]: 'MJPG' (Motion-JPEG, compressed)
+\t\tSize: Discrete 1280x720
+\t\tSize: Discrete 1920x1080
+\t[1]: 'YUYV' (YUYV 4:2:2)
+\t\tSize: Discrete 640x480
+"""
+
+
+def healthy(root: Path) -> Probes:
+    """A Linux machine with v4l2loopback (exclusive_caps), one webcam and everything else."""
+    sys_root, dev, proc = root / "sys", root / "dev", root / "proc"
+    params = sys_root / "module" / "v4l2loopback" / "parameters"
+    params.mkdir(parents=True)
+    (params / "exclusive_caps").write_text("Y,N,N,N\n")
+    (params / "max_buffers").write_text("2\n")
+    virtual = sys_root / "devices" / "virtual" / "video4linux" / "video4"
+    virtual.mkdir(parents=True)
+    (virtual / "name").write_text("livematte\n")
+    real = sys_root / "devices" / "pci0000:00" / "video4linux" / "video0"
+    real.mkdir(parents=True)
+    (real / "name").write_text("Integrated Webcam\n")
+    classes = sys_root / "class" / "video4linux"
+    classes.mkdir(parents=True)
+    os.symlink(real, classes / "video0")
+    os.symlink(virtual, classes / "video4")
+    dev.mkdir()
+    (dev / "video4").touch()
+    (proc / "4242" / "fd").mkdir(parents=True)
+    os.symlink(str(dev / "video4"), proc / "4242" / "fd" / "9")
+    return Probes(
+        platform="linux",
+        sys_root=sys_root,
+        dev_root=dev,
+        proc_root=proc,
+        env={"DISPLAY": ":0"},
+        which=lambda tool: f"/usr/bin/{tool}",
+        run=lambda command: V4L2_CTL if command[0] == "v4l2-ctl" else "SecureBoot disabled",
+        writable=lambda path: True,
+        camera_modes=lambda node: [],
+        runtimes=lambda: ["onnxruntime 1.20.0"],
+        providers=lambda: ["CPUExecutionProvider"],
+        session=lambda: "cpu",
+        model_file=lambda: Path("/m/selfie_segmentation.tflite"),
+        codecs=lambda: {"libx264", "libvpx-vp9", "prores_ks"},
+        open_vcam=lambda: "OBS Virtual Camera",
+    )
+
+
+def by_name(checks):
+    return {check.name: check for check in checks}
+
+
+def test_a_healthy_machine_passes_and_says_what_it_found(tmp_path: Path, capsys) -> None:
+    probes = healthy(tmp_path)
+    assert main_doctor(probes) == 0
+    out = capsys.readouterr().out
+    assert "FAIL" not in out and "Everything live use needs is in place." in out
+    checks = by_name(diagnose(probes))
+    assert "MJPG 1280x720 1920x1080" in checks[f"camera {tmp_path}/dev/video0"].detail
+    vcam = checks[f"virtual camera {tmp_path}/dev/video4"]
+    assert "'livematte'" in vcam.detail and "pid 4242" in vcam.detail
+    assert "max_buffers 2" in checks["exclusive_caps"].detail
+
+
+def _fail(probes: Probes, capsys) -> str:
+    assert main_doctor(probes) == 1
+    out = capsys.readouterr().out
+    assert "Traceback" not in out
+    return out
+
+
+def test_missing_module_gives_the_install_command_and_the_secure_boot_cause(
+    tmp_path: Path, capsys
+) -> None:
+    probes = healthy(tmp_path)
+    (probes.sys_root / "module" / "v4l2loopback" / "parameters" / "exclusive_caps").unlink()
+    (probes.sys_root / "module" / "v4l2loopback" / "parameters" / "max_buffers").unlink()
+    (probes.sys_root / "module" / "v4l2loopback" / "parameters").rmdir()
+    (probes.sys_root / "module" / "v4l2loopback").rmdir()
+    probes.run = lambda command: "SecureBoot enabled"
+    out = _fail(probes, capsys)
+    assert "v4l2loopback-dkms && sudo modprobe v4l2loopback exclusive_caps=1" in out
+    assert "Secure Boot: enabled" in out and "mokutil --import" in out
+
+
+def test_without_exclusive_caps_it_warns_with_the_reload_command(tmp_path: Path, capsys) -> None:
+    probes = healthy(tmp_path)
+    (probes.sys_root / "module" / "v4l2loopback" / "parameters" / "exclusive_caps").write_text("N")
+    assert main_doctor(probes) == 0  # works, but Chrome-based apps will not list it
+    out = capsys.readouterr().out
+    assert "warn  exclusive_caps" in out and "sudo modprobe -r v4l2loopback" in out
+
+
+def test_an_unwritable_virtual_camera_gives_the_group_fix(tmp_path: Path, capsys) -> None:
+    probes = healthy(tmp_path)
+    probes.writable = lambda path: False
+    assert "usermod -aG video" in _fail(probes, capsys)
+
+
+def test_no_camera_and_no_display(tmp_path: Path, capsys) -> None:
+    probes = healthy(tmp_path)
+    probes.run = lambda command: ""
+    probes.env = {}
+    out = _fail(probes, capsys)
+    assert "FAIL  camera: no webcam found" in out and "warn  display" in out
+
+
+def test_cameras_are_probed_with_opencv_without_v4l2_ctl(tmp_path: Path) -> None:
+    probes = healthy(tmp_path)
+    probes.which = lambda tool: None
+    probes.camera_modes = lambda node: ["1280x720 MJPG"]
+    assert "1280x720 MJPG" in by_name(diagnose(probes))[f"camera {tmp_path}/dev/video0"].detail
+
+
+def test_two_onnxruntimes_are_a_conflict_with_the_fix(tmp_path: Path, capsys) -> None:
+    probes = healthy(tmp_path)
+    probes.runtimes = lambda: ["onnxruntime 1.20.0", "onnxruntime-gpu 1.20.0"]
+    out = _fail(probes, capsys)
+    assert "pip uninstall -y onnxruntime onnxruntime-gpu" in out
+
+
+def test_a_session_that_does_not_run_fails(tmp_path: Path, capsys) -> None:
+    probes = healthy(tmp_path)
+
+    def broken() -> str:
+        raise UserError("onnxruntime cannot load the model")
+
+    probes.session = broken
+    assert "a test model does not run (onnxruntime cannot load" in _fail(probes, capsys)
+
+
+def test_missing_model_and_codec(tmp_path: Path, capsys) -> None:
+    probes = healthy(tmp_path)
+
+    def no_model() -> Path:
+        raise UserError("The selfie segmentation model is missing")
+
+    probes.model_file = no_model
+    probes.codecs = lambda: {"libvpx-vp9"}
+    out = _fail(probes, capsys)
+    assert "FAIL  default model" in out and "FAIL  codec libx264" in out
+    assert "warn  codec prores_ks" in out
+
+
+def test_a_probe_that_crashes_is_reported_not_raised(tmp_path: Path, capsys) -> None:
+    probes = healthy(tmp_path)
+    probes.providers = lambda: 1 / 0
+    assert "could not be checked (division by zero)" in _fail(probes, capsys)
+
+
+@pytest.mark.parametrize("platform", ["win32", "darwin"])
+def test_windows_and_macos_check_the_obs_camera(tmp_path: Path, capsys, platform) -> None:
+    probes = healthy(tmp_path)
+    probes.platform = platform
+
+    def missing() -> str:
+        raise RuntimeError("'obs' backend: virtual camera output could not be started")
+
+    probes.open_vcam = missing
+    out = _fail(probes, capsys)
+    assert "OBS virtual camera" in out and "Start Virtual Camera" in out
+    assert "v4l2loopback" not in out
+
+
+def test_the_command_runs_on_this_machine_without_a_traceback(capsys) -> None:
+    assert main(["doctor"]) in (0, 1)
+    assert "Traceback" not in capsys.readouterr().err

@@ -1,0 +1,336 @@
+"""The control page's API and its guards, over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import struct
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import zlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from live_fakes import wait_for
+from web_fakes import page, solid
+
+from livematte.composite import parse_backgrounds
+from livematte.errors import UserError
+from livematte.run.controls import LiveControls
+from livematte.web.attach import control_address, restore
+from livematte.web.settings import load_settings, save_settings
+
+
+def request(server, path, *, method="GET", body=None, headers=None, token=True):
+    """(status, body bytes, headers) for one request; ``token`` adds the Bearer header."""
+    all_headers = {"Authorization": f"Bearer {server.token}"} if token else {}
+    all_headers.update(headers or {})
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{server.port}{path}", data=body, method=method, headers=all_headers
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=10) as response:
+            return response.status, response.read(), response.headers
+    except urllib.error.HTTPError as error:
+        return error.code, error.read(), error.headers
+
+
+def post_state(server, changes, **kw):
+    body = json.dumps(changes).encode()
+    return request(server, "/api/state", method="POST", body=body, **kw)
+
+
+@pytest.fixture
+def server(tmp_path: Path):
+    started = page(tmp_path)
+    yield started
+    started.close()
+
+
+def test_state_reads_and_changes_take_effect(server) -> None:
+    status, body, _ = request(server, "/api/state")
+    state = json.loads(body)
+    assert status == 200 and state["background"] == "#ff0000" and state["mode"] == "image"
+    assert state["stats"]["fps"] == 30.0
+    status, body, _ = post_state(server, {"background": "#00ff00"})
+    assert status == 200
+    assert server.controls.mode == "colour" and server.controls.colour.colour == (0, 255, 0)
+    assert server.controls.take_change()  # the live loop is told
+    post_state(server, {"blur": 60, "mode": "blur"})
+    assert (
+        server.controls.background.spec.startswith("blur") and server.controls.blur.strength == 60
+    )
+
+
+@pytest.mark.parametrize(
+    "changes, words",
+    [
+        ({"blur": 900}, "between"),
+        ({"mode": "sepia"}, "mode must be"),
+        ({"background": "/etc/passwd"}, "not in the gallery"),
+        ({"privacy": "yes"}, "true or false"),
+        ({"volume": 3}, "unknown setting"),
+    ],
+)
+def test_bad_values_are_400_with_a_reason_and_change_nothing(server, changes, words) -> None:
+    before = server.controls.state()
+    status, body, _ = post_state(server, {"privacy": True, **changes})
+    assert status == 400 and words in json.loads(body)["error"]
+    assert server.controls.state() == before
+
+
+def test_no_token_is_401_and_a_wrong_one_403(server) -> None:
+    assert request(server, "/api/state", token=False)[0] == 401
+    assert request(server, "/stream.mjpg", token=False)[0] == 401
+    wrong = {"Authorization": "Bearer not-the-token"}
+    assert request(server, "/api/state", token=False, headers=wrong)[0] == 403
+    assert request(server, "/?token=nope", token=False)[0] == 403
+    assert post_state(server, {"privacy": True}, token=False)[0] == 401
+    assert not server.controls.privacy
+
+
+def test_the_url_token_sets_a_strict_http_only_cookie_that_then_suffices(server) -> None:
+    status, body, headers = request(server, f"/?token={server.token}", token=False)
+    assert status == 200 and b"<title>livematte</title>" in body
+    cookie = headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    pair = cookie.split(";")[0]
+    assert request(server, "/api/state", token=False, headers={"Cookie": pair})[0] == 200
+
+
+def test_a_foreign_host_header_is_refused(server) -> None:
+    """DNS rebinding: evil.example resolving to 127.0.0.1 still sends its own Host."""
+    for host in (f"evil.example:{server.port}", "127.0.0.1:1", "localhost"):
+        assert request(server, "/api/state", headers={"Host": host})[0] == 403
+    assert request(server, "/api/state", headers={"Host": f"localhost:{server.port}"})[0] == 200
+
+
+def test_a_foreign_origin_cannot_change_anything(server) -> None:
+    for headers in (
+        {"Origin": "http://evil.example"},
+        {"Origin": "null"},
+        {"Origin": f"http://127.0.0.1:{server.port}", "Sec-Fetch-Site": "cross-site"},
+    ):
+        assert post_state(server, {"privacy": True}, headers=headers)[0] == 403
+    assert not server.controls.privacy
+    own = {"Origin": f"http://127.0.0.1:{server.port}"}
+    assert post_state(server, {"privacy": True}, headers=own)[0] == 200
+    assert server.controls.privacy
+
+
+def test_oversize_bodies_are_refused(server) -> None:
+    big = b'{"mode": "' + b"x" * 20000 + b'"}'
+    assert request(server, "/api/state", method="POST", body=big)[0] == 413
+    huge = b"\0" * (50 * 1024 * 1024 + 1)
+    status, _, _ = request(server, "/api/backgrounds?name=big.png", method="POST", body=huge)
+    assert status == 413
+    assert not any(server.uploads.glob("*"))
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A small PNG whose header claims ``width`` x ``height``."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    idat = zlib.compress(bytes(64))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize(
+    "name, data, words",
+    [
+        ("noise.png", bytes(np.random.default_rng(1).integers(0, 256, 4000, np.uint8)), "cannot"),
+        ("giant.png", _png_header(60000, 60000), "60000x60000"),
+        ("clip.mp4", b"\0\0\0\x18ftypmp42" + bytes(3000), "clip.mp4 was cut short"),
+        ("clip.webm", bytes(range(256)) * 8, "clip.webm cannot be read as a video"),
+        ("notes.txt", b"hello", "not an image or a video"),
+    ],
+)
+def test_bad_uploads_are_refused_with_a_reason_and_leave_nothing(server, name, data, words):
+    before = server.controls.state()
+    status, body, _ = request(server, f"/api/backgrounds?name={name}", method="POST", body=data)
+    assert status == 400 and words in json.loads(body)["error"], body
+    assert server.controls.state() == before
+    assert not (server.uploads.exists() and any(server.uploads.iterdir()))
+
+
+def test_an_uploaded_image_joins_the_gallery_and_can_be_shown(server) -> None:
+    ok, png = cv2.imencode(".png", solid(64, 36, (10, 200, 30)))
+    status, body, _ = request(
+        server,
+        "/api/backgrounds?name=" + urllib.parse.quote("../../My Beach.png"),
+        method="POST",
+        body=png.tobytes(),
+    )
+    added = json.loads(body)["added"]
+    assert status == 201 and added == 2
+    stored = list(server.uploads.iterdir())
+    assert [p.name for p in stored] == ["My_Beach.png"]  # no folders from the name
+    assert post_state(server, {"background": added})[0] == 200
+    assert server.controls.background.spec == str(stored[0])
+    status, jpeg, headers = request(server, f"/api/backgrounds/{added}/thumb.jpg")
+    assert status == 200 and headers["Content-Type"] == "image/jpeg" and jpeg[:2] == b"\xff\xd8"
+
+
+def test_stream_and_snapshot_send_jpegs_of_the_output_only_while_watched(server) -> None:
+    stream = server.stream
+    stream.repeat(solid(1280, 720))
+    assert stream.encoded == 0  # nobody watches: nothing copied or encoded
+    feeding = threading.Event()
+
+    def feed() -> None:
+        while not feeding.is_set():
+            stream.repeat(solid(1280, 720, (255, 0, 0)))
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=feed, daemon=True)
+    thread.start()
+    try:
+        status, jpeg, _ = request(server, "/snapshot.jpg")
+        assert status == 200
+        picture = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+        assert picture.shape == (360, 640, 3)  # preview size
+        assert picture[100, 100, 2] > 200 and picture[100, 100, 0] < 50  # red, in BGR
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{server.port}/stream.mjpg",
+            headers={"Authorization": f"Bearer {server.token}"},
+        )
+        with urllib.request.urlopen(req, timeout=10) as response:
+            assert response.headers["Content-Type"].startswith("multipart/x-mixed-replace")
+            chunk = response.read(40000)
+        assert chunk.count(b"\xff\xd8") >= 2  # several frames
+    finally:
+        feeding.set()
+        thread.join()
+    deadline = time.time() + 5
+    while stream.watchers and time.time() < deadline:
+        time.sleep(0.05)
+    assert stream.watchers == 0
+    encoded = stream.encoded
+    stream.repeat(solid(1280, 720))
+    time.sleep(0.1)
+    assert stream.encoded == encoded
+
+
+def test_page_changes_are_saved_and_restored_unless_a_flag_overrides(tmp_path: Path) -> None:
+    path = tmp_path / "live.toml"
+    save_settings(
+        {"background": "blur:40", "mode": "blur", "blur": 40.0, "colour": "#123456"}, path
+    )
+    assert load_settings(path) == {
+        "background": "blur:40",
+        "mode": "blur",
+        "blur": 40.0,
+        "colour": "#123456",
+    }
+    assert load_settings(path, frozenset({"background"})) == {"blur": 40.0, "colour": "#123456"}
+    assert "blur" not in load_settings(path, frozenset({"blur"}))
+    controls = LiveControls(parse_backgrounds(["#ff0000"]))
+    controls.apply(load_settings(path))
+    assert controls.mode == "blur" and controls.blur.strength == 40.0
+
+
+def test_a_change_on_the_page_is_saved_and_a_restart_restores_it(server) -> None:
+    post_state(server, {"colour": "#abcdef"})
+    post_state(server, {"blur": 60, "mode": "blur"})
+    saved = load_settings(server.settings)
+    assert saved["colour"] == "#abcdef" and saved["mode"] == "blur"
+    controls = LiveControls(parse_backgrounds(["#ff0000", "blur"]))
+    restore(controls, {**saved, "background": "/no/longer/given.png"})
+    assert (controls.mode, controls.blur.strength, controls.colour.colour) == (
+        "blur",
+        60,
+        (0xAB, 0xCD, 0xEF),
+    )
+
+
+def test_control_addresses() -> None:
+    assert control_address("auto", camera=True) == ("127.0.0.1", 8765, True)
+    assert control_address("auto", camera=False) is None
+    assert control_address("off", camera=True) is None
+    assert control_address("0", camera=False) == ("127.0.0.1", 0, False)
+    assert control_address("[::1]:9000", camera=True) == ("::1", 9000, False)
+    with pytest.raises(UserError, match="control-allow-remote"):
+        control_address("0.0.0.0:8765", camera=True)
+    assert control_address("0.0.0.0:8765", camera=True, allow_remote=True)[0] == "0.0.0.0"
+    with pytest.raises(UserError, match="HOST:]PORT"):
+        control_address("eight", camera=True)
+
+
+def test_a_fault_in_a_handler_is_a_500_and_the_server_keeps_serving(server) -> None:
+    server.stats = lambda: 1 / 0
+    assert request(server, "/api/state")[0] == 500
+    server.stats = lambda: {}
+    assert request(server, "/api/state")[0] == 200
+
+
+def test_a_busy_port_falls_back_to_a_free_one(tmp_path: Path) -> None:
+    first = page(tmp_path)
+    try:
+        from livematte.web.server import ControlServer
+
+        second = ControlServer(
+            first.controls, first.stream, dict, port=first.port, uploads=tmp_path / "u"
+        )
+        second.start()
+        try:
+            assert second.port not in (first.port, 0)
+            assert request(second, "/api/state")[0] == 200
+        finally:
+            second.close()
+    finally:
+        first.close()
+
+
+def test_keys_and_page_change_one_state(server) -> None:
+    controls = server.controls
+    controls.press("p")
+    assert json.loads(request(server, "/api/state")[1])["privacy"] is True
+    post_state(server, {"privacy": False})
+    assert not controls.privacy
+    controls.press("b")
+    state = json.loads(request(server, "/api/state")[1])
+    assert state["index"] == 1 and state["background"] == controls.background.spec
+
+
+def test_a_change_from_another_thread_reaches_the_next_frames() -> None:
+    """Privacy from the page freezes the output, as the key does; colour then follows."""
+    from live_fakes import CameraScript, HalfMatter, ScriptedCapture, stop_when
+    from test_live import Recorder, make_config
+
+    from livematte.io.camera import CameraSource
+    from livematte.run.interrupt import StopRequest
+    from livematte.run.live import LiveDriver
+    from livematte.stages import Stages
+
+    config = make_config("#ff0000")
+    stages = Stages(config, matter=HalfMatter())
+    source = CameraSource("0", opener=CameraScript([ScriptedCapture(120, (255, 0, 0))]))
+    recorder, stop = Recorder(), StopRequest()
+    driver = LiveDriver(source, stages, [recorder], config.live, stop)
+    sent = lambda: len(recorder.fresh)  # noqa: E731
+
+    def page() -> None:
+        wait_for(lambda: sent() >= 5)
+        driver.controls.apply({"background": "#0000ff"})
+        wait_for(lambda: sent() >= 10)
+        driver.controls.apply({"privacy": True})
+        wait_for(lambda: sent() >= 13)
+        driver.controls.apply({"background": "#00ff00"})  # hidden while private
+
+    threading.Thread(target=page, daemon=True).start()
+    stop_when(stop, lambda: sent() >= 22)
+    try:
+        driver.run()
+    finally:
+        source.close()
+    right = [tuple(image[20, 60]) for image in recorder.fresh]
+    assert right[2] == (255, 0, 0) and (0, 0, 255) in right[6:10]
+    assert right[-1] == (0, 0, 255) and (0, 255, 0) not in right  # frozen before green
