@@ -100,6 +100,10 @@ def test_every_flag_takes_its_type_and_choices_from_its_setting() -> None:
             if flag is None:
                 continue
             annotation = setting_type(flag.setting)
+            if flag.const is not None:  # a switch for one value of the setting (--no-control)
+                assert action.nargs == 0 and action.const == flag.const, action.option_strings
+                checked += 1
+                continue
             if annotation is bool:
                 assert action.nargs == 0 and action.const is True, action.option_strings
             elif annotation == list[str]:
