@@ -13,12 +13,17 @@ pipelines, so the rows differ only in what follows the model:
 
 on the shared data: the DAVIS clips (``frames_gt/davis2016_*``: MAD, dtSSD, IoU, Grad), the
 P3M portraits (``images/p3m_demo``, each image on its own: MAD, Grad) and the talking-head
-clips (``videos/liveportrait_d13.mp4``, ``videos/pixabay_doctor_26732.mp4``: flicker). Then
-it checks the targets of issue 5 against the raw row.
+clips (``videos/liveportrait_d13.mp4``, ``videos/pixabay_doctor_26732.mp4``: flicker) and
+the full-body videos (``videos/sam2_juggle.mp4``, ``videos/tfjs_pose_1.mp4``: flicker). Each
+clip's "all" row follows, with the model chosen for it (``--model auto`` chooses per shot).
+Then it checks the targets of issue 5 against the raw row and, given ``--against`` an
+earlier run's JSON (today's default model), issue 12's targets per clip.
 
     python benchmarks/quality_table.py                  # everything (a few minutes)
     python benchmarks/quality_table.py --frames 40      # first 40 frames of each clip
     python benchmarks/quality_table.py --json quality.json
+    python benchmarks/quality_table.py --model selfie --json selfie.json
+    python benchmarks/quality_table.py --against selfie.json    # auto against selfie
 """
 
 from __future__ import annotations
