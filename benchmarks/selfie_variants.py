@@ -26,9 +26,11 @@ import numpy as np
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 
+from quality_table import stills  # the script's own folder is on sys.path
+
 from livematte.config import Config
 from livematte.evaluate import Clip, discover_clip, iter_frames
-from livematte.matting import Matte
+from livematte.matting import Matte, Matter
 from livematte.matting.mediapipe_selfie import MediaPipeSelfie
 from livematte.matting.pose import PoseDetector, Roi
 from livematte.metrics import ClipMetrics, combine_summaries
@@ -38,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = ("general", "landscape", "crop")
 
 
-class CropSelfie:
+class CropSelfie(Matter):
     """Selfie (general) on a square crop around the person the pose detector finds (its
     body circle, 1.25x), pasted back into a frame-sized alpha; the whole frame when nobody
     is found. Works on the full frame (no ``input_size``)."""
@@ -79,16 +81,6 @@ def wide(rgb: np.ndarray, truth: np.ndarray | None) -> tuple[np.ndarray, np.ndar
     top = (rgb.shape[0] - height) // 2
     band = slice(top, top + height)
     return np.ascontiguousarray(rgb[band]), None if truth is None else truth[band]
-
-
-def stills(folder: Path) -> list[Clip]:
-    """A folder of unrelated portraits as one-frame clips, so no state crosses images."""
-    clip = discover_clip(folder)
-    assert clip.truths is not None
-    return [
-        Clip(name=image.stem, path=folder, images=(image,), truths=(truth,))
-        for image, truth in zip(clip.images, clip.truths, strict=True)
-    ]
 
 
 def frames(clip: Clip, limit: int | None, crop: bool) -> Iterator[tuple[np.ndarray, Any]]:
