@@ -1,11 +1,12 @@
 """Selfie or pose, chosen per shot, with the switch blended over a few frames.
 
-``AutoMatter`` runs the selfie model on every frame (cheap) and the pose tracker while the
-shot is a pose shot (see :mod:`.choice`); while selfie is chosen, the pose detector alone
-looks at the frame every ``probe_every`` frames to notice when the framing widens. In a pose
-shot, a sizeable selfie blob outside the people followed sends the pose detector to look
-there (on a crop, where a small person is big enough to find), so a second person is
-followed too; the selfie matte stands in whenever the pose model finds nobody.
+``AutoMatter`` runs the selfie model on close-up shots and the pose tracker on wider ones
+(see :mod:`.choice`); while selfie is chosen, the pose detector alone looks at the frame
+every ``probe_every`` frames to notice when the framing widens. In a pose shot the selfie
+model runs only every ``probe_every`` frames: a sizeable selfie blob outside the people
+followed then sends the pose detector to look there (on a crop, where a small person is big
+enough to find), so a second person is followed too. The selfie matte stands in whenever
+the pose model finds nobody, and a change between the two is blended over a few frames.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class AutoMatter(Matter):
         self.scale: float | None = None  # last measured subject scale
         self._since_probe = 0
         self._since_look = probe_every  # look for other people on a shot's first frame
-        self._pose: np.ndarray | None = None  # last combined pose matte (held while fading)
+        self._pose: np.ndarray | None = None  # last pose matte (held while fading out)
         self._last_choice = SELFIE
 
     @property
