@@ -13,12 +13,17 @@ pipelines, so the rows differ only in what follows the model:
 
 on the shared data: the DAVIS clips (``frames_gt/davis2016_*``: MAD, dtSSD, IoU, Grad), the
 P3M portraits (``images/p3m_demo``, each image on its own: MAD, Grad) and the talking-head
-clips (``videos/liveportrait_d13.mp4``, ``videos/pixabay_doctor_26732.mp4``: flicker). Then
-it checks the targets of issue 5 against the raw row.
+clips (``videos/liveportrait_d13.mp4``, ``videos/pixabay_doctor_26732.mp4``: flicker) and
+the full-body videos (``videos/sam2_juggle.mp4``, ``videos/tfjs_pose_1.mp4``: flicker). Each
+clip's "all" row follows, with the model chosen for it (``--model auto`` chooses per shot).
+Then it checks the targets of issue 5 against the raw row and, given ``--against`` an
+earlier run's JSON (today's default model), issue 12's targets per clip.
 
     python benchmarks/quality_table.py                  # everything (a few minutes)
     python benchmarks/quality_table.py --frames 40      # first 40 frames of each clip
     python benchmarks/quality_table.py --json quality.json
+    python benchmarks/quality_table.py --model selfie --json selfie.json
+    python benchmarks/quality_table.py --against selfie.json    # auto against selfie
 """
 
 from __future__ import annotations
@@ -49,6 +54,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 ROWS = ("raw", "temporal", "refine", "all", "all 4:2:0")
 TALKING_HEADS = ("liveportrait_d13.mp4", "pixabay_doctor_26732.mp4")
+# Full-body videos without ground truth (flicker only), besides the DAVIS clips.
+FULL_BODY = ("sam2_juggle.mp4", "tfjs_pose_1.mp4")
 
 
 def row_config(row: str) -> Config:
@@ -116,6 +123,8 @@ def score_clip(
             matter = planar
         pipelines[row] = Stages(row_config(row), matter=matter)
     scores = {row: ClipMetrics(clip.name) for row in ROWS}
+    recorder.reset()  # each clip is a new shot (stateful models: the choice, the tracking)
+    planar.reset()
     for rgb, truth in itertools.islice(iter_frames(clip), frames):
         for row in ROWS:  # "raw" first: it runs the model
             if row == "all 4:2:0":
@@ -127,14 +136,32 @@ def score_clip(
                 continue
             alpha = pipelines[row].matte(rgb).alpha
             scores[row].add(alpha, truth, rgb)
-    return {row: score.summary() for row, score in scores.items()}
+    summary = {row: score.summary() for row, score in scores.items()}
+    summary["model"] = getattr(recorder.inner, "choice", recorder.name)
+    return summary
 
 
 def score_group(
     clips: Iterable[Clip], recorder: Recorder, planar: Any, frames: int | None
 ) -> dict[str, Any]:
     per_clip = [score_clip(clip, recorder, planar, frames) for clip in clips]
-    return {row: combine_summaries([c[row] for c in per_clip], name=row) for row in ROWS}
+    group = {row: combine_summaries([c[row] for c in per_clip], name=row) for row in ROWS}
+    group["clips"] = [{**c["all"], "clip": c["all"]["name"], "model": c["model"]} for c in per_clip]
+    return group
+
+
+def clip_lines(results: dict[str, dict[str, Any]]) -> str:
+    """Each clip's "all" row and the model chosen for it."""
+    lines = []
+    for group in results.values():
+        for c in group["clips"]:
+            figures = "  ".join(
+                f"{key} {c[key]:.4f}" if key == "iou" else f"{key} {c[key]:.2f}"
+                for key in ("mad", "iou", "grad", "flicker")
+                if isinstance(c.get(key), float) and not math.isnan(c[key])
+            )
+            lines.append(f"{c['clip']:<28} {c['model']:<8} {figures}")
+    return "\n".join(lines)
 
 
 def stills(folder: Path) -> list[Clip]:
@@ -162,6 +189,7 @@ def table(results: dict[str, dict[str, Any]]) -> str:
         ("p3m", "mad", "P3M MAD"),
         ("p3m", "grad", "P3M Grad"),
         ("talk", "flicker", "talk flicker"),
+        ("body", "flicker", "body flicker"),
     ]
     header = ["row", *(title for _, _, title in columns)]
     lines = [header]
@@ -197,22 +225,59 @@ def targets(results: dict[str, dict[str, Any]]) -> list[tuple[str, bool]]:
     ]
 
 
+def against(results: dict[str, Any], before: dict[str, Any]) -> list[tuple[str, bool]]:
+    """Issue 12's targets, per clip, against an earlier run's JSON (today's default model):
+    DAVIS MAD at least 55% lower on each clip and mean IoU 0.88 or more; talking heads and
+    P3M within 3% (MAD, Grad, flicker)."""
+    old = {c["clip"]: c for group in before.values() for c in group["clips"]}
+    checks = []
+    for c in results["davis"]["clips"]:
+        base = old[c["clip"]]["mad"]
+        checks.append(
+            (
+                f"{c['clip']}: MAD {base:.2f} -> {c['mad']:.2f} ({c['model']}), -55% or better",
+                c["mad"] <= 0.45 * base,
+            )
+        )
+    checks.append(
+        (
+            f"DAVIS IoU {results['davis']['all']['iou']:.4f} >= 0.88",
+            results["davis"]["all"]["iou"] >= 0.88,
+        )
+    )
+    for group, keys in (("p3m", ("mad", "grad")), ("talk", ("flicker",))):
+        for key in keys:
+            now, then = results[group]["all"][key], before[group]["all"][key]
+            checks.append(
+                (f"{group} {key} {then:.3f} -> {now:.3f}, within +3%", now <= then * 1.03)
+            )
+    return checks
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--frames", type=int, default=None, help="first N frames of each clip")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument("--model", default=None, help="model.name (default: livematte's)")
+    parser.add_argument(
+        "--against", type=Path, default=None, help="an earlier run's --json: issue 12's targets"
+    )
     args = parser.parse_args(argv)
     data: Path = args.data
     if not data.is_dir():
         print(f"{data} is absent: this benchmark needs the shared data.", file=sys.stderr)
         return 2
-    recorder = Recorder(create_matter(copy.deepcopy(Config().model)))
-    planar = create_matter(copy.deepcopy(Config().model))
+    model = copy.deepcopy(Config().model)
+    if args.model:
+        model.name = args.model
+    recorder = Recorder(create_matter(copy.deepcopy(model)))
+    planar = create_matter(copy.deepcopy(model))
     groups = {
         "davis": [discover_clip(p) for p in sorted((data / "frames_gt").glob("davis2016_*"))],
         "p3m": stills(data / "images" / "p3m_demo"),
         "talk": [discover_clip(data / "videos" / name) for name in TALKING_HEADS],
+        "body": [discover_clip(data / "videos" / name) for name in FULL_BODY],
     }
     results = {}
     for group, clips in groups.items():
@@ -220,7 +285,11 @@ def main(argv: list[str] | None = None) -> int:
         results[group] = score_group(clips, recorder, planar, args.frames)
     print(table(results))
     print()
+    print(clip_lines(results))
+    print()
     passed = targets(results)
+    if args.against:
+        passed += against(results, json.loads(args.against.read_text()))
     for text, ok in passed:
         print(f"{'PASS' if ok else 'FAIL'}  {text}")
     if args.json:

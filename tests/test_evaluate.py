@@ -313,3 +313,22 @@ def test_davis_clip_with_its_own_masks_scores_perfectly():
     assert result["frames"] == 80
     assert result["iou"] == 1.0 and result["mad"] == 0.0 and result["dtssd"] == 0.0
     assert result["flicker"] >= 0.0
+
+
+def test_model_chosen_per_clip_is_reported(tmp_path: Path):
+    """A model that chooses per shot (``--model auto``) names its choice for each clip."""
+    choices = iter(["auto (pose)", "auto (selfie)"])
+
+    def factory() -> Callable[[np.ndarray], np.ndarray]:
+        alpha_fn = red_is_person()
+        choice = next(choices)
+        alpha_fn.model = lambda: choice  # type: ignore[attr-defined]
+        return alpha_fn
+
+    paths = [make_clip(tmp_path / "a", frames=2), make_clip(tmp_path / "b", frames=2)]
+    results = evaluate_clips(paths, factory)
+    assert [c["model"] for c in results["clips"]] == ["auto (pose)", "auto (selfie)"]
+    table = format_table(results)
+    rows = {line.split()[0]: line for line in table.splitlines()}
+    assert table.splitlines()[0].rstrip().endswith("model")
+    assert rows["a"].endswith("auto (pose)") and rows["b"].endswith("auto (selfie)")

@@ -79,7 +79,11 @@ _GROUPS: dict[str, tuple[str, tuple[Flag, ...]]] = {
     "model": (
         "model",
         (
-            Flag(("--model",), "model.name", "mediapipe (default) or a .onnx file"),
+            Flag(
+                ("--model",),
+                "model.name",
+                "auto (default: selfie or pose per shot), selfie, pose, or a .onnx file",
+            ),
             Flag(
                 ("--model-type",),
                 "model.type",

@@ -32,8 +32,9 @@ else:  # pragma: no cover - exercised on 3.10 only
 class ModelConfig:
     """Which network finds the person."""
 
-    # "mediapipe" (the default, shipped in the mediapipe wheel) or a path to a .onnx file.
-    name: str = "mediapipe"
+    # "auto" (the default: selfie for close-ups, pose for wider shots, chosen per shot),
+    # "selfie" (old name "mediapipe"), "pose" (both in the mediapipe wheel) or a .onnx path.
+    name: str = "auto"
     # MediaPipe: "auto" picks landscape (144x256) for wide frames, else general (256x256).
     variant: str = "auto"
     # ONNX: family (rvm, modnet, sinet, mediapipe-selfie, pphumanseg) or a TOML description.

@@ -110,7 +110,9 @@ def _providers() -> list[str]:
 
 def _model_file() -> Path:
     from .matting.mediapipe_selfie import model_file
+    from .matting.pose import model_files
 
+    model_files()  # the default (auto) needs the pose models too
     return model_file("general")
 
 

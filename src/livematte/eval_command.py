@@ -35,6 +35,7 @@ def pipeline_alpha_fns(
             # Copy: the refiner reuses its output buffer from frame to frame.
             return stages.matte(rgb).alpha.copy()
 
+        alpha_fn.model = lambda: stages.matter.name  # type: ignore[attr-defined]
         return alpha_fn
 
     return factory, stages.close

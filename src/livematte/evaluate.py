@@ -204,7 +204,14 @@ def evaluate_clips(
     clips = [discover_clip(p) for p in paths]
     if not clips:
         raise UserError(f"No clip given; name at least one ({LAYOUT_HINT}).")
-    summaries = [evaluate_clip(clip, alpha_fn_factory()) for clip in clips]
+    summaries = []
+    for clip in clips:
+        alpha_fn = alpha_fn_factory()
+        summary = evaluate_clip(clip, alpha_fn)
+        model = getattr(alpha_fn, "model", None)  # the model used, where it chose per clip
+        if model:
+            summary["model"] = model() if callable(model) else model
+        summaries.append(summary)
     results = {**(about or {}), "clips": summaries, "overall": combine_summaries(summaries)}
     if json_path is not None:
         write_json(json_path, results)
@@ -213,11 +220,12 @@ def evaluate_clips(
 
 def format_table(results: dict[str, Any]) -> str:
     """One row per clip and an overall row, units in the header, '-' where not measured."""
-    header = ["clip", "frames", *(title for _, title, _ in COLUMNS)]
+    models = any(row.get("model") for row in results["clips"])  # a model chosen per clip
+    header = ["clip", "frames", *(title for _, title, _ in COLUMNS), *(["model"] * models)]
 
     def cells(row: dict[str, Any]) -> list[str]:
         values = ["-" if math.isnan(row[key]) else fmt.format(row[key]) for key, _, fmt in COLUMNS]
-        return [str(row["name"]), str(row["frames"]), *values]
+        return [str(row["name"]), str(row["frames"]), *values, *([row.get("model", "")] * models)]
 
     body = [cells(row) for row in results["clips"]]
     overall = cells(results["overall"])

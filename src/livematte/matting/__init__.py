@@ -10,19 +10,30 @@ from .base import Matte, Matter
 
 __all__ = ["Matte", "Matter", "create_matter"]
 
-# The model shipped in the mediapipe wheel; the last two name a variant.
-BUILT_IN = ("mediapipe", "mediapipe-selfie", "default", "mediapipe-general", "mediapipe-landscape")
+# The models shipped in the mediapipe wheel: the per-shot choice and pose, then selfie under
+# its names (old ones included; the last two name a variant).
+CHOOSING = ("auto", "pose", "default")
+SELFIE = ("selfie", "mediapipe", "mediapipe-selfie", "mediapipe-general", "mediapipe-landscape")
+BUILT_IN = CHOOSING + SELFIE
 
 
 def create_matter(config: ModelConfig) -> Matter:
-    """Build the model the user asked for: "mediapipe" (default) or a .onnx file."""
+    """Build the model the user asked for: "auto" (default: selfie or pose per shot),
+    "selfie" ("mediapipe" is its old name), "pose" or a .onnx file."""
     name = config.name
     if name in BUILT_IN:
         from .mediapipe_selfie import MediaPipeSelfie
 
         refuse_accelerator_options(config)
-        variant = name.split("-", 1)[1] if name in BUILT_IN[3:] else config.variant
-        return MediaPipeSelfie(variant, threads=config.threads or 1)
+        variant = name.split("-", 1)[1] if name in SELFIE[3:] else config.variant
+        selfie = MediaPipeSelfie(variant, threads=config.threads or 1)
+        if name in SELFIE:
+            return selfie
+        from .auto import AutoMatter
+        from .pose import PoseTracker
+
+        tracker = PoseTracker(config.threads or 1)
+        return AutoMatter(selfie, tracker, "pose" if name == "pose" else "auto")
     path = Path(name)
     if path.suffix.lower() == ".onnx":
         if not path.is_file():
@@ -39,7 +50,7 @@ def create_matter(config: ModelConfig) -> Matter:
             precision=config.precision,
         )
     raise UserError(
-        f"Unknown model '{name}'; use 'mediapipe' (the default) or the path of a .onnx file."
+        f"Unknown model '{name}'; use auto (the default), selfie, pose or the path of a .onnx file."
     )
 
 

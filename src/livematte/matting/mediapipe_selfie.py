@@ -32,7 +32,12 @@ LANDSCAPE_MIN_ASPECT = 1.3
 
 
 def model_file(variant: str) -> Path:
-    """Path of the variant's .tflite inside the installed mediapipe package.
+    """Path of the variant's .tflite inside the installed mediapipe package."""
+    return wheel_file("selfie_segmentation", VARIANTS[variant][0])
+
+
+def wheel_file(module: str, filename: str) -> Path:
+    """Path of ``mediapipe/modules/<module>/<filename>`` inside the installed mediapipe wheel.
 
     Found without importing mediapipe: its import pulls in matplotlib and costs 0.5-1.3 s,
     start-up that every run would pay and that LiteRT does not need.
@@ -40,10 +45,10 @@ def model_file(variant: str) -> Path:
     spec = importlib.util.find_spec("mediapipe")
     folder = spec.submodule_search_locations if spec is not None else None
     package = Path(next(iter(folder))) if folder else Path("mediapipe")
-    path = package / "modules" / "selfie_segmentation" / VARIANTS[variant][0]
+    path = package / "modules" / module / filename
     if not path.is_file():
         raise UserError(
-            f"The selfie segmentation model is missing from the installed mediapipe ({path}); "
+            f"The model file {filename} is missing from the installed mediapipe ({path}); "
             "install the pinned version with: pip install mediapipe==0.10.21"
         )
     return path

@@ -210,6 +210,7 @@ def run_offline(
     report.stopped_by = stop.signal_name
     report.lost_packets = source.lost_packets if isinstance(source, VideoFileSource) else 0
     report.scene_cuts = stages.scene_cuts
+    report.model = stages.matter.name  # a model that chooses per shot names its last choice
     report.model_runs = report.frames - stages.model_skipped
     report.extra["model_skipped"] = stages.model_skipped
     report.stages = stages.timer.summary()
