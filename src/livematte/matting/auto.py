@@ -60,7 +60,7 @@ class AutoMatter(Matter):
         return self.chooser.choice or self._last_choice
 
     @property
-    def name(self) -> str:
+    def name(self) -> str:  # type: ignore[override]  # computed: it names the shot's choice
         return f"{self.mode} ({self.choice})" if self.mode == "auto" else "pose"
 
     def input_size(self, width: int, height: int) -> tuple[int, int]:

@@ -203,10 +203,10 @@ class MediaPipeSelfie(Matter):
         if (width, height) == size and rgb.flags.c_contiguous:
             small = rgb  # already shrunk by the caller (see input_size)
         else:
-            small = self._buffers.get(variant)
-            if small is None:
-                small = self._buffers[variant] = np.empty((size[1], size[0], 3), np.uint8)
-            shrink_to(rgb, size[0], size[1], dst=small)
+            buffer = self._buffers.get(variant)
+            if buffer is None:
+                buffer = self._buffers[variant] = np.empty((size[1], size[0], 3), np.uint8)
+            small = shrink_to(rgb, size[0], size[1], dst=buffer)
         return Matte(self._runner(variant)(small))
 
     def reset(self) -> None:

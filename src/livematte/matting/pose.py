@@ -26,6 +26,7 @@ frame the caller passed (the pipeline's work-size copy), where the refiner takes
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -190,7 +191,7 @@ class PoseDetector:
         lo, hi = centres - sizes / 2, centres + sizes / 2
         areas = np.prod(sizes, axis=1)
         left = np.ones(scores.size, bool)
-        found = []
+        found: list[tuple[np.ndarray, float]] = []
         while left.any() and len(found) < MAX_PEOPLE:
             best = int(np.argmax(np.where(left, scores, -1.0)))
             inter = np.prod(
@@ -277,7 +278,9 @@ class PoseTracker:
                 np.maximum(main.coverage, other.coverage, out=main.coverage)
         return main
 
-    def look_in(self, rgb: np.ndarray, result: PoseResult, boxes: list[tuple[int, ...]]) -> None:
+    def look_in(
+        self, rgb: np.ndarray, result: PoseResult, boxes: Sequence[tuple[int, ...]]
+    ) -> None:
         """Run the detector on each box (x0, y0, x1, y1: where another model sees a person
         the tracked ones do not explain) and follow whom it finds there from this frame on,
         their alpha and coverage added to ``result``. A person too small for the detector
@@ -400,7 +403,7 @@ class PoseTracker:
             dst=warped,
             flags=cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_CONSTANT,
-            borderValue=0,
+            borderValue=0,  # type: ignore[call-overload]  # a scalar: the stubs want a tuple
         )
         return PoseResult(
             alpha=warped[:, :, 0],
