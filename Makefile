@@ -8,20 +8,17 @@ OV_BIN := $(OV_VENV)/bin
 
 .PHONY: demo test test-openvino lint bench clean
 
-$(BIN)/livematte: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[cpu,dev,ray]'
+# Each venv with its extras; made again when pyproject.toml changes.
+$(BIN)/livematte: EXTRAS = cpu,dev,ray
+$(OV_BIN)/livematte: EXTRAS = openvino,dev
+$(BIN)/livematte $(OV_BIN)/livematte: pyproject.toml
+	$(PYTHON) -m venv $(dir $(@D))
+	$(@D)/python -m pip install --quiet --upgrade pip
+	$(@D)/python -m pip install --quiet -e '.[$(EXTRAS)]'
 	@touch $@
 
 demo: $(BIN)/livematte
 	$(BIN)/livematte demo
-
-$(OV_BIN)/livematte: pyproject.toml
-	$(PYTHON) -m venv $(OV_VENV)
-	$(OV_BIN)/python -m pip install --quiet --upgrade pip
-	$(OV_BIN)/python -m pip install --quiet -e '.[openvino,dev]'
-	@touch $@
 
 test: $(BIN)/livematte
 	$(BIN)/python -m pytest -q
