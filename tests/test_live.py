@@ -433,6 +433,14 @@ def test_preview_without_a_display_says_so(monkeypatch, tmp_path: Path) -> None:
         PreviewWindow()
 
 
+def test_the_preview_names_the_model_and_how_often_it_runs(tmp_path: Path) -> None:
+    """With --model auto this is the choice made for the shot (its name says it)."""
+    clip = write_clip(tmp_path / "in.mp4", frames=3, fps=30, audio=None)
+    config = make_config(infer_every=2)
+    driver = play_file(clip, config, half_stages(config))
+    assert "half 1/2" in driver.overlay()[0]
+
+
 def test_preview_output_shows_rate_and_stage_times(tmp_path: Path) -> None:
     clip = write_clip(tmp_path / "in.mp4", frames=20, fps=30, audio=None)
     config = make_config()

@@ -292,7 +292,8 @@ class LiveDriver:
         return (len(times) - 1) / (times[-1] - times[0])
 
     def overlay(self) -> list[str]:
-        """The preview's text: rate and mode, per-stage ms, then a message or the key help."""
+        """The preview's text: rate, the model (auto's choice for this shot) and how often it
+        runs, the mode, per-stage ms, then a message or the key help."""
         timer = self.stages.timer
         stages = "  ".join(
             f"{name} {timer.last(name):.1f}"
@@ -307,7 +308,8 @@ class LiveDriver:
         if not message or time.perf_counter() - when > MESSAGE_SECONDS:
             message = KEY_HELP
         return [
-            f"{self.output_fps():.1f} fps  model 1/{self.schedule.every}  {mode}{state}",
+            f"{self.output_fps():.1f} fps  {self.stages.matter.name} 1/{self.schedule.every}  "
+            f"{mode}{state}",
             f"ms: {stages}",
             message,
         ]
