@@ -21,7 +21,8 @@ import numpy as np
 from .config import Config
 from .errors import UserError
 from .io.json_file import write_json
-from .io.open import check_not_overwriting_input, open_outputs, open_source
+from .io.open import open_outputs, open_source
+from .io.output_checks import check_run_outputs
 from .run.interrupt import StopRequest
 from .run.offline import run_offline
 from .stages import STAGE_NAMES, Stages
@@ -69,7 +70,7 @@ class _MemorySampler(threading.Thread):
 
 def run_bench(input: str, config: Config, frames: int = 0, output: str = "null") -> dict[str, Any]:
     """Run the file pipeline on ``input`` and return the figures (see module docstring)."""
-    check_not_overwriting_input(input, output)
+    check_run_outputs([input], output, config)
     source = open_source(input)
     try:
         stages = Stages(config)
@@ -97,13 +98,13 @@ def run_bench(input: str, config: Config, frames: int = 0, output: str = "null")
     count = max(report.frames, 1)
     # Skip the first quarter of samples: imports and buffers settle there.
     settled = memory[len(memory) // 4 :] or memory
+    # Every field of the run's report (as run --stats-json writes it), then the bench's own.
     return {
+        **report.to_dict(),
         "input": str(input),
         "output": output,
         "width": source.width,
         "height": source.height,
-        "model": report.model,
-        "provider": report.provider,
         "frames": report.frames,
         "seconds": wall,
         "fps": report.frames / wall if wall > 0 else 0.0,

@@ -345,7 +345,13 @@ def _cmd_batch(args: argparse.Namespace, config: Config) -> int:
     if isinstance(ray, str) and Path(ray).exists():  # `--ray clips/`: an input, not an address
         inputs.insert(0, ray)
         ray = True
-    _refuse_idle_flags(args, config, RunFacts(output=f"{args.outdir}/clip.mp4"))
+    from .io.codecs import check_codec_fits
+    from .run.manifest import default_extension
+
+    clip = Path(args.outdir) / f"clip.{args.ext or default_extension(config)}"
+    facts = RunFacts(output=str(clip), video_input=True)
+    _refuse_idle_flags(args, config, facts)
+    check_codec_fits("batch outputs such as", clip, config.output)
     if not inputs and not args.manifest:
         raise UserError("No inputs given; name video files or folders, or a --manifest.")
     report = process_batch(
@@ -388,7 +394,11 @@ def _cmd_run(args: argparse.Namespace, config: Config) -> int:
             )
         output = "vcam"
     live = camera or config.live.live or output in ("vcam", "preview")
-    _refuse_idle_flags(args, config, RunFacts(live=live, camera=camera, output=output))
+    facts = RunFacts(live=live, camera=camera, output=output, video_input=_is_video(args.input))
+    _refuse_idle_flags(args, config, facts)
+    _check_outputs(
+        [args.input], output, config, live=live, **{"--stats-json": config.live.stats_json}
+    )
     if live:
         from .run.live import run_live_command
 
@@ -410,6 +420,25 @@ def _cmd_run(args: argparse.Namespace, config: Config) -> int:
     return exit_status(report.stopped_by) if report.interrupted else 0
 
 
+def _is_video(spec: str) -> bool:
+    from pathlib import Path
+
+    from .io.images import IMAGE_EXTENSIONS
+    from .io.open import is_camera_spec
+
+    path = Path(spec)
+    return not (is_camera_spec(spec) or path.is_dir() or path.suffix.lower() in IMAGE_EXTENSIONS)
+
+
+def _check_outputs(
+    inputs: list[str], output: str, config: Config, live: bool = False, **side_files: str | None
+) -> None:
+    """Every output of the run (side files by flag) checked before any work starts."""
+    from .io.output_checks import check_run_outputs
+
+    check_run_outputs(inputs, output, config, side_files=side_files, live=live)
+
+
 def _refuse_idle_flags(args: argparse.Namespace, config: Config, run: RunFacts) -> None:
     """Refuse the typed flags that would have nothing to act on in this run."""
     given = {
@@ -429,6 +458,7 @@ def _cmd_demo(args: argparse.Namespace, config: Config) -> int:
     from .demo import DEMO_VIDEO, main_demo
 
     _refuse_idle_flags(args, config, RunFacts(output=DEMO_VIDEO))
+    _check_outputs([], DEMO_VIDEO, config)
     return main_demo(config)
 
 
@@ -436,13 +466,17 @@ def _cmd_eval(args: argparse.Namespace, config: Config) -> int:
     from .eval_command import main_eval
 
     _refuse_idle_flags(args, config, RunFacts())
+    _check_outputs(args.clips, "", config, **{"--json": args.json_path})
     return main_eval(args.clips, config, args.json_path)
 
 
 def _cmd_bench(args: argparse.Namespace, config: Config) -> int:
     from .bench import main_bench
 
-    _refuse_idle_flags(args, config, RunFacts(output=args.output))
+    _refuse_idle_flags(args, config, RunFacts(output=args.output, video_input=True))
+    _check_outputs(
+        [args.input], args.output, config, **{"--json": args.json_path, "--plot": args.plot}
+    )
     return main_bench(
         args.input,
         config,

@@ -8,6 +8,7 @@ the CLI, the Python API and the config files can never disagree about a name or 
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 import types
 import typing
@@ -21,6 +22,16 @@ from .errors import UserError
 DEVICES = ("auto", "cpu", "cuda", "tensorrt", "openvino", "directml", "coreml")
 # model.precision: auto = as the model was exported (matting/providers.py: check_precision).
 PRECISIONS = ("auto", "fp32", "fp16")
+# output.preset: x264's presets (other encoders have none).
+X264_PRESETS = (
+    "ultrafast", "superfast", "veryfast", "faster", "fast",
+    "medium", "slow", "slower", "veryslow", "placebo",
+)  # fmt: skip
+# output.codec: the names --codec takes (FFmpeg's encoder names too), by codec family.
+CODEC_NAMES = {
+    "h264": "h264", "libx264": "h264", "prores": "prores", "prores_ks": "prores",
+    "vp9": "vp9", "libvpx-vp9": "vp9", "ffv1": "ffv1",
+}  # fmt: skip
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -154,6 +165,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "model.device": DEVICES,
     "model.precision": PRECISIONS,
     "model.variant": ("auto", "general", "landscape"),
+    "output.preset": X264_PRESETS,
 }
 
 
@@ -177,9 +189,29 @@ def validate(config: Config) -> None:
                 f"Setting {dotted} must be one of {', '.join(choices)}, not {value!r}; "
                 "fix the flag or the config file."
             )
+    _check_finite(config)
+    codec = config.output.codec
+    if codec and codec.lower() not in CODEC_NAMES:
+        raise UserError(
+            f"Setting output.codec must be one of h264, prores, vp9 or ffv1, not {codec!r}; "
+            "fix the flag or the config file."
+        )
     for ok, message in _range_checks(config) + _quality_checks(config):
         if not ok:
             raise UserError(f"Setting {message}; fix the flag or the config file.")
+
+
+def _check_finite(target: Any, prefix: str = "") -> None:
+    """Every float setting is a number: inf or nan would overflow or poison the maths."""
+    for item in dataclasses.fields(target):
+        value = getattr(target, item.name)
+        if dataclasses.is_dataclass(value):
+            _check_finite(value, f"{prefix}{item.name}.")
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise UserError(
+                f"Setting {prefix}{item.name} must be a finite number, not {value}; "
+                "fix the flag or the config file."
+            )
 
 
 def _range_checks(config: Config) -> list[tuple[bool, str]]:

@@ -14,9 +14,7 @@ from pathlib import Path
 
 from .config import Config
 from .errors import UserError
-
-# Outputs that encode no video (and so have no use for encoder settings).
-NO_ENCODER_OUTPUTS = ("null", "vcam", "preview")
+from .io.codecs import codec_of, is_transparent, is_video_path
 
 
 @dataclass(frozen=True)
@@ -26,6 +24,7 @@ class RunFacts:
     live: bool = False  # a camera, --live, or a vcam/preview output: real time
     camera: bool = False
     output: str = ""  # "" = a command that writes no picture output (eval)
+    video_input: bool = False  # the input is a video file (not pictures, not a camera)
 
 
 def is_onnx_model(name: str) -> bool:
@@ -40,8 +39,33 @@ def _live_file(config: Config, run: RunFacts) -> bool:
     return run.live and not run.camera
 
 
-def _no_encoder(config: Config, run: RunFacts) -> bool:
-    return bool(run.output) and run.output in NO_ENCODER_OUTPUTS and not config.output.alpha_out
+def _video_codecs(config: Config, run: RunFacts) -> set[str]:
+    """The codecs of the video files this run writes (--codec applies to the matte too)."""
+    targets = [(run.output, False)] + ([] if run.live else [(config.output.alpha_out, True)])
+    return {
+        codec_of(Path(target), config.output, transparent=is_transparent(config), grey=grey)
+        for target, grey in targets
+        if target and is_video_path(target)
+    }
+
+
+def _no_video(config: Config, run: RunFacts) -> bool:
+    return not _video_codecs(config, run)
+
+
+def _no_crf_codec(config: Config, run: RunFacts) -> bool:
+    return not _video_codecs(config, run) & {"h264", "vp9"}
+
+
+def _no_h264(config: Config, run: RunFacts) -> bool:
+    return "h264" not in _video_codecs(config, run)
+
+
+def _rgb_anyway(config: Config, run: RunFacts) -> bool:
+    """The 4:2:0 path needs a video input, an H.264 (or null) output and an opaque
+    background; without them the run works in RGB whatever --no-planar says."""
+    h264_out = run.output == "null" or "h264" in _video_codecs(config, run)
+    return not run.video_input or not h264_out or is_transparent(config)
 
 
 def _not_onnx(config: Config, run: RunFacts) -> bool:
@@ -111,10 +135,34 @@ _RULES: tuple[tuple[tuple[str, ...], Callable[[Config, RunFacts], bool], str], .
         "switches off the 4:2:0 path of file runs, and a live run always works in RGB; drop it",
     ),
     (
+        ("no_planar",),
+        _rgb_anyway,
+        "switches off the 4:2:0 path of H.264 re-encodes of a video, and this run works in "
+        "RGB anyway (a picture input, a .mov, .webm or PNG output, another --codec, or a "
+        "transparent background); drop it",
+    ),
+    (
+        ("fps",),
+        lambda config, run: _live_file(config, run) and run.output != "vcam",
+        "sets a camera's rate and the virtual camera's, and a file played with --live keeps "
+        "its own rate and this run writes no virtual camera; drop it, or use -o vcam",
+    ),
+    (
         ("codec", "crf", "preset"),
-        _no_encoder,
-        "sets the video encoder, and this run's output encodes no video; drop it, or give "
-        "-o a video file",
+        _no_video,
+        "sets the video encoder, and this run writes no video file; drop it, or give "
+        "-o (or --alpha-out) a video file",
+    ),
+    (
+        ("crf",),
+        _no_crf_codec,
+        "sets the quality of H.264 and VP9, and this run's video is ProRes or FFV1, which "
+        "take no such setting; drop it",
+    ),
+    (
+        ("preset",),
+        _no_h264,
+        "is an x264 preset, and this run writes no H.264 (VP9, ProRes and FFV1 take none); drop it",
     ),
     (
         ("model_type", "model_spec", "downsample_ratio"),

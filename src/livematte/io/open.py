@@ -8,9 +8,8 @@ output is one class and one branch here.
 
 from __future__ import annotations
 
-import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -20,13 +19,12 @@ from ..config import Config, OutputConfig
 from ..errors import UserError
 from ..planar import ColourSpace
 from .camera import CameraSource, LiveSource, RealTimeFileSource
+from .codecs import VIDEO_EXTENSIONS
 from .image_files import ImageFileSink, ImageFolderSink
 from .images import IMAGE_EXTENSIONS
 from .sinks import NullSink, Sink, close_sinks
 from .sources import ImageFolderSource, ImageSource, Source, VideoFileSource
-from .video_file import VIDEO_EXTENSIONS, VideoFileSink
-
-log = logging.getLogger("livematte")
+from .video_file import VideoFileSink
 
 # Outputs that are not paths.
 DEVICE_OUTPUTS = ("null", "vcam", "preview")
@@ -72,22 +70,41 @@ def open_source(
     return source
 
 
-def check_not_overwriting_input(input_spec: str, output_spec: str) -> None:
-    """Refuse an output that is the input itself (same path, ``..``, a hard or soft link)."""
-    if output_spec in DEVICE_OUTPUTS or is_camera_spec(input_spec):
-        return
-    source, target = Path(input_spec), Path(output_spec)
-    same = source.resolve() == target.resolve()
-    if not same and target.exists():
-        try:
-            same = source.samefile(target)
-        except OSError:
-            same = False
-    if same:
-        raise UserError(
-            f"Output {output_spec} is the input itself; livematte never overwrites its input, "
-            "so choose another output name."
-        )
+def check_distinct_outputs(inputs: Sequence[str], outputs: Mapping[str, str]) -> None:
+    """Refuse an output (flag -> path) that is an input, or that another output also names:
+    livematte never overwrites its input, and no output of a run overwrites another."""
+    seen: list[tuple[str, str]] = []
+    for flag, target in outputs.items():
+        if not target or target in DEVICE_OUTPUTS:
+            continue
+        for spec in inputs:
+            if spec and not is_camera_spec(spec) and same_path(spec, target):
+                raise UserError(
+                    f"{_named(flag, target)} is the input itself; livematte never overwrites "
+                    "its input, so choose another name."
+                )
+        for other_flag, other in seen:
+            if same_path(other, target):
+                raise UserError(
+                    f"{_named(flag, target)} is also {_named(other_flag, other)}; each output "
+                    "needs a name of its own, or one would overwrite the other."
+                )
+        seen.append((flag, target))
+
+
+def _named(flag: str, target: str) -> str:
+    return f"{flag} {target}" if flag.startswith("-") else f"{flag} ({target})"
+
+
+def same_path(first: str, second: str) -> bool:
+    """The same file or folder: the same path, through ``..``, a hard or a soft link."""
+    a, b = Path(first), Path(second)
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return a.exists() and b.exists() and a.samefile(b)
+    except OSError:
+        return False
 
 
 def timing_of(source: Source) -> tuple[Fraction, Fraction]:
@@ -139,8 +156,10 @@ def open_file_sink(
     transparent: bool = False,
     grey: bool = False,
     with_audio: bool = False,
+    flag: str = "-o",
 ) -> Sink:
-    """Pick the sink from the output name: null, a video file, an image file or a folder."""
+    """Pick the sink from the output name: null, a video file, an image file or a folder;
+    ``flag`` is the option that named it, for the messages."""
     if target == "null":
         return NullSink()
     path = Path(target)
@@ -163,16 +182,17 @@ def open_file_sink(
             frames = f"{source.frame_count} frames" if source.frame_count else "many frames"
             raise UserError(
                 f"Output {target} is a single image but the input has {frames}; write a "
-                f"folder instead (-o {path.with_suffix('')}/ gives one PNG per frame) or a "
+                f"folder instead ({flag} {path.with_suffix('')}/ gives one PNG per frame) or a "
                 "video file."
             )
         if ext in (".jpg", ".jpeg") and transparent:
             raise UserError(f"JPEG ({path.name}) cannot carry transparency; write a .png.")
         return ImageFileSink(path)
     if ext and not path.is_dir():
+        null = ", or null" if flag == "-o" else ""
         raise UserError(
             f"Output {target} has an extension livematte does not write ({ext}); use "
-            f"{', '.join(sorted(VIDEO_EXTENSIONS))}, .png, a folder name, or null."
+            f"{', '.join(sorted(VIDEO_EXTENSIONS))}, .png, a folder name{null}."
         )
     return ImageFolderSink(path)
 
@@ -181,9 +201,7 @@ def open_outputs(
     input_spec: str, output: str, source: Source, config: Config, *, transparent: bool
 ) -> Outputs:
     """The sinks of a file run: the picture, and the matte when ``output.alpha_out`` asks."""
-    check_not_overwriting_input(input_spec, output)
-    if config.output.alpha_out:
-        check_not_overwriting_input(input_spec, config.output.alpha_out)
+    check_distinct_outputs([input_spec], {"-o": output, "--alpha-out": config.output.alpha_out})
     outputs = Outputs()
     try:
         outputs.pictures.append(
@@ -191,7 +209,9 @@ def open_outputs(
         )
         if config.output.alpha_out:
             outputs.mattes.append(
-                open_file_sink(config.output.alpha_out, source, config.output, grey=True)
+                open_file_sink(
+                    config.output.alpha_out, source, config.output, grey=True, flag="--alpha-out"
+                )
             )
     except BaseException:
         outputs.close(keep=False)
@@ -214,7 +234,7 @@ def open_live_outputs(
     A recording is timed by the source (a camera's capture clock, or a file's own
     timestamps when a file is played live) and keeps a played file's audio.
     """
-    check_not_overwriting_input(input_spec, output)
+    check_distinct_outputs([input_spec], {"-o": output})
     live = config.live
     fps = live.fps or source.fps
     outputs = Outputs()
@@ -236,20 +256,14 @@ def open_live_outputs(
         elif output not in ("null", "preview"):
             outputs.pictures.append(open_file_sink(output, source, config.output, with_audio=True))
         if output == "preview" or live.preview:
-            outputs.pictures.append(_open_preview(overlay, preview_gui, output == "preview"))
+            outputs.pictures.append(_open_preview(overlay, preview_gui))
     except BaseException:
         outputs.close(keep=False)
         raise
     return outputs
 
 
-def _open_preview(overlay: Callable[[], list[str]], gui: Any, required: bool) -> Sink:
+def _open_preview(overlay: Callable[[], list[str]], gui: Any) -> Sink:
     from .preview import PreviewSink, PreviewWindow
 
-    try:
-        return PreviewSink(PreviewWindow(gui), overlay)
-    except UserError:
-        if required:
-            raise
-        log.warning("no display for --preview; running without the preview window")
-        return NullSink()
+    return PreviewSink(PreviewWindow(gui), overlay)

@@ -24,6 +24,7 @@ from ..config import OutputConfig
 from ..errors import UserError, reason_of
 from ..frame import Frame
 from .audio import AudioCopier
+from .codecs import check_codec_fits, codec_of
 from .partials import forget_on_abort, remove_on_abort
 from .sinks import PixelFormat, Sink, check_writable_folder, partial_path
 
@@ -37,7 +38,6 @@ _WRITE_BUFFER = 1 << 18
 _BT601, _LIMITED_RANGE = 6, 1
 _BT709, _SRGB, _UNSPECIFIED = 1, 13, 2
 
-VIDEO_EXTENSIONS = {".mp4", ".mkv", ".mov", ".webm", ".avi", ".m4v"}
 
 # The encoders a sink may use (all video ones, so PyAV's add_stream gives a VideoStream).
 VideoCodec = Literal["libx264", "prores_ks", "libvpx-vp9", "ffv1"]
@@ -53,39 +53,31 @@ class VideoSettings:
     even_size: bool  # 4:2:0 codecs need even width and height
 
 
-def choose_video_settings(path: Path, transparent: bool, config: OutputConfig) -> VideoSettings:
-    ext = path.suffix.lower()
-    codec = config.codec.lower()
-    if not codec:
-        codec = {".mov": "prores", ".webm": "vp9"}.get(ext, "h264")
-        if transparent and ext == ".mkv":
-            codec = "vp9"
+def choose_video_settings(
+    path: Path, transparent: bool, config: OutputConfig, grey: bool = False
+) -> VideoSettings:
+    codec = codec_of(path, config, transparent=transparent, grey=grey)
     crf = str(config.crf)
-    if codec in ("h264", "libx264"):
-        if transparent:
-            raise UserError(
-                f"H.264 ({path.name}) cannot carry transparency; write .mov (ProRes 4444), "
-                ".webm (VP9 with alpha) or a folder of PNGs instead."
-            )
+    if codec == "h264":  # (check_codec_fits refuses transparency)
         return VideoSettings(
             "libx264", "yuv420p", {"crf": crf, "preset": config.preset}, even_size=True
         )
-    if codec in ("prores", "prores_ks"):
+    if codec == "prores":
         if transparent:
             return VideoSettings(
                 "prores_ks", "yuva444p10le", {"profile": "4", "alpha_bits": "16"}, False
             )
         return VideoSettings("prores_ks", "yuv422p10le", {"profile": "2"}, even_size=True)
-    if codec in ("vp9", "libvpx-vp9"):
+    if codec == "vp9":
         return VideoSettings(
             "libvpx-vp9",
             "yuva420p" if transparent else "yuv420p",
             {"crf": crf, "b": "0", "deadline": "realtime", "cpu-used": "8", "row-mt": "1"},
             even_size=True,
         )
-    if codec == "ffv1":
-        return VideoSettings("ffv1", "yuva444p" if transparent else "yuv444p", {}, False)
-    raise UserError(f"Unknown output codec '{config.codec}'; use h264, prores, vp9 or ffv1.")
+    if grey:
+        return VideoSettings("ffv1", "gray", {}, even_size=False)
+    return VideoSettings("ffv1", "yuva444p" if transparent else "yuv444p", {}, False)
 
 
 class VideoFileSink(Sink):
@@ -106,9 +98,8 @@ class VideoFileSink(Sink):
         check_writable_folder(path)
         self.path = path
         self._tmp = partial_path(path)
-        self.settings = choose_video_settings(path, transparent, config)
-        if grey and path.suffix.lower() == ".mkv" and not config.codec:
-            self.settings = VideoSettings("ffv1", "gray", {}, even_size=False)
+        check_codec_fits("Output", path, config, transparent=transparent, grey=grey)
+        self.settings = choose_video_settings(path, transparent, config, grey=grey)
         self.width, self.height = width, height
         pad_w = width % 2 if self.settings.even_size else 0
         pad_h = height % 2 if self.settings.even_size else 0

@@ -248,6 +248,11 @@ def load_onnx_matter(
     spec = choose_spec(model.name, ins, outs, model_type=model_type, spec_path=spec_path)
     spec = resolve_spec(spec, model.name, ins, outs)
     check_precision(precision, opened.device, spec.dtype, model.name)
+    if downsample_ratio is not None and not spec.recurrent:
+        raise UserError(
+            f"--downsample-ratio sets Robust Video Matting's inner resolution, and {model.name} "
+            f"is a {spec.family} model, which takes none; drop it."
+        )
     if spec.recurrent:
         matter: OnnxMatter = RvmMatter(opened, spec, model.name, downsample_ratio=downsample_ratio)
     else:

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..config import Config, set_value, validate
 from ..errors import UserError
-from ..io.video_file import VIDEO_EXTENSIONS
+from ..io.codecs import VIDEO_EXTENSIONS
 
 OUTPUT_EXTENSIONS = ("mp4", "mkv", "mov", "webm")
 

@@ -27,11 +27,11 @@ from ..errors import Interrupted, UserError
 from ..frame import Frame
 from ..io.open import (
     Outputs,
-    check_not_overwriting_input,
     open_outputs,
     open_source,
     writes_pictures,
 )
+from ..io.output_checks import check_run_outputs
 from ..io.sinks import NullSink, PixelFormat
 from ..io.sources import Source, VideoFileSource
 from ..planar import I420Picture
@@ -108,7 +108,7 @@ def process_video(
         config.model.name = model
     validate(config)
     input_spec, output_spec = str(input), str(output)
-    check_not_overwriting_input(input_spec, output_spec)
+    check_run_outputs([input_spec], output_spec, config)
     source = open_source(input_spec, same_size=not writes_pictures(output_spec))
     try:
         stages = Stages(config)

@@ -1,0 +1,88 @@
+"""Which codec each video file is written with, and which codecs each container holds.
+
+Kept free of PyAV so the command line can check a codec against the output's extension
+(and --crf against the codec) before any work starts; the sink encodes with the same answer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..config import CODEC_NAMES, Config, OutputConfig
+from ..errors import UserError
+
+_ALL = ("h264", "prores", "vp9", "ffv1")
+# The codec families each container takes (tried with PyAV's FFmpeg: .mov refuses VP9 and
+# FFV1, .mp4 refuses ProRes, .webm holds VP9 only).
+CONTAINER_CODECS: dict[str, tuple[str, ...]] = {
+    ".mp4": ("h264", "vp9", "ffv1"),
+    ".m4v": ("h264", "vp9", "ffv1"),
+    ".avi": ("h264", "vp9", "ffv1"),
+    ".mkv": _ALL,
+    ".mov": ("h264", "prores"),
+    ".webm": ("vp9",),
+}
+VIDEO_EXTENSIONS = frozenset(CONTAINER_CODECS)
+# Codecs --crf acts on, with their highest value (x264 clamps above 51).
+CRF_MAX = {"h264": 51, "vp9": 63}
+CODEC_TITLES = {"h264": "H.264", "prores": "ProRes", "vp9": "VP9", "ffv1": "FFV1"}
+
+
+def is_transparent(config: Config) -> bool:
+    """Whether a background asks for alpha in the output (the codec must keep it)."""
+    return any(spec.strip().lower() == "transparent" for spec in config.background.specs)
+
+
+def is_video_path(target: str) -> bool:
+    return Path(target).suffix.lower() in VIDEO_EXTENSIONS
+
+
+def codec_of(
+    path: Path, config: OutputConfig, *, transparent: bool = False, grey: bool = False
+) -> str:
+    """The codec family ("h264", "prores", "vp9", "ffv1") ``path`` is written with.
+
+    --codec applies to every video file of the run (the picture and the matte); without it
+    the extension decides, a matte in .mkv being lossless grey FFV1.
+    """
+    if config.codec:
+        family = CODEC_NAMES.get(config.codec.lower())
+        if family is None:
+            raise UserError(
+                f"Unknown output codec '{config.codec}'; use h264, prores, vp9 or ffv1."
+            )
+        return family
+    ext = path.suffix.lower()
+    if ext == ".mkv" and (grey or transparent):
+        return "ffv1" if grey else "vp9"
+    return {".mov": "prores", ".webm": "vp9"}.get(ext, "h264")
+
+
+def check_codec_fits(
+    flag: str, path: Path, config: OutputConfig, *, transparent: bool = False, grey: bool = False
+) -> str:
+    """Refuse a codec the container cannot hold and a --crf the codec does not take;
+    return the codec family."""
+    codec = codec_of(path, config, transparent=transparent, grey=grey)
+    ext = path.suffix.lower()
+    takes = CONTAINER_CODECS.get(ext, _ALL)
+    if codec not in takes:
+        names = ", ".join(takes)
+        raise UserError(
+            f"{flag} {path} cannot hold {CODEC_TITLES[codec]} (--codec {config.codec}): "
+            f"{ext} files take {names}, so pick one of those or another extension."
+        )
+    if codec == "h264" and transparent:
+        fix = (
+            "drop --codec h264 (ProRes 4444 and VP9 keep the alpha)"
+            if config.codec
+            else "write .mov (ProRes 4444), .webm (VP9 with alpha) or a folder of PNGs"
+        )
+        raise UserError(f"H.264 ({path.name}) cannot carry transparency; {fix} instead.")
+    top = CRF_MAX.get(codec)
+    if top is not None and not 0 <= config.crf <= top:
+        raise UserError(
+            f"--crf {config.crf} is out of range for {CODEC_TITLES[codec]} ({flag} {path}), "
+            f"which takes 0 to {top}; pick a value in that range."
+        )
+    return codec

@@ -1,0 +1,73 @@
+"""The checks on a run's outputs made before any work starts (no model loaded, no frame read).
+
+Every file the run will write is named here: the picture (-o), the matte (--alpha-out) and
+the side files (a JSON report, a plot). None may be the input or another output; each
+video file's codec must fit its container; each side file's folder must be writable.
+A problem found only after a long run would cost the run, so each is one sentence now.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from ..config import Config
+from ..errors import UserError
+from .codecs import check_codec_fits, is_transparent, is_video_path
+from .open import check_distinct_outputs
+from .sinks import check_writable_folder
+
+# Side files whose format follows their extension (what matplotlib writes for a plot).
+SIDE_FILE_EXTENSIONS = {"--plot": (".png", ".pdf", ".svg")}
+
+
+def check_run_outputs(
+    inputs: Sequence[str],
+    output: str,
+    config: Config,
+    *,
+    side_files: Mapping[str, str | None] | None = None,
+    live: bool = False,
+) -> None:
+    """Refuse, in one sentence, any output of this run that could not be written as asked.
+
+    ``side_files`` maps a flag (--stats-json, --json, --plot) to its path (None = not given).
+    A live run writes no matte, so its --alpha-out setting is not one of its outputs.
+    """
+    alpha_out = "" if live else config.output.alpha_out
+    if alpha_out == "null":
+        raise UserError(
+            "--alpha-out null would write the matte nowhere; drop --alpha-out, or name a "
+            "folder or a video file."
+        )
+    sides = {flag: path for flag, path in (side_files or {}).items() if path}
+    check_distinct_outputs(inputs, {"-o": output, "--alpha-out": alpha_out, **sides})
+    transparent = is_transparent(config)
+    for flag, target, grey in (("-o", output, False), ("--alpha-out", alpha_out, True)):
+        if target and is_video_path(target):
+            check_codec_fits(flag, Path(target), config.output, transparent=transparent, grey=grey)
+    for flag, path in sides.items():
+        check_side_file(flag, path)
+    if live and (output == "preview" or config.live.preview):
+        from .preview import display_available
+
+        if not display_available():
+            which = "-o preview" if output == "preview" else "--preview"
+            raise UserError(
+                f"{which} needs a display, and there is none here; run livematte from a "
+                "desktop session, or drop it (-o vcam or -o null)."
+            )
+
+
+def check_side_file(flag: str, path: str) -> None:
+    """A side file can be written where it is named, in a format its extension gives."""
+    target = Path(path)
+    if target.is_dir():
+        raise UserError(f"{flag} {path} is a folder; name a file.")
+    extensions = SIDE_FILE_EXTENSIONS.get(flag)
+    if extensions is not None and target.suffix.lower() not in extensions:
+        raise UserError(
+            f"{flag} {path}: livematte writes {', '.join(extensions)} there, not "
+            f"'{target.suffix or 'no extension'}'; pick one of those."
+        )
+    check_writable_folder(target)
