@@ -40,6 +40,8 @@ QUIET = T + "test_quiet_silences_what_is_not_the_result"
 ENCODER = T + "test_encoder_flags_shape_the_file"
 BATCH = "test_batch.py::"
 BATCH_SPY = T + "test_batch_flags_reach_the_batch"
+OC = "test_output_checks.py::"
+CANNOT_ACT = OC + "test_encoder_and_planar_flags_that_cannot_act_are_refused"
 GENERAL = {"--config": SPY, "--quiet": QUIET, "--debug": SPY}
 MODEL = {
     "--model": SPY,
@@ -50,23 +52,43 @@ MODEL = {
     + " test_devices.py::test_fp16_export_runs_as_fp16_and_refuses_fp32",
     "--threads": SPY,
     "--variant": SPY + " " + MODEL_REFUSED,
-    "--downsample-ratio": MODEL_REFUSED,
+    "--downsample-ratio": MODEL_REFUSED
+    + " "
+    + OC
+    + "test_downsample_ratio_on_a_model_that_is_not_rvm_is_refused",
     "--no-temporal": SPY,
     "--no-refine": SPY,
 }
 ENCODING = {
-    "--alpha-out": SPY + " test_run.py::test_person_kept_and_background_replaced",
-    "--codec": SPY + " " + ENCODER,
-    "--crf": SPY + " " + ENCODER,
-    "--preset": SPY + " " + ENCODER,
+    "--alpha-out": SPY
+    + " test_run.py::test_person_kept_and_background_replaced "
+    + OC
+    + "test_picture_and_matte_on_one_path_are_refused",
+    "--codec": f"{SPY} {ENCODER} {CANNOT_ACT} "
+    + OC
+    + "test_a_codec_the_container_cannot_hold_is_refused_naming_what_it_takes",
+    "--crf": f"{SPY} {ENCODER} {CANNOT_ACT}",
+    "--preset": f"{SPY} {ENCODER} {CANNOT_ACT} "
+    + OC
+    + "test_an_unknown_preset_is_refused_listing_the_presets",
 }
 BACKGROUND = {
     "--background": SPY
     + " test_run.py::test_person_kept_and_background_replaced "
     + T
     + "test_several_backgrounds_on_a_file_run_are_refused",
-    "--blur": SPY + " " + T + "test_blur_flag_sets_the_strength_of_a_blur_background",
-    "--no-planar": SPY + " " + T + "test_no_planar_takes_the_rgb_path " + LIVE_REFUSED,
+    "--blur": SPY
+    + " "
+    + T
+    + "test_blur_flag_sets_the_strength_of_a_blur_background "
+    + OC
+    + "test_a_float_setting_that_is_not_finite_is_refused",
+    "--no-planar": SPY
+    + " "
+    + T
+    + "test_no_planar_takes_the_rgb_path "
+    + LIVE_REFUSED
+    + f" {CANNOT_ACT} {OC}test_no_planar_with_picture_input_is_refused",
 }
 
 # (subcommand, flag) -> the tests that check its effect or its refusal, space-separated.
@@ -81,16 +103,24 @@ REGISTRY: dict[tuple[str, str], str | None] = {
     ("run", "--preset"): ENCODING["--preset"] + " " + LIVE_REFUSED,
     ("run", "--live"): "test_live.py::test_file_played_live_runs_at_its_own_rate",
     ("run", "--size"): f"{LIVE_SPY} {FILE_REFUSED} {LIVE_REFUSED}",
-    ("run", "--fps"): f"{LIVE_SPY} {FILE_REFUSED}",
+    ("run", "--fps"): f"{LIVE_SPY} {FILE_REFUSED} "
+    + OC
+    + "test_fps_on_a_live_file_run_without_a_virtual_camera_is_refused",
     ("run", "--fourcc"): f"{LIVE_SPY} {FILE_REFUSED} {LIVE_REFUSED}",
     ("run", "--vcam-device"): f"{LIVE_SPY} {FILE_REFUSED} "
     "test_live.py::test_vcam_without_a_loopback_device_gives_the_modprobe_fix",
     ("run", "--infer-every"): f"{LIVE_SPY} {FILE_REFUSED} "
     "test_live.py::test_infer_every_reuses_the_alpha_in_between",
     ("run", "--preview"): f"{LIVE_SPY} {FILE_REFUSED} "
-    "test_live.py::test_preview_beside_another_output_without_a_display_is_skipped",
+    "test_live.py::test_preview_beside_another_output_without_a_display_is_refused "
+    + OC
+    + "test_preview_without_a_display_is_refused_before_the_run",
     ("run", "--stats-json"): f"{LIVE_SPY} {T}test_stats_json_on_a_file_run_writes_the_report "
-    "test_live.py::test_live_run_writes_its_statistics",
+    "test_live.py::test_live_run_writes_its_statistics "
+    + OC
+    + "test_a_side_file_never_overwrites_the_input_or_an_output "
+    + OC
+    + "test_side_file_paths_are_checked_before_the_run",
     ("run", "--privacy-image"): f"{LIVE_SPY} {FILE_REFUSED} "
     "test_live.py::test_privacy_shows_the_chosen_still_image",
     ("run", "--control"): f"{LIVE_SPY} {FILE_REFUSED} test_web.py::test_control_addresses "
@@ -103,11 +133,17 @@ REGISTRY: dict[tuple[str, str], str | None] = {
     "test_on_demand.py::test_on_demand_is_linux_only_in_one_sentence",
     **{("demo", flag): tests for flag, tests in {**GENERAL, **MODEL, **ENCODING}.items()},
     **{("eval", flag): tests for flag, tests in {**GENERAL, **MODEL}.items()},
-    ("eval", "--json"): "test_eval_command.py::test_eval_prints_table_and_writes_json",
+    ("eval", "--json"): "test_eval_command.py::test_eval_prints_table_and_writes_json "
+    + OC
+    + "test_side_file_paths_are_checked_before_the_run",
     **{("bench", flag): t for flag, t in {**GENERAL, **MODEL, **ENCODING, **BACKGROUND}.items()},
     ("bench", "--frames"): "test_bench.py::test_bench_stops_after_frames_and_skips_encode_for_null",
-    ("bench", "--json"): "test_bench.py::test_bench_prints_table_and_writes_json_and_plot",
-    ("bench", "--plot"): "test_bench.py::test_bench_prints_table_and_writes_json_and_plot",
+    ("bench", "--json"): "test_bench.py::test_bench_prints_table_and_writes_json_and_plot "
+    + OC
+    + "test_bench_json_has_the_run_report_fields",
+    ("bench", "--plot"): "test_bench.py::test_bench_prints_table_and_writes_json_and_plot "
+    + OC
+    + "test_side_file_paths_are_checked_before_the_run",
     ("bench", "--output"): "test_bench.py::test_bench_never_writes_over_its_input " + ENCODER,
     **{("batch", flag): BATCH_SPY for flag in (*GENERAL, *MODEL, *ENCODING, *BACKGROUND)},
     ("batch", "--alpha-out"): None,
@@ -216,7 +252,7 @@ MODEL_AND_QUALITY = [
     "--model", "mediapipe", "--threads", "1", "--variant", "landscape",
     "--no-temporal", "--no-refine", "--debug",
 ]  # fmt: skip
-ENCODING_FLAGS = ["--alpha-out", "matte", "--codec", "ffv1", "--crf", "30", "--preset", "fast"]
+ENCODING_FLAGS = ["--alpha-out", "matte", "--codec", "h264", "--crf", "30", "--preset", "fast"]
 BACKGROUND_FLAGS = ["-b", "blur", "--blur", "7.5", "--no-planar"]
 GROUPS_OF = {
     "run": MODEL_AND_QUALITY + ENCODING_FLAGS + BACKGROUND_FLAGS,
@@ -257,7 +293,7 @@ def test_settings_flags_reach_the_stages(
         output = config.output
         assert (output.alpha_out, output.codec, output.crf, output.preset) == (
             "matte",
-            "ffv1",
+            "h264",
             30,
             "fast",
         )
@@ -292,7 +328,7 @@ def test_batch_flags_reach_the_batch(
     assert config.refine.feather == 1 and config.quiet
     assert (config.model.threads, config.model.variant) == (1, "landscape")
     assert not config.temporal.enabled and not config.refine.enabled
-    assert (config.output.codec, config.output.crf, config.output.preset) == ("ffv1", 30, "fast")
+    assert (config.output.codec, config.output.crf, config.output.preset) == ("h264", 30, "fast")
     assert config.background.blur == 7.5 and not config.output.planar
     assert seen["inputs"] == [str(tiny)] and seen["outdir"] == str(tmp_path / "out")
     assert (seen["jobs"], seen["ray"], seen["clip_cpus"]) == (3, "head:6379", 1.5)
@@ -310,6 +346,7 @@ def test_live_settings_reach_the_live_driver(
         raise _Seen
 
     monkeypatch.setattr(live, "run_live", spy)
+    monkeypatch.setattr("livematte.io.preview.display_available", lambda: True)
     argv = ["run", "0", "-o", "null", "--size", "640x360", "--fps", "24", "--fourcc", "MJPG"]
     argv += ["--vcam-device", "/dev/video9", "--infer-every", "3", "--preview"]
     argv += ["--stats-json", "s.json", "--privacy-image", "p.png"]
@@ -399,9 +436,9 @@ def test_file_run_refuses_live_settings(
         (["--live", "-o", "null", "--no-planar"], ["--no-planar", "live run"]),
         (["--live", "-o", "null", "--size", "640x360"], ["--size", "--live"]),
         (["--live", "-o", "null", "--fourcc", "MJPG"], ["--fourcc", "--live"]),
-        (["--live", "-o", "null", "--crf", "20"], ["--crf", "encodes no video"]),
-        (["--live", "-o", "vcam", "--codec", "ffv1"], ["--codec", "encodes no video"]),
-        (["-o", "null", "--preset", "fast"], ["--preset", "encodes no video"]),
+        (["--live", "-o", "null", "--crf", "20"], ["--crf", "writes no video"]),
+        (["--live", "-o", "vcam", "--codec", "ffv1"], ["--codec", "writes no video"]),
+        (["-o", "null", "--preset", "fast"], ["--preset", "writes no video"]),
         (["-o", "null", "-b", "#00ff00", "--blur", "5"], ["--blur", "blur"]),
     ],
     ids=["alpha-out", "no-planar", "size", "fourcc", "crf", "codec", "preset", "blur"],

@@ -608,19 +608,18 @@ def test_latency_percentiles() -> None:
     assert histogram.summary()["max"] == 100
 
 
-def test_preview_beside_another_output_without_a_display_is_skipped(
-    tmp_path: Path, monkeypatch, caplog
+def test_preview_beside_another_output_without_a_display_is_refused(
+    tmp_path: Path, monkeypatch
 ) -> None:
+    """--preview with no display is refused like -o preview, never skipped with a warning."""
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     monkeypatch.setattr("sys.platform", "linux")
     clip = write_clip(tmp_path / "in.mp4", frames=10, fps=30, audio=None)
     config = make_config()
     config.live.preview = True
-    with caplog.at_level("WARNING", logger="livematte"):
-        stats = run_live(str(clip), "null", config, StopRequest(), stages=half_stages(config))
-    assert stats.live.frames_out > 0
-    assert any("no display" in r.getMessage() for r in caplog.records)
+    with pytest.raises(UserError, match="display"):
+        run_live(str(clip), "null", config, StopRequest(), stages=half_stages(config))
 
 
 def test_ctrl_c_stops_cleanly_and_still_writes_the_statistics(tmp_path: Path) -> None:
