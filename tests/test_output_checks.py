@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import write_clip
@@ -235,7 +236,7 @@ def test_a_float_setting_that_is_not_finite_is_refused(
 
 # 7. side files checked before the run
 @pytest.mark.parametrize(
-    ("argv", "words"),
+    "case",
     [
         (["bench", "IN", "--plot", "TMP/p.xyz"], ["--plot", ".png, .pdf, .svg"]),
         (["bench", "IN", "--plot", "/nonexistent/p.png"], ["/nonexistent", "does not exist"]),
@@ -248,15 +249,11 @@ def test_a_float_setting_that_is_not_finite_is_refused(
     ids=["plot-format", "plot-folder", "stats-folder", "eval-folder"],
 )
 def test_side_file_paths_are_checked_before_the_run(
-    argv: list[str],
-    words: list[str],
-    tiny: Path,
-    tmp_path: Path,
-    no_work: None,
-    capsys: pytest.CaptureFixture[str],
+    case: tuple[list[str], list[str]], tiny: Path, tmp_path: Path, no_work: None, capsys: Any
 ) -> None:
-    argv = [a.replace("IN", str(tiny)).replace("TMP", str(tmp_path)) for a in argv]
-    refused(capsys, argv, *words)
+    """(argv, words of the refusal): IN is the input clip, TMP the test's folder."""
+    argv = [a.replace("IN", str(tiny)).replace("TMP", str(tmp_path)) for a in case[0]]
+    refused(capsys, argv, *case[1])
 
 
 # 8. messages that name the right flag
