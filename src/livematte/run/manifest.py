@@ -84,13 +84,13 @@ def plan_clips(
     (checked here, so a wrong value stops the batch before any clip starts)."""
     if ext is not None and ext.lstrip(".").lower() not in OUTPUT_EXTENSIONS:
         raise UserError(f"--ext {ext} is not one of {', '.join(OUTPUT_EXTENSIONS)}; pick one.")
-    inputs = [Path(spec) for spec in inputs]
+    paths = [Path(spec) for spec in inputs]
     outdir = Path(outdir)
-    check_outdir(inputs, outdir)
+    check_outdir(paths, outdir)
     validate(config)
     plan = ClipPlan()
     found: list[tuple[Path, Path]] = []  # (input, output path relative to outdir, no suffix)
-    for spec in inputs:
+    for spec in paths:
         found.extend(_discover(spec, outdir, recursive, plan.not_videos))
     rows = read_manifest(Path(manifest)) if manifest else []
     by_input = {path.resolve(): relative for path, relative in found}
