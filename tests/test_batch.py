@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import video_info, write_clip
 
@@ -233,3 +234,139 @@ def test_ctrl_c_stops_the_batch_cleanly_and_the_rerun_finishes(tmp_path: Path) -
     }
     for index in range(4):
         assert video_info(out / f"clip{index}.mp4")["frames"] == 120
+
+
+# --- usage errors are refused before any clip starts, one sentence, exit 2 -------------------
+
+
+def one_clip_folder(root: Path) -> Path:
+    """A folder with one one-frame clip and a note that is not a video."""
+    folder = root / "clips"
+    folder.mkdir()
+    write_clip(folder / "a.mp4", frames=1, audio=None, **SMALL)
+    (folder / "notes.txt").write_text("not a clip", encoding="utf-8")
+    return folder
+
+
+def refused(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    """Run the CLI, expect exit 2 and return its one-line message."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err and "\n" not in err, err
+    return err
+
+
+def test_transparent_into_an_mp4_is_refused_naming_ext(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clips = one_clip_folder(tmp_path)
+    out = tmp_path / "out"
+    err = refused(
+        ["batch", str(clips), "-o", str(out), "--ext", "mp4", "-b", "transparent"], capsys
+    )
+    assert "--ext mp4" in err and "mov" in err and "webm" in err
+    assert "attempt" not in err
+    assert not out.exists()
+
+
+def test_an_output_folder_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    clips = one_clip_folder(tmp_path)
+    short = tmp_path / "short.mp4"
+    short.write_bytes(b"x")
+    with pytest.raises(UserError, match="is an existing file"):
+        plan_clips([clips], short, Config())
+
+
+def test_the_input_folder_as_output_folder_is_refused(tmp_path: Path) -> None:
+    clips = one_clip_folder(tmp_path)
+    with pytest.raises(UserError, match="land among the inputs"):
+        plan_clips([clips], clips, Config())
+    with pytest.raises(UserError, match="land among the inputs"):
+        plan_clips([clips], tmp_path / "clips" / ".." / "clips", Config())
+
+
+@pytest.mark.parametrize("target", ["clips/a.mp4", "clips/notes.txt", "out/a.mp4", "clips.csv"])
+def test_a_report_onto_a_file_of_the_batch_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], target: str
+) -> None:
+    clips = one_clip_folder(tmp_path)
+    manifest = tmp_path / "clips.csv"
+    manifest.write_text("input\nclips/a.mp4\n", encoding="utf-8")
+    before = {p: p.read_bytes() for p in [clips / "a.mp4", clips / "notes.txt", manifest]}
+    argv = ["batch", str(clips), "-o", str(tmp_path / "out"), "--manifest", str(manifest)]
+    err = refused([*argv, "--report", str(tmp_path / target)], capsys)
+    assert "--report" in err
+    assert {p: p.read_bytes() for p in before} == before
+    assert not (tmp_path / "out").exists()
+
+
+def write_manifest(root: Path, text: str) -> Path:
+    manifest = root / "m" / "clips.csv"
+    manifest.parent.mkdir(exist_ok=True)
+    manifest.write_text(text, encoding="utf-8")
+    return manifest
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # An unknown column is refused from the header, even when its cells are empty.
+        ("input,output,background,output.crff\na.mp4,,#00ff00,\n", "line 1"),
+        ("input,temporal\na.mp4,\n", "Unknown setting 'temporal' in .*line 1"),
+        # Inputs and backgrounds are checked before any clip starts.
+        ("input\na.mp4\nmissing.mp4\n", "line 3: input .*missing.mp4 does not exist"),
+        ("input,background\na.mp4,nowhere.jpg\n", "line 2: Background .*nowhere.jpg"),
+        # Batch offers no matte file per clip, from the manifest or the command line.
+        ("input,output.alpha_out\na.mp4,\n", "line 1: output.alpha_out is refused"),
+        ("input,output\na.mp4,../escape.mp4\n", "line 2: Output .*outside the output folder"),
+        ("input,output\na.mp4,/tmp/escape.mp4\n", "line 2: Output .*outside the output folder"),
+        ("input,temporal.strength\na.mp4,5\n", r"temporal.strength .*fix .*clips.csv line 2\."),
+        ("input,output,background\na.mp4,a.mp4,transparent\n", "line 2: output a.mp4 cannot"),
+    ],
+)
+def test_manifest_mistakes_name_the_manifest_and_line(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    manifest = write_manifest(tmp_path, text)
+    write_clip(manifest.parent / "a.mp4", frames=1, audio=None, **SMALL)
+    with pytest.raises(UserError, match=message) as caught:
+        plan_clips([], tmp_path / "out", Config(), manifest=manifest)
+    assert str(manifest) in str(caught.value)
+    assert "\n" not in str(caught.value)
+    assert not (tmp_path / "escape.mp4").exists()
+
+
+def test_manifest_backgrounds_are_read_from_the_manifests_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from livematte.io.images import write_png
+
+    manifest = write_manifest(tmp_path, "input,background\na.mp4,office.png\nb.mp4,#00b140\n")
+    write_clip(manifest.parent / "a.mp4", frames=1, audio=None, **SMALL)
+    write_clip(manifest.parent / "b.mp4", frames=1, audio=None, **SMALL)
+    write_png(manifest.parent / "office.png", np.zeros((8, 8, 3), np.uint8))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    plan = plan_clips([], tmp_path / "out", Config(), manifest=Path("../m/clips.csv"))
+    specs = {job.input.name: job.config.background.specs for job in plan.jobs}
+    assert Path(specs["a.mp4"][0]).resolve() == manifest.parent / "office.png"
+    assert specs["b.mp4"] == ["#00b140"]
+
+
+def test_report_paths_are_absolute_for_every_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one_clip_folder(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    process_batch(["clips"], "out", jobs=1, report="report.json", config=Config(quiet=True))
+    entries = json.loads((tmp_path / "report.json").read_text())
+    assert {e["status"] for e in entries} == {"done", "skipped"}
+    assert {e["input"] for e in entries} == {
+        str(tmp_path / "clips" / "a.mp4"),
+        str(tmp_path / "clips" / "notes.txt"),
+    }
+    process_batch(["clips"], "out", jobs=1, report="report.json", config=Config(quiet=True))
+    again = json.loads((tmp_path / "report.json").read_text())
+    assert [e["status"] for e in again] == ["skipped", "skipped"]
+    assert all(Path(e["input"]).is_absolute() for e in again)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import re
 from pathlib import Path
 
 import pytest
 
 from livematte import cli, process_video
 from livematte.cli import build_parser, config_from_args, main
-from livematte.config import CHOICES, Config, load_config, setting_type, validate
+from livematte.config import CHOICES, Config, load_config, read_toml, setting_type, validate
 from livematte.errors import UserError
 
 
@@ -74,6 +76,29 @@ def test_shipped_example_configs_load_and_validate() -> None:
     assert examples, "configs/ should hold documented examples"
     for path in examples:
         validate(load_config(path))
+
+
+def _setting_names(node: object, prefix: str = "") -> set[str]:
+    """Every "section.key" of a Config (or of its parsed TOML), leaves only."""
+    items = (
+        {f.name: getattr(node, f.name) for f in dataclasses.fields(node)}  # type: ignore[arg-type]
+        if dataclasses.is_dataclass(node)
+        else dict(node)  # type: ignore[call-overload]
+    )
+    names: set[str] = set()
+    for key, value in items.items():
+        nested = dataclasses.is_dataclass(value) or isinstance(value, dict)
+        names |= _setting_names(value, f"{prefix}{key}.") if nested else {f"{prefix}{key}"}
+    return names
+
+
+def test_default_config_file_holds_every_setting_at_its_real_default() -> None:
+    """configs/default.toml says it is every setting with its default: hold it to that."""
+    path = Path(__file__).resolve().parents[1] / "configs" / "default.toml"
+    assert _setting_names(read_toml(path)) == _setting_names(Config())
+    assert load_config(path) == Config()
+    settings = [line for line in path.read_text().splitlines() if re.match(r"^\w+ *=", line)]
+    assert all("#" in line for line in settings), "each setting has its one-line comment"
 
 
 # ---- flag types come from the config's fields -------------------------------------------

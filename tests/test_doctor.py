@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
 import pytest
 
 from livematte.cli import main
-from livematte.doctor import Probes, diagnose, main_doctor
+from livematte.doctor import Probes, default_model, diagnose, main_doctor
 from livematte.errors import UserError
 
 V4L2_CTL = """ioctl: VIDIOC_ENUM_FMT
@@ -19,6 +20,14 @@ V4L2_CTL = """ioctl: VIDIOC_ENUM_FMT
 \t[1]: 'YUYV' (YUYV 4:2:2)
 \t\tSize: Discrete 640x480
 """
+
+
+MODEL_FILES = [
+    "selfie_segmentation/selfie_segmentation.tflite",
+    "selfie_segmentation/selfie_segmentation_landscape.tflite",
+    "pose_detection/pose_detection.tflite",
+    "pose_landmark/pose_landmark_full.tflite",
+]
 
 
 def healthy(root: Path) -> Probes:
@@ -55,7 +64,7 @@ def healthy(root: Path) -> Probes:
         runtimes=lambda: ["onnxruntime 1.20.0"],
         providers=lambda: ["CPUExecutionProvider"],
         session=lambda: "cpu",
-        model_file=lambda: Path("/m/selfie_segmentation.tflite"),
+        model_files=lambda: [Path("/mp/modules") / name for name in MODEL_FILES],
         codecs=lambda: {"libx264", "libvpx-vp9", "prores_ks"},
         open_vcam=lambda: "OBS Virtual Camera",
     )
@@ -147,14 +156,45 @@ def test_a_session_that_does_not_run_fails(tmp_path: Path, capsys) -> None:
 def test_missing_model_and_codec(tmp_path: Path, capsys) -> None:
     probes = healthy(tmp_path)
 
-    def no_model() -> Path:
+    def no_model() -> list[Path]:
         raise UserError("The selfie segmentation model is missing")
 
-    probes.model_file = no_model
+    probes.model_files = no_model
     probes.codecs = lambda: {"libvpx-vp9"}
     out = _fail(probes, capsys)
     assert "FAIL  default model" in out and "FAIL  codec libx264" in out
     assert "warn  codec prores_ks" in out
+
+
+def test_the_default_model_check_names_every_file_auto_loads(tmp_path: Path) -> None:
+    check = by_name(diagnose(healthy(tmp_path)))["default model"]
+    assert check.ok and check.detail == (
+        "selfie_segmentation.tflite, selfie_segmentation_landscape.tflite, "
+        "pose_detection.tflite, pose_landmark_full.tflite in /mp/modules"
+    )
+
+
+@pytest.mark.parametrize(
+    ("module", "missing"),
+    [
+        ("selfie_segmentation", "selfie_segmentation_landscape.tflite"),
+        ("pose_detection", "pose_detection.tflite"),
+        ("pose_landmark", "pose_landmark_full.tflite"),
+    ],
+)
+def test_any_missing_builtin_model_file_fails_the_check(
+    tmp_path: Path, monkeypatch, module: str, missing: str
+) -> None:
+    """The real probe, with one file of the wheel gone: the check fails and names it."""
+    modules = tmp_path / "mediapipe" / "modules"
+    for name in MODEL_FILES:
+        (modules / name).parent.mkdir(parents=True, exist_ok=True)
+        (modules / name).touch()
+    (modules / module / missing).unlink()
+    finder = type("Spec", (), {"submodule_search_locations": [str(tmp_path / "mediapipe")]})
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: finder)
+    (check,) = default_model(Probes())
+    assert not check.ok and missing in check.detail and check.needed
 
 
 def test_a_probe_that_crashes_is_reported_not_raised(tmp_path: Path, capsys) -> None:

@@ -62,6 +62,32 @@ def test_eval_prints_table_and_writes_json(tmp_path: Path, capsys):
     assert row["mad"] > 50 and row["iou"] < 0.5
 
 
+class ChoosingMatter(ConstantMatter):
+    """Like ``--model auto``: its name is its current choice, made once frames arrive."""
+
+    def __init__(self) -> None:
+        super().__init__(1.0)
+        self.choice = "selfie"
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return f"auto ({self.choice})"
+
+    def infer(self, rgb: np.ndarray) -> Matte:
+        self.choice = "pose"
+        return super().infer(rgb)
+
+
+def test_eval_json_names_what_ran_not_the_choice_before_the_clips(tmp_path: Path, capsys):
+    clip = write_frames(tmp_path / "wide", frames=2)
+    path = tmp_path / "scores.json"
+    assert main_eval([str(clip)], Config(), str(path), matter=ChoosingMatter()) == 0
+    data = json.loads(path.read_text())
+    assert data["clips"][0]["model"] == "auto (pose)"
+    assert data["model"] == "auto" and data["models"] == ["auto (pose)"]
+    assert "model auto ran on" in capsys.readouterr().err
+
+
 def test_eval_scores_what_the_pipeline_outputs(tmp_path: Path, capsys):
     clip = write_frames(tmp_path / "c", frames=3, truth=np.full((96, 160), 255, np.uint8))
     results = {}

@@ -326,8 +326,10 @@ def test_model_chosen_per_clip_is_reported(tmp_path: Path):
         return alpha_fn
 
     paths = [make_clip(tmp_path / "a", frames=2), make_clip(tmp_path / "b", frames=2)]
-    results = evaluate_clips(paths, factory)
+    results = evaluate_clips(paths, factory, about={"model": "auto"})
     assert [c["model"] for c in results["clips"]] == ["auto (pose)", "auto (selfie)"]
+    # The top level keeps the setting and lists what ran, never a choice made before the clips.
+    assert results["model"] == "auto" and results["models"] == ["auto (pose)", "auto (selfie)"]
     table = format_table(results)
     rows = {line.split()[0]: line for line in table.splitlines()}
     assert table.splitlines()[0].rstrip().endswith("model")

@@ -147,7 +147,14 @@ REGISTRY: dict[tuple[str, str], str | None] = {
     ("bench", "--output"): "test_bench.py::test_bench_never_writes_over_its_input " + ENCODER,
     **{("batch", flag): BATCH_SPY for flag in (*GENERAL, *MODEL, *ENCODING, *BACKGROUND)},
     ("batch", "--alpha-out"): None,
-    ("batch", "--output"): BATCH_SPY + " " + BATCH + "test_cli_batch_exit_codes",
+    ("batch", "--output"): BATCH_SPY
+    + " "
+    + BATCH
+    + "test_cli_batch_exit_codes "
+    + BATCH
+    + "test_an_output_folder_that_is_a_file_is_refused "
+    + BATCH
+    + "test_the_input_folder_as_output_folder_is_refused",
     ("batch", "--jobs"): BATCH_SPY + " " + BATCH + "test_cli_batch_exit_codes",
     ("batch", "--ray"): BATCH_SPY + " " + BATCH + "test_ray_missing_says_how_to_install",
     ("batch", "--clip-cpus"): BATCH_SPY
@@ -155,16 +162,27 @@ REGISTRY: dict[tuple[str, str], str | None] = {
     ("batch", "--manifest"): BATCH_SPY
     + " "
     + BATCH
-    + "test_manifest_sets_each_clips_output_and_settings",
+    + "test_manifest_sets_each_clips_output_and_settings "
+    + BATCH
+    + "test_manifest_mistakes_name_the_manifest_and_line "
+    + BATCH
+    + "test_manifest_backgrounds_are_read_from_the_manifests_folder",
     ("batch", "--report"): BATCH_SPY
     + " "
     + BATCH
-    + "test_ctrl_c_stops_the_batch_cleanly_and_the_rerun_finishes",
+    + "test_ctrl_c_stops_the_batch_cleanly_and_the_rerun_finishes "
+    + BATCH
+    + "test_a_report_onto_a_file_of_the_batch_is_refused "
+    + BATCH
+    + "test_report_paths_are_absolute_for_every_entry",
     ("batch", "--recursive"): BATCH_SPY
     + " "
     + BATCH
     + "test_batch_writes_every_good_clip_reports_the_rest_and_resumes",
-    ("batch", "--ext"): BATCH_SPY,
+    ("batch", "--ext"): BATCH_SPY
+    + " "
+    + BATCH
+    + "test_transparent_into_an_mp4_is_refused_naming_ext",
 }
 REGISTRY = {key: tests for key, tests in REGISTRY.items() if tests is not None}
 

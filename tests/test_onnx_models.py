@@ -205,6 +205,43 @@ def test_bad_spec_files_say_which_key(tmp_path, text, message):
         load_spec_file(write_spec(tmp_path, text))
 
 
+def test_forced_type_reading_a_multichannel_output_is_refused(tmp_path):
+    """--model-type modnet on a SINet-shaped graph would read channel 0, the background."""
+    sinet_like = factories.segmenter("NCHW", (320, 320), input_name="data", output_name="prob")
+    model = factories.save(sinet_like, tmp_path)
+    with pytest.raises(
+        UserError,
+        match=r"output 'prob' has 2 channels in layout NCHW but the description reads a "
+        r"one-channel probability output and does not say which channel is the person.*"
+        r"it looks like a sinet model, so use --model-type sinet",
+    ):
+        load_onnx_matter(model, model_type="modnet", device="cpu")
+
+
+@pytest.mark.parametrize("output_type", ["probability", "logits"])
+def test_spec_must_name_the_person_channel_of_a_multichannel_output(tmp_path, output_type):
+    model = factories.save(factories.segmenter(), tmp_path)
+    unnamed = write_spec(tmp_path, f'[output]\ntype = "{output_type}"')
+    with pytest.raises(UserError, match=r"does not say which channel is the person"):
+        load_onnx_matter(model, spec_path=unnamed, device="cpu")
+    named = write_spec(tmp_path, f'[output]\ntype = "{output_type}"\nchannel = 1')
+    assert load_onnx_matter(model, spec_path=named, device="cpu").spec.channel == 1
+
+
+def test_labels_must_name_the_person_class():
+    ins = [TensorInfo("image", (1, 3, 48, 64), "tensor(float)")]
+    outs = [TensorInfo("classes", (1, 48, 64), "tensor(int64)")]
+    with pytest.raises(UserError, match=r"does not say which class is the person"):
+        resolve_spec(ModelSpec(output_type="labels"), "m.onnx", ins, outs)
+    assert resolve_spec(ModelSpec(output_type="labels", channel=15), "m.onnx", ins, outs)
+
+
+def test_shared_sinet_forced_as_modnet_is_refused():
+    model = need(MODELS / "sinet_softmax.onnx")
+    with pytest.raises(UserError, match=r"use --model-type sinet"):
+        load_onnx_matter(str(model), model_type="modnet", device="cpu")
+
+
 def test_spec_and_type_together_are_refused(tmp_path):
     model = factories.save(factories.segmenter(), tmp_path)
     with pytest.raises(UserError, match="either --model-type or --model-spec"):

@@ -180,14 +180,14 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
     return config
 
 
-def validate(config: Config) -> None:
-    """Value checks no type can express; one sentence per problem (a :class:`UserError`)."""
+def validate(config: Config, fix: str = "fix the flag or the config file") -> None:
+    """Value checks no type can express; one sentence per problem (a :class:`UserError`)
+    that ends with ``fix``: what to change (a batch manifest names its line)."""
     for dotted, choices in CHOICES.items():
         value = get_value(config, dotted)
         if value not in choices:
             raise UserError(
-                f"Setting {dotted} must be one of {', '.join(choices)}, not {value!r}; "
-                "fix the flag or the config file."
+                f"Setting {dotted} must be one of {', '.join(choices)}, not {value!r}; {fix}."
             )
     _check_finite(config)
     codec = config.output.codec
@@ -198,7 +198,7 @@ def validate(config: Config) -> None:
         )
     for ok, message in _range_checks(config) + _quality_checks(config):
         if not ok:
-            raise UserError(f"Setting {message}; fix the flag or the config file.")
+            raise UserError(f"Setting {message}; {fix}.")
 
 
 def _check_finite(target: Any, prefix: str = "") -> None:

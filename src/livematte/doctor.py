@@ -108,12 +108,12 @@ def _providers() -> list[str]:
     return list(onnxruntime.get_available_providers())
 
 
-def _model_file() -> Path:
-    from .matting.mediapipe_selfie import model_file
-    from .matting.pose import model_files
+def _model_files() -> list[Path]:
+    """Every built-in file the default ``--model auto`` may load (UserError names a missing
+    one): both selfie variants, chosen by frame shape, and the pose detector and landmarks."""
+    from .matting import mediapipe_selfie, pose
 
-    model_files()  # the default (auto) needs the pose models too
-    return model_file("general")
+    return [*mediapipe_selfie.model_files(), *pose.model_files()]
 
 
 def _codecs() -> set[str]:
@@ -145,7 +145,7 @@ class Probes:
     runtimes: Callable[[], list[str]] = installed_runtimes
     providers: Callable[[], list[str]] = _providers
     session: Callable[[], str] = _tiny_session
-    model_file: Callable[[], Path] = _model_file
+    model_files: Callable[[], list[Path]] = _model_files
     codecs: Callable[[], set[str]] = _codecs
     open_vcam: Callable[[], str] = _open_vcam
 
@@ -350,10 +350,12 @@ def onnx_runtime(p: Probes) -> list[Check]:
 
 def default_model(p: Probes) -> list[Check]:
     try:
-        path = p.model_file()
+        paths = p.model_files()
     except UserError as exc:
         return [Check("default model", False, str(exc), "pip install mediapipe==0.10.21")]
-    return [Check("default model", True, str(path))]
+    modules = {path.parent.parent for path in paths}  # mediapipe/modules/<model>/<file>
+    where = f" in {modules.pop()}" if len(modules) == 1 else ""
+    return [Check("default model", True, ", ".join(path.name for path in paths) + where)]
 
 
 def codecs(p: Probes) -> list[Check]:

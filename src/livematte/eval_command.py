@@ -47,14 +47,20 @@ def main_eval(
     """Evaluate ``clips`` with the pipeline ``config`` describes and print the table."""
     matter = matter if matter is not None else create_matter(config.model)
     factory, close = pipeline_alpha_fns(config, matter)
-    about = matter.describe()  # model, device and the provider that ran
+    # "model" is the setting (e.g. "auto"): a per-shot model's name before any frame is only
+    # its starting choice; "models" (from evaluate_clips) lists what ran on the clips.
+    about = {**matter.describe(), "model": config.model.name}
     try:
         results = evaluate_clips(clips, factory, json_path=json_path, about=about)
     finally:
         close()
     print(format_table(results))
     if not config.quiet:
-        print(f"livematte: model {matter.name} ran on {matter.provider}.", file=sys.stderr)
+        ran = ", ".join(results.get("models", []))
+        print(
+            f"livematte: model {config.model.name} ran on {matter.provider} as {ran}.",
+            file=sys.stderr,
+        )
     if json_path and not config.quiet:
         print(f"livematte: results written to {json_path}.", file=sys.stderr)
     return 0

@@ -199,7 +199,8 @@ def evaluate_clips(
     :data:`livematte.metrics.METRICS` (NaN where not measurable), ``frames``, ``counts`` and,
     for clips, ``path``, ``ground_truth`` and ``per_frame``. All clips are checked before the
     first frame is processed, so a typo fails at once. ``json_path`` receives the same data,
-    with NaN written as null. ``about`` adds top-level keys (e.g. the provider that ran).
+    with NaN written as null. ``about`` adds top-level keys (e.g. the provider that ran);
+    where clips name the model they used, ``models`` lists those names once each.
     """
     clips = [discover_clip(p) for p in paths]
     if not clips:
@@ -213,6 +214,9 @@ def evaluate_clips(
             summary["model"] = model() if callable(model) else model
         summaries.append(summary)
     results = {**(about or {}), "clips": summaries, "overall": combine_summaries(summaries)}
+    chosen = list(dict.fromkeys(s["model"] for s in summaries if s.get("model")))
+    if chosen:  # what really ran, in order of first use (a per-shot model may differ by clip)
+        results["models"] = chosen
     if json_path is not None:
         write_json(json_path, results)
     return results

@@ -72,13 +72,8 @@ def check_codec_fits(
             f"{flag} {path} cannot hold {CODEC_TITLES[codec]} (--codec {config.codec}): "
             f"{ext} files take {names}, so pick one of those or another extension."
         )
-    if codec == "h264" and transparent:
-        fix = (
-            "drop --codec h264 (ProRes 4444 and VP9 keep the alpha)"
-            if config.codec
-            else "write .mov (ProRes 4444), .webm (VP9 with alpha) or a folder of PNGs"
-        )
-        raise UserError(f"H.264 ({path.name}) cannot carry transparency; {fix} instead.")
+    if transparent:
+        refuse_h264_alpha(codec, path, config)
     top = CRF_MAX.get(codec)
     if top is not None and not 0 <= config.crf <= top:
         raise UserError(
@@ -86,3 +81,15 @@ def check_codec_fits(
             f"which takes 0 to {top}; pick a value in that range."
         )
     return codec
+
+
+def refuse_h264_alpha(codec: str, path: Path, config: OutputConfig) -> None:
+    """H.264 keeps no alpha: blame --codec when it chose H.264, else the extension."""
+    if codec != "h264":
+        return
+    fix = (
+        "drop --codec h264 (ProRes 4444 and VP9 keep the alpha)"
+        if config.codec
+        else "write .mov (ProRes 4444), .webm (VP9 with alpha) or a folder of PNGs"
+    )
+    raise UserError(f"H.264 ({path.name}) cannot carry transparency; {fix} instead.")

@@ -24,7 +24,7 @@ from ..config import OutputConfig
 from ..errors import UserError, reason_of
 from ..frame import Frame
 from .audio import AudioCopier
-from .codecs import check_codec_fits, codec_of
+from .codecs import check_codec_fits, codec_of, refuse_h264_alpha
 from .partials import forget_on_abort, remove_on_abort
 from .sinks import PixelFormat, Sink, check_writable_folder, partial_path
 
@@ -58,7 +58,9 @@ def choose_video_settings(
 ) -> VideoSettings:
     codec = codec_of(path, config, transparent=transparent, grey=grey)
     crf = str(config.crf)
-    if codec == "h264":  # (check_codec_fits refuses transparency)
+    if transparent:
+        refuse_h264_alpha(codec, path, config)
+    if codec == "h264":
         return VideoSettings(
             "libx264", "yuv420p", {"crf": crf, "preset": config.preset}, even_size=True
         )

@@ -36,6 +36,11 @@ def model_file(variant: str) -> Path:
     return wheel_file("selfie_segmentation", VARIANTS[variant][0])
 
 
+def model_files() -> list[Path]:
+    """Paths of both variants' .tflite files: ``auto`` picks one per frame shape."""
+    return [model_file(variant) for variant in VARIANTS]
+
+
 def wheel_file(module: str, filename: str) -> Path:
     """Path of ``mediapipe/modules/<module>/<filename>`` inside the installed mediapipe wheel.
 

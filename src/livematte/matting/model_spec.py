@@ -62,6 +62,8 @@ class ModelSpec:
     (a softmax over class channels, already applied in the graph), ``logits`` (raw
     scores: livematte applies a sigmoid, or a softmax across channels when there are
     several) or ``labels`` (a class index per pixel; ``channel`` is the person's class).
+    ``channel`` left as ``None`` means the output has one channel; :func:`resolve_spec`
+    refuses it for a multi-channel output, where reading channel 0 could be the background.
     """
 
     family: str = "custom"
@@ -77,9 +79,14 @@ class ModelSpec:
     std: tuple[float, float, float] = (1.0, 1.0, 1.0)
     output_name: str | None = None
     output_layout: str | None = None
-    channel: int = 0
+    channel: int | None = None
     output_type: str = "probability"
     dtype: str = "float32"  # filled in from the model by resolve_spec, not a TOML key
+
+    @property
+    def person_channel(self) -> int:
+        """The channel (or class) read as the person; 0 for a one-channel output."""
+        return 0 if self.channel is None else self.channel
 
     def input_size(self, frame_h: int, frame_w: int) -> tuple[int, int]:
         """The (height, width) to resize a frame of this size to before inference."""
@@ -391,6 +398,7 @@ def resolve_spec(
     size = _input_problems(spec, image, problems)
     output_layout = spec.output_layout or spec.layout
     _output_problems(spec, out, output_layout, problems)
+    _channel_problems(spec, out, output_layout, problems)
     if problems:
         _fail(spec, model_name, ins, outs, problems)
     return dataclasses.replace(
@@ -410,10 +418,14 @@ def _fail(
     outs: Sequence[TensorInfo],
     problems: list[str],
 ) -> None:
+    family = detect_family(ins, outs)
+    if family is not None and family != spec.family:
+        fix = f"it looks like a {family} model, so use --model-type {family} or a --model-spec file"
+    else:
+        fix = "fix the --model-spec file or pick another --model-type"
     raise UserError(
         f"Model {model_name} does not match the {spec.family} description: {'; '.join(problems)} "
-        f"(the model has {signature(ins, outs)}); fix the --model-spec file or pick another "
-        "--model-type."
+        f"(the model has {signature(ins, outs)}); {fix}."
     )
 
 
@@ -483,13 +495,32 @@ def _output_problems(spec: ModelSpec, out: TensorInfo, layout: str, problems: li
     channels = _channels(out, layout) if len(out.shape) == 4 else 1
     if spec.output_type == "labels":
         return
-    if isinstance(channels, int) and spec.channel >= channels:
+    if isinstance(channels, int) and spec.person_channel >= channels:
         problems.append(
             f"output {out.name!r} has {channels} channel(s) in layout {layout} but the description "
-            f"reads channel {spec.channel}"
+            f"reads channel {spec.person_channel}"
         )
     if spec.output_type == "softmax" and channels == 1:
         problems.append(f"output {out.name!r} has one channel, so it is no softmax over classes")
+
+
+def _channel_problems(spec: ModelSpec, out: TensorInfo, layout: str, problems: list[str]) -> None:
+    """A description must name the person's channel wherever there is more than one."""
+    if spec.channel is not None or len(out.shape) not in (3, 4):
+        return
+    if spec.output_type == "labels":
+        problems.append(
+            f"output {out.name!r} holds class labels but the description does not say which "
+            "class is the person (output.channel)"
+        )
+        return
+    channels = _channels(out, layout) if len(out.shape) == 4 else 1
+    if isinstance(channels, int) and channels > 1:
+        problems.append(
+            f"output {out.name!r} has {channels} channels in layout {layout} but the description "
+            f"reads a one-channel {spec.output_type} output and does not say which channel is "
+            "the person (output.channel)"
+        )
 
 
 def _rvm_problems(inputs: dict[str, TensorInfo], outputs: dict[str, TensorInfo]) -> list[str]:

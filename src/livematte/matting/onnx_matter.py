@@ -104,13 +104,13 @@ def person_alpha(output: np.ndarray, spec: ModelSpec) -> np.ndarray:
     else:
         planes = output[:1]  # (1, H, W): one plane, no channel axis
     if spec.output_type == "labels":
-        alpha = (planes[0] == spec.channel).astype(np.float32)
+        alpha = (planes[0] == spec.person_channel).astype(np.float32)
     elif spec.output_type == "logits" and planes.shape[0] > 1:
-        alpha = _softmax_channel(planes.astype(np.float32), spec.channel)
+        alpha = _softmax_channel(planes.astype(np.float32), spec.person_channel)
     elif spec.output_type == "logits":
-        alpha = _sigmoid(planes[spec.channel].astype(np.float32))
+        alpha = _sigmoid(planes[spec.person_channel].astype(np.float32))
     else:
-        alpha = planes[spec.channel]
+        alpha = planes[spec.person_channel]
     return np.ascontiguousarray(np.clip(alpha, 0.0, 1.0), dtype=np.float32)
 
 

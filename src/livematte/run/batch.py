@@ -22,8 +22,8 @@ from ..io.sources import VideoFileSource
 from .clip import DONE, FAILED, SKIPPED, STOPPED, ClipResult, remove_stale_attempts
 from .executors import CLIP_CPUS, default_jobs, run_local, run_ray
 from .interrupt import StopRequest
-from .journal import Journal
-from .manifest import ClipJob, plan_clips
+from .journal import JOURNAL_NAME, Journal
+from .manifest import ClipJob, ClipPlan, plan_clips
 from .progress import Progress
 
 
@@ -98,6 +98,8 @@ def process_batch(
     plan = plan_clips(inputs, outdir, config, recursive=recursive, ext=ext, manifest=manifest)
     if not plan.jobs:
         raise UserError("No video clips among the inputs; give video files or folders of them.")
+    if report:
+        check_report_path(Path(report), plan, outdir, manifest)
     started = time.perf_counter()
     journal = Journal(outdir)
     results: dict[int, ClipResult] = {}
@@ -131,7 +133,7 @@ def process_batch(
     bar.close()
     batch.results = [results[i] for i in sorted(results)]
     batch.results += [
-        ClipResult(str(p), "", SKIPPED, error="not a video file") for p in plan.not_videos
+        ClipResult(str(p.resolve()), "", SKIPPED, error="not a video file") for p in plan.not_videos
     ]
     batch.not_videos = len(plan.not_videos)
     batch.seconds = time.perf_counter() - started
@@ -139,6 +141,22 @@ def process_batch(
         write_json(report, batch.to_list())
     _note(quiet, None, summary(batch))
     return batch
+
+
+def check_report_path(
+    report: Path, plan: ClipPlan, outdir: Path, manifest: str | Path | None
+) -> None:
+    """Refuse a --report that would overwrite a file of the batch: an input, an output,
+    the manifest or the journal (checked before any clip starts)."""
+    taken = {job.input.resolve() for job in plan.jobs} | {p.resolve() for p in plan.not_videos}
+    taken |= {job.output.resolve() for job in plan.jobs} | {(outdir / JOURNAL_NAME).resolve()}
+    if manifest:
+        taken.add(Path(manifest).resolve())
+    if report.resolve() in taken or report.is_dir():
+        raise UserError(
+            f"--report {report} would overwrite a file of the batch (an input, an output or "
+            "the manifest) or is a folder; name a new .json file for the report."
+        )
 
 
 def _execute(

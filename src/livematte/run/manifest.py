@@ -15,13 +15,15 @@ import csv
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import Config, set_value, validate
+from ..composite import parse_backgrounds
+from ..config import Config, set_value, setting_type, validate
 from ..errors import UserError
 from ..io.codecs import VIDEO_EXTENSIONS
+from ..io.video_file import choose_video_settings
 
 OUTPUT_EXTENSIONS = ("mp4", "mkv", "mov", "webm")
 
@@ -59,10 +61,15 @@ def settings_hash(config: Config, output: Path) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def is_transparent(config: Config) -> bool:
+    """Whether the clip keeps its alpha instead of a background (the first spec decides)."""
+    specs = config.background.specs
+    return bool(specs) and specs[0].strip().lower() == "transparent"
+
+
 def default_extension(config: Config) -> str:
     """mp4, or mov (ProRes 4444 keeps the alpha) when the background is transparent."""
-    specs = config.background.specs
-    return "mov" if specs and specs[0].strip().lower() == "transparent" else "mp4"
+    return "mov" if is_transparent(config) else "mp4"
 
 
 def plan_clips(
@@ -78,33 +85,36 @@ def plan_clips(
     (checked here, so a wrong value stops the batch before any clip starts)."""
     if ext is not None and ext.lstrip(".").lower() not in OUTPUT_EXTENSIONS:
         raise UserError(f"--ext {ext} is not one of {', '.join(OUTPUT_EXTENSIONS)}; pick one.")
+    paths = [Path(spec) for spec in inputs]
     outdir = Path(outdir)
+    check_outdir(paths, outdir)
+    validate(config)
     plan = ClipPlan()
     found: list[tuple[Path, Path]] = []  # (input, output path relative to outdir, no suffix)
-    for spec in inputs:
-        found.extend(_discover(Path(spec), outdir, recursive, plan.not_videos))
+    for spec in paths:
+        found.extend(_discover(spec, outdir, recursive, plan.not_videos))
     rows = read_manifest(Path(manifest)) if manifest else []
     by_input = {path.resolve(): relative for path, relative in found}
     for listed in rows:
+        if not listed.input.is_file():
+            raise UserError(f"{listed.where}: input {listed.input} does not exist; fix that line.")
         by_input.setdefault(listed.input.resolve(), Path(listed.input.stem))
     settings = {row.input.resolve(): row for row in rows}
     claimed: dict[Path, Path] = {}
+    backgrounds = BackgroundCheck()
     for source, relative in by_input.items():
         clip_config = copy.deepcopy(config)
         row = settings.get(source)
         if row is not None:
             row.apply(clip_config)
-        validate(clip_config)
+            validate(clip_config, fix=f"fix {row.where}")
+        backgrounds.check(clip_config, row)
         suffix = "." + (ext or default_extension(clip_config)).lstrip(".").lower()
         output = outdir / relative.with_name(relative.name + suffix)
         if row is not None and row.output:
             output = outdir / row.output
-        output = Path(output)
-        if output.suffix.lower() not in VIDEO_EXTENSIONS:
-            raise UserError(
-                f"Output {output} for {source} is not a video file name; end it with one of "
-                f"{', '.join('.' + e for e in OUTPUT_EXTENSIONS)}."
-            )
+        _check_output(output, outdir, source, row)
+        _check_alpha(output, clip_config, ext, row)
         key = output.resolve()
         if key in claimed:
             raise UserError(
@@ -116,6 +126,77 @@ def plan_clips(
         claimed[key] = source
         plan.jobs.append(ClipJob(source, output, clip_config))
     return plan
+
+
+def check_outdir(inputs: list[Path], outdir: Path) -> None:
+    """Refuse an output folder that is a file, or that is one of the input folders (its
+    outputs would land among the inputs, and be taken for inputs by the next run)."""
+    if outdir.exists() and not outdir.is_dir():
+        raise UserError(
+            f"Output folder {outdir} is an existing file; -o names a folder for the outputs, "
+            "so choose a folder name."
+        )
+    for spec in inputs:
+        if spec.is_dir() and spec.resolve() == outdir.resolve():
+            raise UserError(
+                f"Output folder {outdir} is the input folder {spec}; the outputs would land "
+                "among the inputs, so choose another -o folder."
+            )
+
+
+def _check_output(output: Path, outdir: Path, source: Path, row: ManifestRow | None) -> None:
+    """An output must be a video file name inside the output folder."""
+    where = f"{row.where}: " if row is not None else ""
+    if output.suffix.lower() not in VIDEO_EXTENSIONS:
+        raise UserError(
+            f"{where}Output {output} for {source} is not a video file name; end it with one "
+            f"of {', '.join('.' + e for e in OUTPUT_EXTENSIONS)}."
+        )
+    if not output.resolve().is_relative_to(outdir.resolve()):
+        raise UserError(
+            f"{where}Output {output} lies outside the output folder {outdir}; give a path "
+            "inside it."
+        )
+
+
+def _check_alpha(output: Path, config: Config, ext: str | None, row: ManifestRow | None) -> None:
+    """A transparent clip needs a format that keeps the alpha: refused now, not per clip."""
+    if not is_transparent(config):
+        return
+    try:
+        choose_video_settings(output, True, config.output)
+    except UserError:
+        if row is not None and row.output:
+            cause = f"output {row.output}"
+        elif ext is not None:
+            cause = f"--ext {ext}"
+        else:
+            cause = f"output.codec {config.output.codec}"
+        where = f"{row.where}: " if row is not None else ""
+        raise UserError(
+            f"{where}{cause} cannot carry a transparent background; write mov or webm, the "
+            "formats that keep the alpha."
+        ) from None
+
+
+class BackgroundCheck:
+    """Parses each clip's backgrounds once per distinct list, so a missing or broken
+    background stops the batch before any clip starts, naming its manifest line."""
+
+    def __init__(self) -> None:
+        self._seen: set[tuple[str, ...]] = set()
+
+    def check(self, config: Config, row: ManifestRow | None) -> None:
+        specs = tuple(config.background.specs)
+        if specs in self._seen:
+            return
+        try:
+            parse_backgrounds(list(specs), config.background.blur)
+        except UserError as exc:
+            if row is None:
+                raise
+            raise UserError(f"{row.where}: {exc}") from None
+        self._seen.add(specs)
 
 
 def _discover(
@@ -196,6 +277,12 @@ def _parse_cell(text: str) -> Any:
     return text
 
 
+# Columns that are not config keys.
+_CLIP_COLUMNS = ("input", "output", "background")
+# Refused: the matte goes to one named file, which many clips cannot share.
+_REFUSED = {"output.alpha_out": "a matte file per clip is not offered by batch"}
+
+
 def read_manifest(path: Path) -> list[ManifestRow]:
     """Rows of a CSV (header row first) or JSON Lines (``.jsonl``/``.ndjson``) manifest."""
     try:
@@ -208,19 +295,57 @@ def read_manifest(path: Path) -> list[ManifestRow]:
         records = _jsonl_records(path, text)
     else:
         reader = csv.DictReader(text.splitlines())
+        _check_columns(reader.fieldnames or [], f"{path} line 1")
         records = [
             (f"{path} line {reader.line_num}", {k.strip(): v for k, v in r.items() if k and v})
             for r in reader
         ]
     rows = []
     for where, record in records:
+        _check_columns(record, where)
         if not record.get("input"):
             raise UserError(f"{where} has no input; every manifest row names its clip.")
-        values = dict(record)
+        values = {k: _from_folder(k, v, path.parent) for k, v in record.items()}
         source = Path(str(values.pop("input")))
         output = str(values.pop("output", "") or "")
         rows.append(ManifestRow(path.parent / source, output, values, where))
     return rows
+
+
+def _check_columns(names: Iterable[str], where: str) -> None:
+    """Every column is a clip column or a config key the batch honours."""
+    for raw in names:
+        name = (raw or "").strip()
+        if name in _CLIP_COLUMNS:
+            continue
+        if name in _REFUSED:
+            raise UserError(f"{where}: {name} is refused, since {_REFUSED[name]}; drop it.")
+        try:
+            known = not is_dataclass(setting_type(name))  # a section is not a setting
+        except (AttributeError, KeyError):
+            known = False
+        if not known:
+            raise UserError(
+                f"Unknown setting '{name}' in {where}; use input, output, background or "
+                "config keys like temporal.strength or output.crf."
+            )
+
+
+def _from_folder(key: str, value: Any, folder: Path) -> Any:
+    """Relative paths among a row's settings, read from the manifest's folder as inputs are:
+    background files and folders, and ONNX model or model description files."""
+    if isinstance(value, list):
+        return [_from_folder(key, item, folder) for item in value]
+    if not isinstance(value, str) or not value.strip() or Path(value).is_absolute():
+        return value
+    text = value.strip()
+    if key in ("background", "background.specs"):
+        lowered = text.lower()
+        keyword = lowered in ("blur", "transparent") or lowered.startswith(("blur:", "#"))
+        return value if keyword else str(folder / text)
+    if key in ("model.name", "model.spec") and Path(text).suffix.lower() in (".onnx", ".toml"):
+        return str(folder / text)
+    return value
 
 
 def _jsonl_records(path: Path, text: str) -> list[tuple[str, dict[str, Any]]]:
