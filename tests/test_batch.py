@@ -370,3 +370,109 @@ def test_report_paths_are_absolute_for_every_entry(
     again = json.loads((tmp_path / "report.json").read_text())
     assert [e["status"] for e in again] == ["skipped", "skipped"]
     assert all(Path(e["input"]).is_absolute() for e in again)
+
+
+@pytest.mark.parametrize("cpus", ["-1", "0"])
+def test_clip_cpus_not_above_zero_is_refused_before_ray_starts(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    cpus: str,
+) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # refused before Ray is even imported
+    argv = ["batch", str(tmp_path), "-o", str(tmp_path / "out"), "--ray", "--clip-cpus", cpus]
+    assert main(argv) == 2
+    assert "--clip-cpus) must be a number of CPUs more than 0" in capsys.readouterr().err
+    with pytest.raises(UserError, match=r"^clip_cpus \(--clip-cpus\) must be .* more than 0"):
+        process_batch([tmp_path], tmp_path / "out", ray=True, clip_cpus=float(cpus))
+
+
+def test_an_unreachable_ray_cluster_is_refused_in_seconds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ray.init retries an address nothing listens at for minutes; the batch gives up at once."""
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'livematte[ray]')")
+    if ray.is_initialized():
+        pytest.skip("a Ray runs in this process, so no address is dialled")
+    library = make_library(tmp_path)
+    out = tmp_path / "out"
+    started = time.monotonic()
+    assert main(["batch", str(library), "-o", str(out), "--ray", "127.0.0.1:1"]) == 2
+    err = capsys.readouterr().err
+    assert "Cannot reach the Ray cluster at 127.0.0.1:1" in err and "ray start --head" in err
+    monkeypatch.setenv("RAY_ADDRESS", "nohost.invalid:6379")
+    with pytest.raises(UserError, match="Cannot reach the Ray cluster at nohost.invalid:6379"):
+        process_batch(library, out, ray=True)
+    with pytest.raises(UserError, match="is not HOST:PORT"):
+        process_batch(library, out, ray="nohost")
+    assert time.monotonic() - started < 30  # a hang check: ray.init itself waits minutes
+    assert not ray.is_initialized() and not out.exists()
+
+
+def test_flags_for_the_other_executor_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--jobs sizes the local pool and --clip-cpus the Ray tasks; neither is ignored."""
+    monkeypatch.setitem(sys.modules, "ray", None)
+    out = str(tmp_path / "out")
+    assert main(["batch", str(tmp_path), "-o", out, "--clip-cpus", "1"]) == 2
+    assert "--clip-cpus) sets each Ray task's CPUs; add ray=True (--ray)" in capsys.readouterr().err
+    assert main(["batch", str(tmp_path), "-o", out, "--ray", "--jobs", "2"]) == 2
+    assert "jobs (--jobs) sets the local processes" in capsys.readouterr().err
+    with pytest.raises(UserError, match=r"^clip_cpus \(--clip-cpus\) sets each Ray task"):
+        process_batch([tmp_path], out, clip_cpus=1)
+    with pytest.raises(UserError, match=r"^jobs \(--jobs\) sets the local processes"):
+        process_batch([tmp_path], out, ray="head:6379", jobs=2)
+    assert not Path(out).exists()
+
+
+@pytest.mark.parametrize(
+    "arguments, named",
+    [
+        ({"jobs": "2"}, "jobs (--jobs)"),
+        ({"jobs": 0}, "jobs (--jobs)"),
+        ({"jobs": True}, "jobs (--jobs)"),
+        ({"ray": True, "clip_cpus": "1"}, "clip_cpus (--clip-cpus)"),
+        ({"ray": True, "clip_cpus": float("nan")}, "clip_cpus (--clip-cpus)"),
+        ({"ext": "avi"}, "ext (--ext)"),
+        ({"ext": 3}, "ext (--ext)"),
+        ({"ray": None}, "ray (--ray)"),
+        ({"ray": 1}, "ray (--ray)"),
+    ],
+)
+def test_api_arguments_of_the_wrong_kind_are_refused_by_name(
+    tmp_path: Path, arguments: dict[str, object], named: str
+) -> None:
+    """Checked before the inputs are looked at: the missing input is not what is reported."""
+    with pytest.raises(UserError) as refused:
+        process_batch([tmp_path / "nowhere"], tmp_path / "out", **arguments)  # type: ignore[arg-type]
+    assert str(refused.value).startswith(named) and str(refused.value).count(".") <= 2
+
+
+def test_one_input_may_be_given_alone_as_str_or_path(tmp_path: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    write_clip(clip, frames=2, audio=None, **SMALL)
+    quiet = Config(quiet=True)
+    batch = process_batch(str(clip), tmp_path / "out", jobs=1, config=quiet)
+    assert [(r.status, Path(r.output).name) for r in batch.results] == [("done", "clip.mp4")]
+    again = process_batch(clip, tmp_path / "out", jobs=1, config=quiet)
+    assert [r.status for r in again.results] == ["skipped"]
+
+
+def test_a_local_ray_batch_prints_only_livematte_lines(tmp_path: Path) -> None:
+    """Ray's own log lines (its token-authentication notice) stay out of the output."""
+    pytest.importorskip("ray", reason="Ray is not installed (pip install 'livematte[ray]')")
+    clip = tmp_path / "clip.mp4"
+    write_clip(clip, frames=2, audio=None, **SMALL)
+    env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "RAY_AUTH_MODE")}
+    done = subprocess.run(
+        [sys.executable, "-m", "livematte", "batch", str(clip), "-o", str(tmp_path / "out")]
+        + ["--ray", "--clip-cpus", "1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert lines and all(line.startswith("livematte: ") for line in lines), done.stderr

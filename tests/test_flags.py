@@ -155,10 +155,24 @@ REGISTRY: dict[tuple[str, str], str | None] = {
     + "test_an_output_folder_that_is_a_file_is_refused "
     + BATCH
     + "test_the_input_folder_as_output_folder_is_refused",
-    ("batch", "--jobs"): BATCH_SPY + " " + BATCH + "test_cli_batch_exit_codes",
-    ("batch", "--ray"): BATCH_SPY + " " + BATCH + "test_ray_missing_says_how_to_install",
+    ("batch", "--jobs"): BATCH_SPY
+    + " "
+    + BATCH
+    + "test_cli_batch_exit_codes "
+    + BATCH
+    + "test_flags_for_the_other_executor_are_refused",
+    ("batch", "--ray"): BATCH_SPY
+    + " "
+    + BATCH
+    + "test_ray_missing_says_how_to_install "
+    + BATCH
+    + "test_an_unreachable_ray_cluster_is_refused_in_seconds",
     ("batch", "--clip-cpus"): BATCH_SPY
-    + " test_batch_cluster.py::test_a_lost_node_loses_no_clip_and_duplicates_none",
+    + " test_batch_cluster.py::test_a_lost_node_loses_no_clip_and_duplicates_none "
+    + BATCH
+    + "test_flags_for_the_other_executor_are_refused "
+    + BATCH
+    + "test_clip_cpus_not_above_zero_is_refused_before_ray_starts",
     ("batch", "--manifest"): BATCH_SPY
     + " "
     + BATCH
@@ -337,7 +351,7 @@ def test_batch_flags_reach_the_batch(
     manifest = tmp_path / "m.csv"
     manifest.write_text("input\n")
     flags = [*MODEL_AND_QUALITY, *ENCODING_FLAGS[2:], *BACKGROUND_FLAGS, "-q"]
-    batch_flags = ["--jobs", "3", "--ray", "head:6379", "--clip-cpus", "1.5", "--recursive"]
+    batch_flags = ["--ray", "head:6379", "--clip-cpus", "1.5", "--recursive"]
     batch_flags += ["--manifest", str(manifest), "--report", "r.json", "--ext", "mkv"]
     with pytest.raises(_Seen):
         main(["batch", str(tiny), "-o", str(tmp_path / "out"), "--config", str(toml)]
@@ -349,9 +363,12 @@ def test_batch_flags_reach_the_batch(
     assert (config.output.codec, config.output.crf, config.output.preset) == ("h264", 30, "fast")
     assert config.background.blur == 7.5 and not config.output.planar
     assert seen["inputs"] == [str(tiny)] and seen["outdir"] == str(tmp_path / "out")
-    assert (seen["jobs"], seen["ray"], seen["clip_cpus"]) == (3, "head:6379", 1.5)
+    assert (seen["jobs"], seen["ray"], seen["clip_cpus"]) == (None, "head:6379", 1.5)
     assert seen["recursive"] and seen["manifest"] == str(manifest)
     assert (seen["report"], seen["ext"]) == ("r.json", "mkv")
+    with pytest.raises(_Seen):  # --jobs sizes the local pool, so it comes without --ray
+        main(["batch", str(tiny), "-o", str(tmp_path / "out"), "--jobs", "3"])
+    assert (seen["jobs"], seen["ray"], seen["clip_cpus"]) == (3, False, None)
 
 
 def test_live_settings_reach_the_live_driver(

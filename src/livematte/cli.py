@@ -320,7 +320,9 @@ def _add_batch(commands: Any) -> None:
     )
     _add_groups(batch, "batch")
     group = batch.add_argument_group("batch")
-    group.add_argument("--jobs", type=int, default=None, help="local processes (default: cores/2)")
+    group.add_argument(
+        "--jobs", type=int, default=None, help="local processes, not with --ray (default: cores/2)"
+    )
     group.add_argument(
         "--ray",
         nargs="?",
@@ -329,7 +331,9 @@ def _add_batch(commands: Any) -> None:
         metavar="ADDRESS",
         help="run on Ray: a local Ray, RAY_ADDRESS, or the cluster at ADDRESS (HOST:6379)",
     )
-    group.add_argument("--clip-cpus", type=float, default=2.0, help="CPUs each clip takes on Ray")
+    group.add_argument(
+        "--clip-cpus", type=float, default=None, help="CPUs each clip takes on Ray (default 2)"
+    )
     group.add_argument("--manifest", default=None, help="CSV or JSONL: per-clip settings")
     group.add_argument("--report", default=None, help="write one JSON entry per input")
     group.add_argument("--recursive", action="store_true", help="descend into sub-folders")
@@ -339,12 +343,13 @@ def _add_batch(commands: Any) -> None:
 def _cmd_batch(args: argparse.Namespace, config: Config) -> int:
     from pathlib import Path
 
-    from .run.batch import process_batch
+    from .run.batch import check_batch_arguments, process_batch
 
     inputs, ray = list(args.inputs), args.ray
     if isinstance(ray, str) and Path(ray).exists():  # `--ray clips/`: an input, not an address
         inputs.insert(0, ray)
         ray = True
+    check_batch_arguments(args.jobs, ray, args.clip_cpus)
     from .io.codecs import check_codec_fits
     from .run.manifest import default_extension
 

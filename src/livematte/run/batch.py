@@ -9,6 +9,7 @@ clip as ``livematte run`` does and the next run resumes where this one stopped.
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -20,10 +21,18 @@ from ..errors import UserError
 from ..io.json_file import write_json
 from ..io.sources import VideoFileSource
 from .clip import DONE, FAILED, SKIPPED, STOPPED, ClipResult, remove_stale_attempts
-from .executors import CLIP_CPUS, default_jobs, run_local, run_ray
+from .executors import (
+    CLIP_CPUS,
+    check_ray_reachable,
+    default_jobs,
+    import_ray,
+    ray_address,
+    run_local,
+    run_ray,
+)
 from .interrupt import StopRequest
 from .journal import JOURNAL_NAME, Journal
-from .manifest import ClipJob, ClipPlan, plan_clips
+from .manifest import ClipJob, ClipPlan, check_ext, plan_clips
 from .progress import Progress
 
 
@@ -55,7 +64,7 @@ class BatchReport:
 
 
 def process_batch(
-    inputs: Iterable[str | Path],
+    inputs: str | Path | Iterable[str | Path],
     outdir: str | Path,
     *,
     background: str | list[str] | None = None,
@@ -67,21 +76,27 @@ def process_batch(
     manifest: str | Path | None = None,
     jobs: int | None = None,
     ray: bool | str = False,
-    clip_cpus: float = CLIP_CPUS,
+    clip_cpus: float | None = None,
     report: str | Path | None = None,
     show_progress: bool = False,
     stop: StopRequest | None = None,
 ) -> BatchReport:
-    """Replace the background of every clip in ``inputs`` (files and folders of videos).
+    """Replace the background of every clip in ``inputs`` (a video file or folder, or a list
+    of them).
 
     >>> report = process_batch(["lectures/"], "out/", background="office.jpg", recursive=True)
 
     Outputs go to ``outdir/<path under the input folder>/<stem>.<ext>``. ``manifest`` (CSV
-    or JSONL) gives clips settings of their own over ``config``. ``ray=True`` runs on Ray
-    (RAY_ADDRESS or a local Ray), ``ray="HOST:6379"`` joins that cluster; otherwise ``jobs``
-    local processes (default: one per ``clip_cpus`` cores). ``report`` writes the results
-    as JSON.
+    or JSONL) gives clips settings of their own over ``config``. Locally the clips run in
+    ``jobs`` processes (default: one per two usable cores, ``default_jobs()``). ``ray=True``
+    runs them on Ray instead (RAY_ADDRESS or a local Ray), ``ray="HOST:6379"`` joins that
+    cluster; each clip is a Ray task of ``clip_cpus`` CPUs (default 2). ``jobs`` is local
+    only and ``clip_cpus`` Ray only: each is refused in the other mode. ``report`` writes
+    the results as JSON.
     """
+    check_batch_arguments(jobs, ray, clip_cpus, ext)
+    if isinstance(inputs, (str, Path)):
+        inputs = [inputs]
     config = config or load_config(config_file)
     if background is not None:
         config.background.specs = [background] if isinstance(background, str) else list(background)
@@ -92,8 +107,9 @@ def process_batch(
             "--alpha-out names one file, so a batch cannot use it; run the clips that need a "
             "matte with `livematte run`."
         )
-    if jobs is not None and jobs < 1:
-        raise UserError(f"--jobs must be 1 or more, not {jobs}.")
+    if ray is not False:
+        import_ray()
+        check_ray_reachable(ray_address(ray))
     outdir = Path(outdir).resolve()  # workers elsewhere have another working directory
     plan = plan_clips(inputs, outdir, config, recursive=recursive, ext=ext, manifest=manifest)
     if not plan.jobs:
@@ -121,7 +137,7 @@ def process_batch(
     by_output = {str(job.output): job for job in todo}
     batch = BatchReport()
     with stop or StopRequest() as stop_request:
-        for result in _execute(todo, jobs, ray, clip_cpus, stop_request):
+        for result in _execute(todo, jobs, ray, clip_cpus, stop_request, config.debug):
             job = by_output[result.output]
             if result.status == DONE:
                 journal.record(job, result.frames, result.seconds)
@@ -159,13 +175,53 @@ def check_report_path(
         )
 
 
+def check_batch_arguments(jobs: object, ray: object, clip_cpus: object, ext: object = None) -> None:
+    """Refuse, before any work, what a batch would fail on or silently not use. Each
+    sentence names the argument and its flag, as it serves process_batch and the CLI."""
+    if not isinstance(ray, (bool, str)) or ray == "":
+        raise UserError(
+            f"ray (--ray) must be True, False or a cluster address such as head-node:6379, "
+            f"not {ray!r}."
+        )
+    if jobs is not None:
+        if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+            raise UserError(f"jobs (--jobs) must be a whole number, 1 or more, not {jobs!r}.")
+        if ray is not False:
+            raise UserError(
+                "jobs (--jobs) sets the local processes, which a Ray batch does not use; drop "
+                "it, or drop ray (--ray) to run locally."
+            )
+    if clip_cpus is not None:
+        if (
+            isinstance(clip_cpus, bool)
+            or not isinstance(clip_cpus, (int, float))
+            or not math.isfinite(clip_cpus)
+            or clip_cpus <= 0
+        ):
+            raise UserError(
+                f"clip_cpus (--clip-cpus) must be a number of CPUs more than 0, not {clip_cpus!r}."
+            )
+        if ray is False:
+            raise UserError(
+                "clip_cpus (--clip-cpus) sets each Ray task's CPUs; add ray=True (--ray) "
+                "or drop it."
+            )
+    check_ext(ext)
+
+
 def _execute(
-    todo: list[ClipJob], jobs: int | None, ray: bool | str, cpus: float, stop: StopRequest
+    todo: list[ClipJob],
+    jobs: int | None,
+    ray: bool | str,
+    cpus: float | None,
+    stop: StopRequest,
+    debug: bool,
 ) -> Iterator[ClipResult]:
     if not todo:
         return iter(())
-    if ray is not False and ray is not None:
-        return run_ray(todo, ray if isinstance(ray, str) else None, cpus, stop)
+    if ray is not False:
+        address = ray if isinstance(ray, str) else None
+        return run_ray(todo, address, cpus or CLIP_CPUS, stop, debug)
     return run_local(todo, jobs or default_jobs(), stop)
 
 

@@ -12,6 +12,9 @@ import concurrent.futures as cf
 import logging
 import multiprocessing
 import os
+import socket
+import sys
+import threading
 from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -29,6 +32,10 @@ CLIP_CPUS = 2
 # How often a clip is started again after its worker process or node died under it.
 RETRIES = 2
 _POLL_S = 0.2
+# How long a cluster address may take to answer before a batch gives up on it: ray.init
+# itself retries an address nothing listens at for minutes.
+RAY_CONNECT_S = 3.0
+_LOCAL_RAY = ("auto", "local")  # addresses that name no host: ray.init finds or starts one
 
 
 def usable_cores() -> int:
@@ -129,13 +136,69 @@ def import_ray() -> Any:
     return ray
 
 
+def ray_address(ray: bool | str) -> str | None:
+    """The cluster a batch joins: ``ray="HOST:PORT"``, else RAY_ADDRESS, else None (local)."""
+    if isinstance(ray, str):
+        return ray
+    return os.environ.get("RAY_ADDRESS") or None
+
+
+def check_ray_reachable(address: str | None, timeout: float = RAY_CONNECT_S) -> None:
+    """Refuse a cluster address that does not answer within ``timeout`` seconds, before
+    ray.init, which would wait on it for minutes; a Ray already running here is kept."""
+    ray = sys.modules.get("ray")
+    if address is None or address in _LOCAL_RAY or (ray is not None and ray.is_initialized()):
+        return
+    host, port = _host_port(address)
+    if not _answers(host, port, timeout):
+        raise UserError(
+            f"Cannot reach the Ray cluster at {address}; check the address, or start one "
+            "with `ray start --head`."
+        )
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    host = host.strip("[]")  # an IPv6 address: [::1]:6379
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UserError(
+            f"The Ray address {address} is not HOST:PORT; give the head node's address, "
+            "such as head-node:6379."
+        )
+    return host, int(port)
+
+
+def _answers(host: str, port: int, timeout: float) -> bool:
+    """Whether HOST:PORT accepts a connection within ``timeout`` s, name lookup included
+    (in a thread, since a lookup cannot be given a timeout)."""
+    answered: list[bool] = []
+
+    def connect() -> None:
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                answered.append(True)
+        except OSError:
+            answered.append(False)
+
+    thread = threading.Thread(target=connect, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return bool(answered and answered[0])
+
+
 def run_ray(
-    jobs: list[ClipJob], address: str | None, cpus: float, stop: StopRequest
+    jobs: list[ClipJob],
+    address: str | None,
+    cpus: float,
+    stop: StopRequest,
+    debug: bool = False,
 ) -> Iterator[ClipResult]:
     """One Ray task per clip; a task whose worker or node is lost runs again (RETRIES).
 
     Joins ``address`` (or RAY_ADDRESS), else starts Ray on this machine; a Ray already
-    initialised in this process is used as it is and left running.
+    initialised in this process is used as it is and left running. Ray's own log lines
+    (such as its token-authentication notice) stay out of the batch's output unless
+    ``debug``.
     """
     ray = import_ray()
     from ray.exceptions import RayError, TaskCancelledError
@@ -143,7 +206,11 @@ def run_ray(
     started_here = not ray.is_initialized()
     if started_here:
         try:
-            ray.init(address=address or None, logging_level=logging.WARNING, log_to_driver=False)
+            ray.init(
+                address=address or None,
+                logging_level=logging.INFO if debug else logging.ERROR,
+                log_to_driver=debug,
+            )
         except (ConnectionError, ValueError, RuntimeError) as exc:
             where = address or os.environ.get("RAY_ADDRESS") or "a local Ray"
             raise UserError(

@@ -72,6 +72,16 @@ def default_extension(config: Config) -> str:
     return "mov" if is_transparent(config) else "mp4"
 
 
+def check_ext(ext: object) -> None:
+    """Refuse an output extension a batch cannot write (``ext=`` or ``--ext``)."""
+    if ext is not None and (
+        not isinstance(ext, str) or ext.lstrip(".").lower() not in OUTPUT_EXTENSIONS
+    ):
+        raise UserError(
+            f"ext (--ext) {ext!r} is not one of {', '.join(OUTPUT_EXTENSIONS)}; pick one."
+        )
+
+
 def plan_clips(
     inputs: Iterable[str | Path],
     outdir: Path,
@@ -83,8 +93,7 @@ def plan_clips(
 ) -> ClipPlan:
     """Every clip of ``inputs`` and ``manifest``, each with its output path and settings
     (checked here, so a wrong value stops the batch before any clip starts)."""
-    if ext is not None and ext.lstrip(".").lower() not in OUTPUT_EXTENSIONS:
-        raise UserError(f"--ext {ext} is not one of {', '.join(OUTPUT_EXTENSIONS)}; pick one.")
+    check_ext(ext)
     paths = [Path(spec) for spec in inputs]
     outdir = Path(outdir)
     check_outdir(paths, outdir)
