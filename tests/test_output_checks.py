@@ -146,6 +146,8 @@ def test_demo_and_batch_check_the_codec_first(
         ("null", ["--alpha-out", "m/", "--crf", "20"], ["--crf", "no video file"]),
         ("p.mp4", ["--crf", "52"], ["--crf 52", "0 to 51"]),
         ("p.webm", ["--crf", "64"], ["crf", "63"]),
+        ("p.mp4", ["--crf", "99"], ["--crf 99", "0 to 51"]),
+        ("p.mp4", ["--live", "--crf", "99"], ["--crf 99", "0 to 51"]),
         ("p.mp4", ["--alpha-out", "null"], ["--alpha-out null"]),
         ("p.mov", ["--no-planar"], ["--no-planar", "RGB anyway"]),
         ("frames/", ["--no-planar"], ["--no-planar", "RGB anyway"]),
