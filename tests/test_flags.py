@@ -99,7 +99,11 @@ REGISTRY: dict[tuple[str, str], str | None] = {
     **{("run", flag): tests for flag, tests in {**ENCODING, **BACKGROUND}.items()},
     ("run", "--alpha-out"): ENCODING["--alpha-out"] + " " + LIVE_REFUSED,
     ("run", "--codec"): ENCODING["--codec"] + " " + LIVE_REFUSED,
-    ("run", "--crf"): ENCODING["--crf"] + " " + LIVE_REFUSED + " " + T
+    ("run", "--crf"): ENCODING["--crf"]
+    + " "
+    + LIVE_REFUSED
+    + " "
+    + T
     + "test_live_run_does_not_suggest_alpha_out",
     ("run", "--preset"): ENCODING["--preset"] + " " + LIVE_REFUSED,
     ("run", "--live"): "test_live.py::test_file_played_live_runs_at_its_own_rate",
@@ -130,9 +134,7 @@ REGISTRY: dict[tuple[str, str], str | None] = {
     + T
     + "test_remote_control_without_a_page_is_refused",
     ("run", "--control-allow-remote"): f"{LIVE_SPY} {FILE_REFUSED} {LIVE_REFUSED} "
-    "test_web.py::test_control_addresses "
-    + T
-    + "test_remote_control_without_a_page_is_refused",
+    "test_web.py::test_control_addresses " + T + "test_remote_control_without_a_page_is_refused",
     ("run", "--on-demand"): f"{LIVE_SPY} {FILE_REFUSED} "
     "test_on_demand.py::test_camera_runs_only_while_the_virtual_camera_is_held "
     "test_on_demand.py::test_on_demand_is_linux_only_in_one_sentence",
