@@ -78,13 +78,14 @@ def check_codec_fits(
     flag: str,
     path: Path,
     config: OutputConfig,
+    names: OutputNames | None = None,  # None: the command line's flags
     *,
     transparent: bool = False,
     grey: bool = False,
-    names: OutputNames = CLI_NAMES,
 ) -> str:
     """Refuse a codec the container cannot hold and a --crf the codec does not take;
     return the codec family. ``flag`` names the output (a flag, or an API argument)."""
+    names = names or CLI_NAMES
     codec = codec_of(path, config, transparent=transparent, grey=grey)
     ext = path.suffix.lower()
     takes = CONTAINER_CODECS.get(ext, _ALL)
