@@ -152,3 +152,24 @@ def test_process_video_validates_the_config_it_is_given(tmp_path: Path) -> None:
     config.temporal.motion_threshold = 0
     with pytest.raises(UserError, match="temporal.motion_threshold must be above 0"):
         process_video(tmp_path / "absent.mp4", "null", config=config)
+
+
+def test_process_video_refuses_a_config_that_is_not_a_config(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match=r"^config must be a livematte.Config .* not a dict;"):
+        process_video(tmp_path / "absent.mp4", "null", config={"model": {}})  # type: ignore[arg-type]
+
+
+def test_process_video_leaves_the_callers_config_as_it_was(tmp_path: Path) -> None:
+    """What one call sets (background, matte, model) must not leak into the next call."""
+    config = Config()
+    before = repr(config)
+    with pytest.raises(UserError, match="absent.mp4"):
+        process_video(
+            tmp_path / "absent.mp4",
+            "null",
+            config=config,
+            background="#00ff00",
+            alpha_out=tmp_path / "matte",
+            model="selfie",
+        )
+    assert repr(config) == before

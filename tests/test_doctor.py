@@ -67,6 +67,7 @@ def healthy(root: Path) -> Probes:
         model_files=lambda: [Path("/mp/modules") / name for name in MODEL_FILES],
         codecs=lambda: {"libx264", "libvpx-vp9", "prores_ks"},
         open_vcam=lambda: "OBS Virtual Camera",
+        root=False,
     )
 
 
@@ -119,6 +120,18 @@ def test_an_unwritable_virtual_camera_gives_the_group_fix(tmp_path: Path, capsys
     probes = healthy(tmp_path)
     probes.writable = lambda path: False
     assert "usermod -aG video" in _fail(probes, capsys)
+
+
+def test_as_root_the_fixes_drop_sudo_and_the_video_group(tmp_path: Path, capsys) -> None:
+    """Root (a container, say) types no sudo and needs no group to open a device."""
+    probes = healthy(tmp_path)
+    probes.root = True
+    (probes.sys_root / "module" / "v4l2loopback" / "parameters" / "exclusive_caps").write_text("N")
+    probes.run = lambda command: ""  # no camera either
+    out = _fail(probes, capsys)
+    assert "fix: modprobe -r v4l2loopback && modprobe v4l2loopback exclusive_caps=1" in out
+    assert "fix: plug one in\n" in out
+    assert "sudo" not in out and "video' group" not in out
 
 
 def test_no_camera_and_no_display(tmp_path: Path, capsys) -> None:

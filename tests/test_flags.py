@@ -99,7 +99,12 @@ REGISTRY: dict[tuple[str, str], str | None] = {
     **{("run", flag): tests for flag, tests in {**ENCODING, **BACKGROUND}.items()},
     ("run", "--alpha-out"): ENCODING["--alpha-out"] + " " + LIVE_REFUSED,
     ("run", "--codec"): ENCODING["--codec"] + " " + LIVE_REFUSED,
-    ("run", "--crf"): ENCODING["--crf"] + " " + LIVE_REFUSED,
+    ("run", "--crf"): ENCODING["--crf"]
+    + " "
+    + LIVE_REFUSED
+    + " "
+    + T
+    + "test_live_run_does_not_suggest_alpha_out",
     ("run", "--preset"): ENCODING["--preset"] + " " + LIVE_REFUSED,
     ("run", "--live"): "test_live.py::test_file_played_live_runs_at_its_own_rate",
     ("run", "--size"): f"{LIVE_SPY} {FILE_REFUSED} {LIVE_REFUSED}",
@@ -125,9 +130,11 @@ REGISTRY: dict[tuple[str, str], str | None] = {
     "test_live.py::test_privacy_shows_the_chosen_still_image",
     ("run", "--control"): f"{LIVE_SPY} {FILE_REFUSED} test_web.py::test_control_addresses "
     "test_web.py::test_a_busy_port_falls_back_to_a_free_one",
-    ("run", "--no-control"): f"{LIVE_SPY} {FILE_REFUSED} test_web.py::test_control_addresses",
-    ("run", "--control-allow-remote"): f"{LIVE_SPY} {FILE_REFUSED} "
-    "test_web.py::test_control_addresses",
+    ("run", "--no-control"): f"{LIVE_SPY} {FILE_REFUSED} test_web.py::test_control_addresses "
+    + T
+    + "test_remote_control_without_a_page_is_refused",
+    ("run", "--control-allow-remote"): f"{LIVE_SPY} {FILE_REFUSED} {LIVE_REFUSED} "
+    "test_web.py::test_control_addresses " + T + "test_remote_control_without_a_page_is_refused",
     ("run", "--on-demand"): f"{LIVE_SPY} {FILE_REFUSED} "
     "test_on_demand.py::test_camera_runs_only_while_the_virtual_camera_is_held "
     "test_on_demand.py::test_on_demand_is_linux_only_in_one_sentence",
@@ -475,8 +482,9 @@ def test_file_run_refuses_live_settings(
         (["--live", "-o", "vcam", "--codec", "ffv1"], ["--codec", "writes no video"]),
         (["-o", "null", "--preset", "fast"], ["--preset", "writes no video"]),
         (["-o", "null", "-b", "#00ff00", "--blur", "5"], ["--blur", "blur"]),
+        (["--live", "-o", "null", "--control-allow-remote"], ["needs a control page"]),
     ],
-    ids=["alpha-out", "no-planar", "size", "fourcc", "crf", "codec", "preset", "blur"],
+    ids=["alpha-out", "no-planar", "size", "fourcc", "crf", "codec", "preset", "blur", "remote"],
 )
 def test_live_run_refuses_file_settings(
     argv: list[str], words: list[str], tiny: Path, capsys: pytest.CaptureFixture[str]
@@ -484,6 +492,20 @@ def test_live_run_refuses_file_settings(
     """Live runs (and outputs that encode nothing) refuse what only a file run uses."""
     assert main(["run", str(tiny), *argv]) == 2
     one_line_error(capsys, *words)
+
+
+def test_live_run_does_not_suggest_alpha_out(
+    tiny: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A live run refuses --alpha-out, so its encoder refusals point at -o alone."""
+    assert main(["run", str(tiny), "--live", "-o", "null", "--crf", "20"]) == 2
+    assert "--alpha-out" not in one_line_error(capsys, "--crf", "give -o a video file")
+
+
+def test_remote_control_without_a_page_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    """--no-control turns the page off, camera or not: --control-allow-remote has no page."""
+    assert main(["run", "0", "-o", "null", "--no-control", "--control-allow-remote"]) == 2
+    one_line_error(capsys, "--control-allow-remote", "--control HOST:PORT")
 
 
 @pytest.mark.parametrize(

@@ -146,6 +146,8 @@ def test_demo_and_batch_check_the_codec_first(
         ("null", ["--alpha-out", "m/", "--crf", "20"], ["--crf", "no video file"]),
         ("p.mp4", ["--crf", "52"], ["--crf 52", "0 to 51"]),
         ("p.webm", ["--crf", "64"], ["crf", "63"]),
+        ("p.mp4", ["--crf", "99"], ["--crf 99", "0 to 51"]),
+        ("p.mp4", ["--live", "--crf", "99"], ["--crf 99", "0 to 51"]),
         ("p.mp4", ["--alpha-out", "null"], ["--alpha-out null"]),
         ("p.mov", ["--no-planar"], ["--no-planar", "RGB anyway"]),
         ("frames/", ["--no-planar"], ["--no-planar", "RGB anyway"]),
@@ -304,3 +306,20 @@ def test_bench_json_has_the_run_report_fields(tiny: Path, tmp_path: Path) -> Non
     data = json.loads(out.read_text())
     assert {"planar", "provider", "model", "device", "frames"} <= data.keys()
     assert data["planar"] is True
+
+
+def test_api_refusals_name_arguments_not_flags(clip: Path, tmp_path: Path) -> None:
+    """The Python API has no -o: its refusals call the outputs by their argument names."""
+    import livematte
+
+    with pytest.raises(UserError, match=r"^The output .* is the input itself") as same:
+        livematte.process_video(clip, clip)
+    matte = tmp_path / "m.mp4"
+    with pytest.raises(UserError, match=r"^The alpha_out .* is also the output ") as both:
+        livematte.process_video(clip, matte, alpha_out=matte)
+    config = livematte.Config()
+    config.output.crf = 99
+    with pytest.raises(UserError, match=r"^output.crf 99 .* 0 to 51") as crf:
+        livematte.process_video(clip, tmp_path / "o.mp4", config=config)
+    for refused in (same, both, crf):
+        assert " -o " not in str(refused.value) and "--" not in str(refused.value)

@@ -129,3 +129,15 @@ def test_an_mp4_cut_before_its_index_is_explained(
     err = capsys.readouterr().err
     assert rc == 2 and "cut short before its index" in err and "Traceback" not in err
     assert not (tmp_path / "out.mp4").exists()
+
+
+def test_api_takes_background_paths(tmp_path: Path) -> None:
+    """process_video takes a pathlib.Path (or a list of them) as readily as a str."""
+    source = write_clip(tmp_path / "in.mp4", frames=2, audio=None)
+    blue = tmp_path / "blue.png"
+    cv2.imwrite(str(blue), np.full((8, 8, 3), (255, 0, 0), np.uint8))  # BGR blue
+    for background in (blue, [blue]):
+        out = tmp_path / "out"
+        livematte.process_video(source, out, background=background)
+        corner = cv2.imread(str(out / "00000.png"))[0, 0]
+        assert corner[0] > 200 and corner[2] < 60, corner

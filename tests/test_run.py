@@ -239,3 +239,18 @@ def test_demo_writes_video_and_side_by_side(tmp_path: Path) -> None:
     assert report.frames == 12 and video_info(video)["frames"] == 12
     panel = cv2.imread(str(picture))
     assert panel.shape == (360, 640 * 3, 3)  # input | alpha | output
+
+
+def test_summary_names_the_selfie_variant_that_ran(clip: Path) -> None:
+    """``auto`` resolves per frame shape: the summary names the variant that made the
+    output (a 16:9 clip runs the landscape model), not the setting."""
+    from livematte.matting.mediapipe_selfie import MediaPipeSelfie
+
+    report = livematte.process_video(clip, "null", model="selfie")
+    assert report.model == "mediapipe-selfie (landscape)"
+    assert any("mediapipe-selfie (landscape)" in line for line in report.summary_lines())
+    square = MediaPipeSelfie("auto")
+    assert square.name == "mediapipe-selfie (auto)"  # before any frame: the setting
+    square.infer(np.zeros((256, 256, 3), np.uint8))
+    assert square.name == "mediapipe-selfie (general)"
+    square.close()

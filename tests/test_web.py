@@ -83,6 +83,14 @@ def test_bad_values_are_400_with_a_reason_and_change_nothing(server, changes, wo
     assert server.controls.state() == before
 
 
+def test_an_empty_change_is_400_and_tells_the_run_nothing(server) -> None:
+    """``{}`` changes nothing: the run must not log an empty change line."""
+    server.controls.take_change()
+    status, body, _ = post_state(server, {})
+    assert status == 400 and "nothing to change" in json.loads(body)["error"]
+    assert not server.controls.take_change()
+
+
 def test_no_token_is_401_and_a_wrong_one_403(server) -> None:
     assert request(server, "/api/state", token=False)[0] == 401
     assert request(server, "/stream.mjpg", token=False)[0] == 401

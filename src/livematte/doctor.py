@@ -27,6 +27,8 @@ from .run.on_demand import holders
 
 LOOPBACK_INSTALL = "sudo apt install v4l2loopback-dkms"
 RELOAD_FIX = f"sudo modprobe -r v4l2loopback && {MODPROBE_FIX}"
+GROUP_FIX = "sudo usermod -aG video $USER, then log out and in"
+GROUP_HINT = "; check that you are in the 'video' group (groups)"
 # A one-node ONNX model (Relu on 1x4 floats): enough to prove a session starts and runs.
 TINY_ONNX = base64.b64decode(
     "CAg6QAoMCgF4EgF5IgRSZWx1EgZkb2N0b3JaEwoBeBIOCgwIARIICgIIAQoCCARiEwoBeRIOCgwIARIICgIIAQoC"
@@ -148,6 +150,7 @@ class Probes:
     model_files: Callable[[], list[Path]] = _model_files
     codecs: Callable[[], set[str]] = _codecs
     open_vcam: Callable[[], str] = _open_vcam
+    root: bool = field(default_factory=lambda: hasattr(os, "geteuid") and os.geteuid() == 0)
 
 
 def diagnose(probes: Probes | None = None) -> list[Check]:
@@ -164,7 +167,15 @@ def diagnose(probes: Probes | None = None) -> list[Check]:
         except Exception as exc:  # noqa: BLE001 - a probe's fault is a finding, not a crash
             name = step.__name__.replace("_", " ")
             checks.append(Check(name, False, f"could not be checked ({reason_of(exc)})"))
+    if probes.root:
+        for check in checks:
+            check.fix = for_root(check.fix)
     return checks
+
+
+def for_root(fix: str) -> str:
+    """A fix as root types it: no ``sudo``, and no group to join (root opens any device)."""
+    return fix.replace(GROUP_FIX, "").replace(GROUP_HINT, "").replace("sudo ", "")
 
 
 # --- Linux: the virtual camera ------------------------------------------------------------
@@ -232,7 +243,7 @@ def loopback_devices(p: Probes) -> list[Check]:
                 f"'{_read(folder / 'name')}'"
                 + ("" if writable else ", not writable by you")
                 + used,
-                "sudo usermod -aG video $USER, then log out and in",
+                GROUP_FIX,
             )
         )
     if not found:
@@ -263,7 +274,7 @@ def cameras(p: Probes) -> list[Check]:
                 "camera",
                 False,
                 "no webcam found",
-                "plug one in; check that you are in the 'video' group (groups)",
+                f"plug one in{GROUP_HINT}",
             )
         )
     return checks

@@ -68,6 +68,14 @@ def _rgb_anyway(config: Config, run: RunFacts) -> bool:
     return not run.video_input or not h264_out or is_transparent(config)
 
 
+def _no_control_page(config: Config, run: RunFacts) -> bool:
+    """No control page runs: --no-control, or a live run of a file (the page's ``auto``
+    is on for cameras only) without an address from --control."""
+    from .web.attach import control_address
+
+    return control_address(config.live.control, run.camera, allow_remote=True) is None
+
+
 def _not_onnx(config: Config, run: RunFacts) -> bool:
     return not is_onnx_model(config.model.name)
 
@@ -108,6 +116,12 @@ _RULES: tuple[tuple[tuple[str, ...], Callable[[Config, RunFacts], bool], str], .
         "add --live",
     ),
     (
+        ("control_allow_remote",),
+        _no_control_page,
+        "needs a control page, and this run has none (a file played with --live, or "
+        "--no-control); add --control HOST:PORT",
+    ),
+    (
         ("on_demand",),
         lambda config, run: not run.camera,
         "opens the webcam only while an app watches the virtual camera, and this run (a file "
@@ -146,6 +160,12 @@ _RULES: tuple[tuple[tuple[str, ...], Callable[[Config, RunFacts], bool], str], .
         lambda config, run: _live_file(config, run) and run.output != "vcam",
         "sets a camera's rate and the virtual camera's, and a file played with --live keeps "
         "its own rate and this run writes no virtual camera; drop it, or use -o vcam",
+    ),
+    (
+        ("codec", "crf", "preset"),
+        lambda config, run: run.live and _no_video(config, run),
+        "sets the video encoder, and this run writes no video file; drop it, or give "
+        "-o a video file",
     ),
     (
         ("codec", "crf", "preset"),

@@ -6,6 +6,7 @@ Kept free of PyAV so the command line can check a codec against the output's ext
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import CODEC_NAMES, Config, OutputConfig
@@ -26,6 +27,21 @@ VIDEO_EXTENSIONS = frozenset(CONTAINER_CODECS)
 # Codecs --crf acts on, with their highest value (x264 clamps above 51).
 CRF_MAX = {"h264": 51, "vp9": 63}
 CODEC_TITLES = {"h264": "H.264", "prores": "ProRes", "vp9": "VP9", "ffv1": "FFV1"}
+
+
+@dataclass(frozen=True)
+class OutputNames:
+    """What a message calls each output and encoder setting: the command line's flags, or
+    the ``process_video`` arguments and Config settings of the Python API."""
+
+    picture: str = "-o"
+    matte: str = "--alpha-out"
+    codec: str = "--codec"
+    crf: str = "--crf"
+
+
+CLI_NAMES = OutputNames()
+API_NAMES = OutputNames("output", "alpha_out", "output.codec", "output.crf")
 
 
 def is_transparent(config: Config) -> bool:
@@ -59,36 +75,44 @@ def codec_of(
 
 
 def check_codec_fits(
-    flag: str, path: Path, config: OutputConfig, *, transparent: bool = False, grey: bool = False
+    flag: str,
+    path: Path,
+    config: OutputConfig,
+    names: OutputNames | None = None,  # None: the command line's flags
+    *,
+    transparent: bool = False,
+    grey: bool = False,
 ) -> str:
     """Refuse a codec the container cannot hold and a --crf the codec does not take;
-    return the codec family."""
+    return the codec family. ``flag`` names the output (a flag, or an API argument)."""
+    names = names or CLI_NAMES
     codec = codec_of(path, config, transparent=transparent, grey=grey)
     ext = path.suffix.lower()
     takes = CONTAINER_CODECS.get(ext, _ALL)
     if codec not in takes:
-        names = ", ".join(takes)
         raise UserError(
-            f"{flag} {path} cannot hold {CODEC_TITLES[codec]} (--codec {config.codec}): "
-            f"{ext} files take {names}, so pick one of those or another extension."
+            f"{flag} {path} cannot hold {CODEC_TITLES[codec]} ({names.codec} {config.codec}): "
+            f"{ext} files take {', '.join(takes)}, so pick one of those or another extension."
         )
     if transparent:
-        refuse_h264_alpha(codec, path, config)
+        refuse_h264_alpha(codec, path, config, names)
     top = CRF_MAX.get(codec)
     if top is not None and not 0 <= config.crf <= top:
         raise UserError(
-            f"--crf {config.crf} is out of range for {CODEC_TITLES[codec]} ({flag} {path}), "
+            f"{names.crf} {config.crf} is out of range for {CODEC_TITLES[codec]} ({flag} {path}), "
             f"which takes 0 to {top}; pick a value in that range."
         )
     return codec
 
 
-def refuse_h264_alpha(codec: str, path: Path, config: OutputConfig) -> None:
+def refuse_h264_alpha(
+    codec: str, path: Path, config: OutputConfig, names: OutputNames = CLI_NAMES
+) -> None:
     """H.264 keeps no alpha: blame --codec when it chose H.264, else the extension."""
     if codec != "h264":
         return
     fix = (
-        "drop --codec h264 (ProRes 4444 and VP9 keep the alpha)"
+        f"drop {names.codec} h264 (ProRes 4444 and VP9 keep the alpha)"
         if config.codec
         else "write .mov (ProRes 4444), .webm (VP9 with alpha) or a folder of PNGs"
     )

@@ -80,20 +80,24 @@ def check_distinct_outputs(inputs: Sequence[str], outputs: Mapping[str, str]) ->
         for spec in inputs:
             if spec and not is_camera_spec(spec) and same_path(spec, target):
                 raise UserError(
-                    f"{_named(flag, target)} is the input itself; livematte never overwrites "
-                    "its input, so choose another name."
+                    f"{_named(flag, target, first=True)} is the input itself; livematte never "
+                    "overwrites its input, so choose another name."
                 )
         for other_flag, other in seen:
             if same_path(other, target):
                 raise UserError(
-                    f"{_named(flag, target)} is also {_named(other_flag, other)}; each output "
-                    "needs a name of its own, or one would overwrite the other."
+                    f"{_named(flag, target, first=True)} is also {_named(other_flag, other)}; "
+                    "each output needs a name of its own, or one would overwrite the other."
                 )
         seen.append((flag, target))
 
 
-def _named(flag: str, target: str) -> str:
-    return f"{flag} {target}" if flag.startswith("-") else f"{flag} ({target})"
+def _named(label: str, target: str, first: bool = False) -> str:
+    """ "-o a.mp4" for a flag; "the output a.mp4" for an API argument (capitalised at the
+    start of the sentence)."""
+    if label.startswith("-"):
+        return f"{label} {target}"
+    return f"{'The' if first else 'the'} {label} {target}"
 
 
 def same_path(first: str, second: str) -> bool:
@@ -201,7 +205,8 @@ def open_outputs(
     input_spec: str, output: str, source: Source, config: Config, *, transparent: bool
 ) -> Outputs:
     """The sinks of a file run: the picture, and the matte when ``output.alpha_out`` asks."""
-    check_distinct_outputs([input_spec], {"-o": output, "--alpha-out": config.output.alpha_out})
+    # Reached by the command line and the Python API alike: named as the API names them.
+    check_distinct_outputs([input_spec], {"output": output, "alpha_out": config.output.alpha_out})
     outputs = Outputs()
     try:
         outputs.pictures.append(

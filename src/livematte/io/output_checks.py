@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..config import Config
 from ..errors import UserError
-from .codecs import check_codec_fits, is_transparent, is_video_path
+from .codecs import CLI_NAMES, OutputNames, check_codec_fits, is_transparent, is_video_path
 from .open import check_distinct_outputs
 from .sinks import check_writable_folder
 
@@ -28,24 +28,29 @@ def check_run_outputs(
     *,
     side_files: Mapping[str, str | None] | None = None,
     live: bool = False,
+    names: OutputNames = CLI_NAMES,
 ) -> None:
     """Refuse, in one sentence, any output of this run that could not be written as asked.
 
+    ``names`` says what the sentence calls the outputs and encoder settings (the flags of
+    the command line, or the arguments of the Python API).
     ``side_files`` maps a flag (--stats-json, --json, --plot) to its path (None = not given).
     A live run writes no matte, so its --alpha-out setting is not one of its outputs.
     """
     alpha_out = "" if live else config.output.alpha_out
     if alpha_out == "null":
         raise UserError(
-            "--alpha-out null would write the matte nowhere; drop --alpha-out, or name a "
+            f"{names.matte} null would write the matte nowhere; drop {names.matte}, or name a "
             "folder or a video file."
         )
     sides = {flag: path for flag, path in (side_files or {}).items() if path}
-    check_distinct_outputs(inputs, {"-o": output, "--alpha-out": alpha_out, **sides})
+    check_distinct_outputs(inputs, {names.picture: output, names.matte: alpha_out, **sides})
     transparent = is_transparent(config)
-    for flag, target, grey in (("-o", output, False), ("--alpha-out", alpha_out, True)):
+    for flag, target, grey in ((names.picture, output, False), (names.matte, alpha_out, True)):
         if target and is_video_path(target):
-            check_codec_fits(flag, Path(target), config.output, transparent=transparent, grey=grey)
+            check_codec_fits(
+                flag, Path(target), config.output, transparent=transparent, grey=grey, names=names
+            )
     for flag, path in sides.items():
         check_side_file(flag, path)
     if live and (output == "preview" or config.live.preview):

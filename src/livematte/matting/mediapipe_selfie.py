@@ -182,8 +182,14 @@ class MediaPipeSelfie(Matter):
         self.threads = max(1, threads)
         self._runners: dict[str, _TasksRunner | _LiteRTRunner] = {}
         self._buffers: dict[str, np.ndarray] = {}
-        self.name = f"mediapipe-selfie ({variant})"
+        self._ran = ""  # the variant the last frame used ("" before any frame)
         self.provider = "LiteRT CPU" if runtime == "litert" else "MediaPipe Tasks CPU"
+
+    @property
+    def name(self) -> str:  # type: ignore[override]  # computed: the variant that ran
+        """The variant the last frame ran (``auto`` resolves per frame shape), else the
+        setting: a summary names the model that made the output."""
+        return f"mediapipe-selfie ({self._ran or self.variant})"
 
     def _runner(self, variant: str) -> _TasksRunner | _LiteRTRunner:
         if variant not in self._runners:
@@ -212,7 +218,9 @@ class MediaPipeSelfie(Matter):
             if buffer is None:
                 buffer = self._buffers[variant] = np.empty((size[1], size[0], 3), np.uint8)
             small = shrink_to(rgb, size[0], size[1], dst=buffer)
-        return Matte(self._runner(variant)(small))
+        alpha = self._runner(variant)(small)
+        self._ran = variant
+        return Matte(alpha)
 
     def reset(self) -> None:
         """Stateless: nothing to forget."""

@@ -101,6 +101,8 @@ class LiveControls:
         ``blur``/``blur:N`` (blur mode). Every value is checked before any is applied, so
         a bad request changes nothing; a ValueError says what is wrong.
         """
+        if not changes:
+            raise ValueError(f"nothing to change; give one of {', '.join(CHANGE_KEYS)}")
         unknown = sorted(set(changes) - set(CHANGE_KEYS))
         if unknown:
             raise ValueError(f"unknown setting {unknown[0]!r}; known: {', '.join(CHANGE_KEYS)}")

@@ -11,6 +11,7 @@ ring, sized so none is overwritten while a queue still holds it.
 
 from __future__ import annotations
 
+import copy
 import logging
 import queue
 import threading
@@ -25,6 +26,7 @@ import numpy as np
 from ..config import Config, load_config, validate
 from ..errors import Interrupted, UserError
 from ..frame import Frame
+from ..io.codecs import API_NAMES
 from ..io.open import (
     Outputs,
     open_outputs,
@@ -83,7 +85,7 @@ def process_video(
     input: str | Path,
     output: str | Path = "null",
     *,
-    background: str | list[str] | None = None,
+    background: str | Path | list[str | Path] | None = None,
     alpha_out: str | Path | None = None,
     model: str | None = None,
     config: Config | None = None,
@@ -99,16 +101,19 @@ def process_video(
     "null". ``alpha_out`` also writes the matte. Anything not given comes from ``config``
     (or ``config_file``), else from the defaults.
     """
-    config = config or load_config(config_file)
+    config = _own_config(config, config_file)
     if background is not None:
-        config.background.specs = [background] if isinstance(background, str) else list(background)
+        config.background.specs = [
+            str(spec)
+            for spec in ([background] if isinstance(background, str | Path) else background)
+        ]
     if alpha_out is not None:
         config.output.alpha_out = str(alpha_out)
     if model is not None:
         config.model.name = model
     validate(config)
     input_spec, output_spec = str(input), str(output)
-    check_run_outputs([input_spec], output_spec, config)
+    check_run_outputs([input_spec], output_spec, config, names=API_NAMES)
     source = open_source(input_spec, same_size=not writes_pictures(output_spec))
     try:
         stages = Stages(config)
@@ -122,6 +127,19 @@ def process_video(
             stages.close()
     finally:
         source.close()
+
+
+def _own_config(config: Config | None, config_file: str | Path | None) -> Config:
+    """A Config of this call's own: the caller's is copied, so what this call sets
+    (background, alpha_out, model) never carries over into the caller's next call."""
+    if config is None:
+        return load_config(config_file)
+    if not isinstance(config, Config):
+        raise UserError(
+            f"config must be a livematte.Config (e.g. livematte.load_config(...)), "
+            f"not a {type(config).__name__}; pass config_file= for a TOML file."
+        )
+    return copy.deepcopy(config)
 
 
 def run_offline(
