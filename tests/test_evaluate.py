@@ -318,15 +318,16 @@ def test_davis_clip_with_its_own_masks_scores_perfectly():
 def test_model_chosen_per_clip_is_reported(tmp_path: Path):
     """A model that chooses per shot (``--model auto``) names its choice for each clip."""
     choices = iter(["auto (pose)", "auto (selfie)"])
+    choice = {"now": ""}
 
     def factory() -> Callable[[np.ndarray], np.ndarray]:
-        alpha_fn = red_is_person()
-        choice = next(choices)
-        alpha_fn.model = lambda: choice  # type: ignore[attr-defined]
-        return alpha_fn
+        choice["now"] = next(choices)
+        return red_is_person()
 
     paths = [make_clip(tmp_path / "a", frames=2), make_clip(tmp_path / "b", frames=2)]
-    results = evaluate_clips(paths, factory, about={"model": "auto"})
+    results = evaluate_clips(
+        paths, factory, about={"model": "auto"}, model_name=lambda: choice["now"]
+    )
     assert [c["model"] for c in results["clips"]] == ["auto (pose)", "auto (selfie)"]
     # The top level keeps the setting and lists what ran, never a choice made before the clips.
     assert results["model"] == "auto" and results["models"] == ["auto (pose)", "auto (selfie)"]

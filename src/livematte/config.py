@@ -7,6 +7,7 @@ the CLI, the Python API and the config files can never disagree about a name or 
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import sys
@@ -273,6 +274,33 @@ def _quality_checks(config: Config) -> list[tuple[bool, str]]:
             f"model.skip_max must be 0 or more, not {config.model.skip_max}",
         ),
     ]
+
+
+def config_for_call(
+    config: Config | None,
+    config_file: str | Path | None = None,
+    *,
+    background: str | Path | list[str | Path] | None = None,
+    model: str | None = None,
+) -> Config:
+    """The settings of one API call (``process_video``, ``process_batch``): the caller's
+    Config copied (so what the call sets never carries into the caller's next call), or
+    the file's, with the call's own ``background`` and ``model`` on top."""
+    if config is None:
+        config = load_config(config_file)
+    elif not isinstance(config, Config):
+        raise UserError(
+            f"config must be a livematte.Config (e.g. livematte.load_config(...)), "
+            f"not a {type(config).__name__}; pass config_file= for a TOML file."
+        )
+    else:
+        config = copy.deepcopy(config)
+    if background is not None:
+        specs = [background] if isinstance(background, str | Path) else background
+        config.background.specs = [str(spec) for spec in specs]
+    if model is not None:
+        config.model.name = model
+    return config
 
 
 def read_toml(path: Path) -> dict[str, Any]:

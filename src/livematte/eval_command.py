@@ -35,7 +35,6 @@ def pipeline_alpha_fns(
             # Copy: the refiner reuses its output buffer from frame to frame.
             return stages.matte(rgb).alpha.copy()
 
-        alpha_fn.model = lambda: stages.matter.name  # type: ignore[attr-defined]
         return alpha_fn
 
     return factory, stages.close
@@ -51,7 +50,9 @@ def main_eval(
     # its starting choice; "models" (from evaluate_clips) lists what ran on the clips.
     about = {**matter.describe(), "model": config.model.name}
     try:
-        results = evaluate_clips(clips, factory, json_path=json_path, about=about)
+        results = evaluate_clips(
+            clips, factory, json_path=json_path, about=about, model_name=lambda: matter.name
+        )
     finally:
         close()
     print(format_table(results))

@@ -192,6 +192,7 @@ def evaluate_clips(
     alpha_fn_factory: Callable[[], AlphaFn],
     json_path: Path | str | None = None,
     about: dict[str, Any] | None = None,
+    model_name: Callable[[], str] | None = None,
 ) -> dict[str, Any]:
     """Score every clip, each with a fresh alpha function, and the frame-weighted overall row.
 
@@ -199,8 +200,9 @@ def evaluate_clips(
     :data:`livematte.metrics.METRICS` (NaN where not measurable), ``frames``, ``counts`` and,
     for clips, ``path``, ``ground_truth`` and ``per_frame``. All clips are checked before the
     first frame is processed, so a typo fails at once. ``json_path`` receives the same data,
-    with NaN written as null. ``about`` adds top-level keys (e.g. the provider that ran);
-    where clips name the model they used, ``models`` lists those names once each.
+    with NaN written as null. ``about`` adds top-level keys (e.g. the provider that ran).
+    ``model_name``, asked after each clip, names the model that ran on it (a per-shot model
+    chooses as it goes); ``models`` then lists those names once each.
     """
     clips = [discover_clip(p) for p in paths]
     if not clips:
@@ -209,9 +211,8 @@ def evaluate_clips(
     for clip in clips:
         alpha_fn = alpha_fn_factory()
         summary = evaluate_clip(clip, alpha_fn)
-        model = getattr(alpha_fn, "model", None)  # the model used, where it chose per clip
-        if model:
-            summary["model"] = model() if callable(model) else model
+        if model_name is not None:
+            summary["model"] = model_name()
         summaries.append(summary)
     results = {**(about or {}), "clips": summaries, "overall": combine_summaries(summaries)}
     chosen = list(dict.fromkeys(s["model"] for s in summaries if s.get("model")))

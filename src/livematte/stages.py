@@ -154,7 +154,6 @@ class Stages:
         self._small: np.ndarray | None = None  # the frame at the model's size (reused buffer)
         self._scratch: dict[str, np.ndarray] = {}  # the model input's intermediate buffers
         self._alpha_size: tuple[int, int] | None = None  # (w, h) of the last alpha
-        self._thumb: np.ndarray | None = None  # this frame's thumbnail
         self._cuts = SceneCutDetector(config.temporal.scene_cut)
         self._model_thumb: np.ndarray | None = None  # thumbnail when the model last ran
         self._last: Matte | None = None  # the model's last answer, for skipped frames
@@ -171,7 +170,7 @@ class Stages:
         self._forget()
 
     def _forget(self) -> None:
-        self._thumb = self._model_thumb = self._last = None
+        self._model_thumb = self._last = None
         self._cuts.reset()
         self._skip_run = 0
 
@@ -186,7 +185,7 @@ class Stages:
         small = grey = thumb = None
         if size is not None:
             small, grey, thumb = self._look(picture, size)
-            if self._is_scene_cut(thumb):
+            if self._cuts(thumb):
                 self.scene_cuts += 1
                 self.matter.reset()
                 self.temporal.reset()
@@ -210,7 +209,8 @@ class Stages:
             # First frame, or a model whose output size we could not know in advance.
             self._alpha_size = alpha_size
             _, grey, thumb = self._look(picture, alpha_size)
-            self._thumb = thumb
+            if size is None:  # nothing was looked at before the model: the cuts' baseline
+                self._cuts(thumb)
             if not reuse:
                 self._model_thumb = thumb
         alpha = self.temporal.smooth(alpha, grey.astype(np.float32) * np.float32(1.0 / 255.0))
@@ -237,10 +237,6 @@ class Stages:
         small = picture.model_input(width, height, dst=self._small, scratch=self._scratch)
         grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
         return small, grey, thumbnail(grey)
-
-    def _is_scene_cut(self, thumb: np.ndarray) -> bool:
-        self._thumb = thumb
-        return self._cuts(thumb)
 
     def _can_reuse(self, thumb: np.ndarray | None) -> bool:
         """No block of the frame moved since the model last ran (and not too many in a row)."""

@@ -123,6 +123,12 @@ class LiveSource(Source):
         return True
 
     @property
+    def paused(self) -> bool:
+        """True while the source holds its camera closed on purpose (on demand, nobody
+        watching): the driver then sends a still picture instead of waiting for frames."""
+        return False
+
+    @property
     def ended(self) -> bool:
         """True once the source will produce nothing more (a file played to its end)."""
         return self.slot.closed

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config import Config, load_config
+from ..config import Config, config_for_call
 from ..errors import UserError
 from ..io.json_file import write_json
 from ..io.sources import VideoFileSource
@@ -67,7 +67,7 @@ def process_batch(
     inputs: str | Path | Iterable[str | Path],
     outdir: str | Path,
     *,
-    background: str | list[str] | None = None,
+    background: str | Path | list[str | Path] | None = None,
     model: str | None = None,
     config: Config | None = None,
     config_file: str | Path | None = None,
@@ -97,11 +97,7 @@ def process_batch(
     check_batch_arguments(jobs, ray, clip_cpus, ext)
     if isinstance(inputs, (str, Path)):
         inputs = [inputs]
-    config = config or load_config(config_file)
-    if background is not None:
-        config.background.specs = [background] if isinstance(background, str) else list(background)
-    if model is not None:
-        config.model.name = model
+    config = config_for_call(config, config_file, background=background, model=model)
     if config.output.alpha_out:
         raise UserError(
             "--alpha-out names one file, so a batch cannot use it; run the clips that need a "

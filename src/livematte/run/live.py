@@ -124,7 +124,7 @@ class LiveDriver:
                 break
             now = time.perf_counter()
             deadline = (last_send or now) + gap
-            paused = getattr(self.source, "paused", False)  # on demand, nobody watching
+            paused = self.source.paused  # on demand, nobody watching
             frame = self.source.latest(0.1 if paused else min(0.1, max(0.0, deadline - now)))
             if frame is not None:
                 self._send(self._process(frame), frame)
@@ -266,7 +266,7 @@ class LiveDriver:
             "model": self.stages.matter.name,
             "device": self.stages.matter.device,
             "infer_every": self.schedule.every,
-            "paused": bool(getattr(self.source, "paused", False)),
+            "paused": self.source.paused,
         }
 
     def _freeze(self) -> None:

@@ -11,7 +11,6 @@ ring, sized so none is overwritten while a queue still holds it.
 
 from __future__ import annotations
 
-import copy
 import logging
 import queue
 import threading
@@ -23,7 +22,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..config import Config, load_config, validate
+from ..config import Config, config_for_call, validate
 from ..errors import Interrupted, UserError
 from ..frame import Frame
 from ..io.codecs import API_NAMES
@@ -101,16 +100,9 @@ def process_video(
     "null". ``alpha_out`` also writes the matte. Anything not given comes from ``config``
     (or ``config_file``), else from the defaults.
     """
-    config = _own_config(config, config_file)
-    if background is not None:
-        config.background.specs = [
-            str(spec)
-            for spec in ([background] if isinstance(background, str | Path) else background)
-        ]
+    config = config_for_call(config, config_file, background=background, model=model)
     if alpha_out is not None:
         config.output.alpha_out = str(alpha_out)
-    if model is not None:
-        config.model.name = model
     validate(config)
     input_spec, output_spec = str(input), str(output)
     check_run_outputs([input_spec], output_spec, config, names=API_NAMES)
@@ -127,19 +119,6 @@ def process_video(
             stages.close()
     finally:
         source.close()
-
-
-def _own_config(config: Config | None, config_file: str | Path | None) -> Config:
-    """A Config of this call's own: the caller's is copied, so what this call sets
-    (background, alpha_out, model) never carries over into the caller's next call."""
-    if config is None:
-        return load_config(config_file)
-    if not isinstance(config, Config):
-        raise UserError(
-            f"config must be a livematte.Config (e.g. livematte.load_config(...)), "
-            f"not a {type(config).__name__}; pass config_file= for a TOML file."
-        )
-    return copy.deepcopy(config)
 
 
 def run_offline(
@@ -181,7 +160,7 @@ def run_offline(
         outputs.close(keep=False)
         raise
     report.planar = fmt.layout == "i420"
-    buffers = OutputBuffers(fmt, source)
+    buffers = OutputBuffers(fmt)
     reader = _Worker("reader", _read_frames, source, frames_in, stages, stop, max_frames)
     writer = _Worker("writer", _write_frames, frames_out, outputs, stages, progress, buffers)
     start = time.perf_counter()
@@ -241,19 +220,19 @@ class OutputBuffers:
     """The picture the writer blends into, reused from frame to frame: 4:2:0 planes or a
     packed array, made again only when the frame size changes (a folder of photos)."""
 
-    def __init__(self, fmt: PixelFormat, source: Source) -> None:
+    def __init__(self, fmt: PixelFormat) -> None:
+        if fmt.layout == "i420" and fmt.colour is None:
+            # negotiate() offers 4:2:0 only with a video's colour space.
+            raise ValueError("a 4:2:0 output needs the source's colour space")
         self.format = fmt
-        self.colour = fmt.colour
         self._out: Any = None
 
     def for_frame(self, frame: Frame) -> Any:
         size = (frame.height, frame.width)
         out = self._out
-        if self.format.layout == "i420":
-            if self.colour is None:  # negotiate() offers 4:2:0 with a video's colour space
-                raise ValueError("a 4:2:0 output needs the source's colour space")
+        if self.format.colour is not None and self.format.layout == "i420":
             if out is None or (out.height, out.width) != size:
-                out = I420Picture.empty(frame.width, frame.height, self.colour)
+                out = I420Picture.empty(frame.width, frame.height, self.format.colour)
         elif out is None or out.shape[:2] != size:
             out = np.empty((*size, self.format.channels), np.uint8)
         self._out = out
@@ -342,6 +321,7 @@ def _write_frames(
 ) -> int:
     """Blend and encode each queued frame (the sinks copy ``out`` before returning)."""
     written = 0
+    encodes = not all(isinstance(sink, NullSink) for sink in outputs.all)
     while True:
         item = frames.get()
         if item is _END:
@@ -355,7 +335,7 @@ def _write_frames(
             sink.write(frame, image)
         for sink in outputs.mattes:
             sink.write(frame, matte.alpha)
-        if not all(isinstance(sink, NullSink) for sink in outputs.all):
+        if encodes:
             stages.timer.add("encode", (time.perf_counter() - start) * 1000.0)
         written += 1
         progress.update(written)
