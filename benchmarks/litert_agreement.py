@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import statistics
 import tempfile
 import time
@@ -232,7 +233,8 @@ def main() -> None:
                 if x is None:
                     x = model.prepare(next(frames()))[None]
             speed.append((model.name, x.shape, *timing(lite, onnx, x, args.runs)))
-    print("\nmodel  input  LiteRT ms  onnxruntime ms  (1 thread, interleaved, median)")
+    load = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    print(f"\nmodel  input  LiteRT ms  onnxruntime ms  (1 thread, interleaved; load {load})")
     for name, shape, t_lite, t_onnx in speed:
         print(f"{name}  {'x'.join(map(str, shape))}  {t_lite:.2f}  {t_onnx:.2f}")
 
