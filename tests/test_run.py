@@ -244,13 +244,21 @@ def test_demo_writes_video_and_side_by_side(tmp_path: Path) -> None:
 def test_summary_names_the_selfie_variant_that_ran(clip: Path) -> None:
     """``auto`` resolves per frame shape: the summary names the variant that made the
     output (a 16:9 clip runs the landscape model), not the setting."""
-    from livematte.matting.mediapipe_selfie import MediaPipeSelfie
+    from livematte.matting.selfie import Selfie
 
     report = livematte.process_video(clip, "null", model="selfie")
-    assert report.model == "mediapipe-selfie (landscape)"
-    assert any("mediapipe-selfie (landscape)" in line for line in report.summary_lines())
-    square = MediaPipeSelfie("auto")
-    assert square.name == "mediapipe-selfie (auto)"  # before any frame: the setting
+    assert report.model == "selfie (landscape)"
+    assert any("selfie (landscape)" in line for line in report.summary_lines())
+    square = Selfie("auto")
+    assert square.name == "selfie (auto)"  # before any frame: the setting
     square.infer(np.zeros((256, 256, 3), np.uint8))
-    assert square.name == "mediapipe-selfie (general)"
+    assert square.name == "selfie (general)"
     square.close()
+
+
+def test_one_name_for_a_model_whichever_route_chose_it(clip: Path) -> None:
+    """``--model selfie`` and ``auto`` choosing selfie name the same model the same way;
+    auto only says that it chose."""
+    chosen = livematte.process_video(clip, "null", model="auto")
+    typed = livematte.process_video(clip, "null", model="selfie")
+    assert chosen.model == f"auto: {typed.model}"

@@ -9,6 +9,7 @@ figures are for people and for ``benchmarks/``, not for tests.
 
 from __future__ import annotations
 
+import importlib.util
 import resource
 import sys
 import threading
@@ -183,6 +184,11 @@ def main_bench(
     """The ``bench`` command: print the table, optionally write JSON and the plot."""
     if frames < 0:
         raise UserError(f"--frames must be 0 (all) or more, not {frames}.")
+    if plot_path and importlib.util.find_spec("matplotlib") is None:
+        raise UserError(
+            "--plot draws its chart with matplotlib, which is not installed; install it with: "
+            "pip install 'livematte[plot]' (or drop --plot)."
+        )
     results = run_bench(input, config, frames=frames, output=output)
     print(format_table(results))
     if json_path:

@@ -113,9 +113,18 @@ def _providers() -> list[str]:
 def _model_files() -> list[Path]:
     """Every built-in file the default ``--model auto`` may load (UserError names a missing
     one): both selfie variants, chosen by frame shape, and the pose detector and landmarks."""
-    from .matting import mediapipe_selfie, pose
+    from .matting import pose, selfie
+    from .matting.builtin import model_path
 
-    return [*mediapipe_selfie.model_files(), *pose.model_files()]
+    return [model_path(name) for name in [*selfie.model_files(), *pose.model_files()]]
+
+
+def _damaged_models(paths: list[Path]) -> list[str]:
+    """Names of the built-in files whose bytes differ from the hashes the package records."""
+    from .matting.builtin import file_sha256, recorded_hashes
+
+    recorded = recorded_hashes()
+    return [path.name for path in paths if recorded.get(path.name) != file_sha256(path)]
 
 
 def _codecs() -> set[str]:
@@ -148,6 +157,7 @@ class Probes:
     providers: Callable[[], list[str]] = _providers
     session: Callable[[], str] = _tiny_session
     model_files: Callable[[], list[Path]] = _model_files
+    damaged_models: Callable[[list[Path]], list[str]] = _damaged_models
     codecs: Callable[[], set[str]] = _codecs
     open_vcam: Callable[[], str] = _open_vcam
     root: bool = field(default_factory=lambda: hasattr(os, "geteuid") and os.geteuid() == 0)
@@ -359,13 +369,20 @@ def onnx_runtime(p: Probes) -> list[Check]:
     return checks
 
 
+REINSTALL = "pip install --force-reinstall livematte"
+
+
 def default_model(p: Probes) -> list[Check]:
     try:
         paths = p.model_files()
     except UserError as exc:
-        return [Check("default model", False, str(exc), "pip install mediapipe==0.10.21")]
-    modules = {path.parent.parent for path in paths}  # mediapipe/modules/<model>/<file>
-    where = f" in {modules.pop()}" if len(modules) == 1 else ""
+        return [Check("default model", False, str(exc), REINSTALL)]
+    damaged = p.damaged_models(paths)
+    if damaged:
+        why = f"{', '.join(damaged)} differ from the hashes recorded in the package (damaged)"
+        return [Check("default model", False, why, REINSTALL)]
+    folders = {path.parent for path in paths}
+    where = f" in {folders.pop()}" if len(folders) == 1 else ""
     return [Check("default model", True, ", ".join(path.name for path in paths) + where)]
 
 
