@@ -323,3 +323,48 @@ def test_api_refusals_name_arguments_not_flags(clip: Path, tmp_path: Path) -> No
         livematte.process_video(clip, tmp_path / "o.mp4", config=config)
     for refused in (same, both, crf):
         assert " -o " not in str(refused.value) and "--" not in str(refused.value)
+
+
+# 10. one blur range (config.BLUR_RANGE) for the flags, the config file, the API and the page
+@pytest.mark.parametrize(
+    ("argv", "config_text"),
+    [
+        (["--blur", "100000"], None),
+        (["--blur", "1"], None),
+        (["-b", "blur:100000"], None),
+        (["-b", "blur:0.5"], None),
+        ([], "[background]\nblur = 500.0\n"),
+        ([], '[background]\nspecs = ["blur:201"]\n'),
+    ],
+    ids=["flag-high", "flag-low", "spec-high", "spec-low", "file-blur", "file-spec"],
+)
+def test_a_blur_outside_the_one_range_is_refused_everywhere(
+    argv: list[str],
+    config_text: str | None,
+    tiny: Path,
+    tmp_path: Path,
+    no_work: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    if config_text is not None:
+        (tmp_path / "c.toml").write_text(config_text)
+        argv = [*argv, "--config", str(tmp_path / "c.toml")]
+    if "--blur" in argv:
+        argv = ["-b", "blur", *argv]
+    refused(capsys, ["run", str(tiny), "-o", str(tmp_path / "o.mp4"), *argv], "2", "200")
+
+
+def test_the_api_and_the_page_refuse_the_same_blur_range(tiny: Path, tmp_path: Path) -> None:
+    import livematte
+    from livematte.composite import parse_backgrounds
+    from livematte.config import BLUR_RANGE
+    from livematte.run.controls import LiveControls
+
+    with pytest.raises(UserError, match="between 2 and 200"):
+        livematte.process_video(tiny, tmp_path / "o.mp4", background="blur:100000")
+    controls = LiveControls(parse_backgrounds(["#ff0000"]))
+    for value in (BLUR_RANGE[0] - 0.5, BLUR_RANGE[1] + 1):
+        with pytest.raises(ValueError, match="between 2 and 200"):
+            controls.apply({"blur": value})
+    controls.apply({"blur": BLUR_RANGE[1]})
+    assert controls.state()["blur_range"] == list(BLUR_RANGE)
