@@ -139,9 +139,7 @@ _GROUPS: dict[str, tuple[str, tuple[Flag, ...]]] = {
                 "(live runs: repeat to give several, 'b' cycles); default blur",
                 metavar="SPEC",
             ),
-            Flag(
-                ("--blur",), "background.blur", "default blur strength (sigma at 720p, 2 to 200)"
-            ),
+            Flag(("--blur",), "background.blur", "default blur strength (sigma at 720p, 2 to 200)"),
         ),
     ),
     "matte": (
