@@ -160,7 +160,7 @@ class VideoFileSink(Sink):
         self._frames = 0
         self._closed = False
         self._next_check = 0.0
-        audio = f", {self._audio.streams} audio stream(s) copied" if self._audio else ""
+        audio = f", {self._audio.describe()}" if self._audio and self._audio.streams else ""
         self.description = f"{self.path} ({self.settings.codec}{audio})"
 
     def accepts(self, fmt: PixelFormat) -> bool:
