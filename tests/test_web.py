@@ -342,3 +342,38 @@ def test_a_change_from_another_thread_reaches_the_next_frames() -> None:
     right = [tuple(image[20, 60]) for image in recorder.fresh]
     assert right[2] == (255, 0, 0) and (0, 0, 255) in right[6:10]
     assert right[-1] == (0, 0, 255) and (0, 255, 0) not in right  # frozen before green
+
+
+def test_the_page_has_a_favicon(server) -> None:
+    """Browsers ask for /favicon.ico on every page: an icon, not a 404 in the console."""
+    status, body, headers = request(server, "/favicon.ico", token=False)
+    assert status == 200 and headers["Content-Type"] == "image/x-icon"
+    reserved, kind, count = struct.unpack("<HHH", body[:6])
+    assert (reserved, kind, count) == (0, 1, 1)
+    *_, size, offset = struct.unpack("<BBBBHHII", body[6:22])
+    icon = cv2.imdecode(np.frombuffer(body[offset : offset + size], np.uint8), -1)
+    assert icon is not None and icon.shape[:2] == (32, 32)
+
+
+def test_an_any_address_page_prints_addresses_a_browser_can_open(tmp_path: Path, capsys) -> None:
+    from types import SimpleNamespace
+
+    from livematte.config import LiveConfig
+    from livematte.web.attach import start_control
+
+    controls = LiveControls(parse_backgrounds(["#ff0000"]))
+    driver = SimpleNamespace(controls=controls, page_stats=dict)
+    live = LiveConfig(control="0.0.0.0:0", control_allow_remote=True)
+    server = start_control(
+        driver, [], live, camera=True, settings=tmp_path / "s.toml", uploads=tmp_path / "u"
+    )
+    try:
+        printed = [line for line in capsys.readouterr().err.splitlines() if "http://" in line]
+        urls = [line[line.index("http://") :] for line in printed]
+        assert urls and not any("0.0.0.0" in url for url in urls), printed
+        assert urls[0].startswith(f"http://127.0.0.1:{server.port}/?token=")
+        for url in urls:  # each one answers (the machine's own addresses too)
+            with urllib.request.urlopen(url, timeout=10) as response:
+                assert response.status == 200
+    finally:
+        server.close()

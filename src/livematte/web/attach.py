@@ -100,7 +100,7 @@ def start_control(
         fallback=fallback,
     )
     try:
-        url = server.start()
+        server.start()
     except BaseException:
         stream.close()
         raise
@@ -110,5 +110,8 @@ def start_control(
             "your camera, and the traffic is not encrypted",
             host,
         )
-    print(f"livematte: control page {url}", file=sys.stderr, flush=True)
+    first, *others = server.urls()
+    print(f"livematte: control page {first}", file=sys.stderr, flush=True)
+    for url in others:
+        print(f"livematte: control page from other machines: {url}", file=sys.stderr, flush=True)
     return server

@@ -25,6 +25,8 @@ from aiohttp import web
 
 from ..errors import UserError
 from ..run.controls import LiveControls
+from .addresses import openable_hosts
+from .favicon import FAVICON
 from .guards import Guard
 from .settings import save_settings
 from .stream import MjpegSink
@@ -75,8 +77,14 @@ class ControlServer:
 
     @property
     def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}/?token={self.token}"
+        return self.urls()[0]
+
+    def urls(self) -> list[str]:
+        """The page's URLs a browser can open (an any-address names this machine's own)."""
+        return [
+            f"http://{f'[{host}]' if ':' in host else host}:{self.port}/?token={self.token}"
+            for host in openable_hosts(self.host)
+        ]
 
     def start(self) -> str:
         """Bind and serve on a thread; the URL (with the token) once it listens."""
@@ -125,6 +133,7 @@ class ControlServer:
         app.add_routes(
             [
                 web.get("/", self._page),
+                web.get("/favicon.ico", self._favicon),
                 web.get("/stream.mjpg", self._stream),
                 web.get("/snapshot.jpg", self._snapshot),
                 web.get("/api/state", self._get_state),
@@ -193,6 +202,13 @@ class ControlServer:
                 "X-Frame-Options": "DENY",
                 "Referrer-Policy": "no-referrer",
             },
+        )
+
+    async def _favicon(self, request: web.Request) -> web.Response:
+        return web.Response(
+            body=FAVICON,
+            content_type="image/x-icon",
+            headers={"Cache-Control": "max-age=86400"},
         )
 
     def state(self) -> dict[str, Any]:
