@@ -291,7 +291,7 @@ def _read_frames(
                 frame = next(iterator)
             except StopIteration:
                 break
-            stages.timer.add("decode", (time.perf_counter() - start) * 1000.0)
+            stages.timer.add("decode_wait", (time.perf_counter() - start) * 1000.0)
             _hand_over(worker, frames, frame)
     finally:
         close = getattr(iterator, "close", None)
