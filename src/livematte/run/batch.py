@@ -20,7 +20,15 @@ from ..config import Config, config_for_call
 from ..errors import UserError
 from ..io.json_file import write_json
 from ..io.sources import VideoFileSource
-from .clip import DONE, FAILED, SKIPPED, STOPPED, ClipResult, remove_stale_attempts
+from .clip import (
+    ALREADY_DONE,
+    DONE,
+    FAILED,
+    NOT_A_VIDEO,
+    STOPPED,
+    ClipResult,
+    remove_stale_attempts,
+)
 from .executors import (
     CLIP_CPUS,
     check_ray_reachable,
@@ -32,7 +40,7 @@ from .executors import (
 )
 from .interrupt import StopRequest
 from .journal import JOURNAL_NAME, Journal
-from .manifest import ClipJob, ClipPlan, check_ext, plan_clips
+from .manifest import ClipJob, ClipPlan, check_ext, given_name, plan_clips
 from .progress import Progress
 
 
@@ -54,7 +62,7 @@ class BatchReport:
 
     @property
     def exit_code(self) -> int:
-        """0 all done or skipped, 1 a clip failed, 130 stopped by the user."""
+        """0 all done (now or before), 1 a clip failed, 130 stopped by the user."""
         if self.interrupted:
             return 130
         return 1 if self.count(FAILED) else 0
@@ -122,7 +130,7 @@ def process_batch(
             todo.append(job)
         else:
             results[index] = ClipResult(
-                str(job.input), str(job.output), SKIPPED, int(entry.get("frames", 0))
+                job.name, str(job.output), ALREADY_DONE, int(entry.get("frames", 0))
             )
     quiet = config.quiet
     _note(quiet, None, f"{len(todo)} clip(s) to process, {len(results)} already finished.")
@@ -145,7 +153,8 @@ def process_batch(
     bar.close()
     batch.results = [results[i] for i in sorted(results)]
     batch.results += [
-        ClipResult(str(p.resolve()), "", SKIPPED, error="not a video file") for p in plan.not_videos
+        ClipResult(given_name(p), "", NOT_A_VIDEO, error="not a video file")
+        for p in plan.not_videos
     ]
     batch.not_videos = len(plan.not_videos)
     batch.seconds = time.perf_counter() - started
@@ -243,17 +252,13 @@ def _clip_line(result: ClipResult) -> str:
 
 
 def summary(batch: BatchReport) -> str:
-    not_videos = batch.not_videos
     counts = ", ".join(
-        f"{batch.count(s) - (not_videos if s == SKIPPED else 0)} {s}"
-        for s in (DONE, SKIPPED, FAILED, STOPPED)
+        f"{batch.count(s)} {s}" for s in (DONE, ALREADY_DONE, FAILED, STOPPED, NOT_A_VIDEO)
     )
     minutes = batch.seconds / 60.0
     rate = batch.count(DONE) / minutes if minutes > 0 else 0.0
-    others = f"; {not_videos} file(s) that are not videos skipped" if not_videos else ""
     return (
-        f"batch: {counts}{others}; {batch.frames} frames in {batch.seconds:.1f} s "
-        f"({rate:.1f} clips/min)."
+        f"batch: {counts}; {batch.frames} frames in {batch.seconds:.1f} s ({rate:.1f} clips/min)."
     )
 
 

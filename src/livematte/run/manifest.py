@@ -40,9 +40,12 @@ class ClipJob:
     config: Config
     settings: str = ""  # hash of what shapes the output (see settings_hash)
     frames: int = 0  # the container's frame count, for the progress bar (0 = unknown)
+    # The input as the user named it (absolute, symlinks kept): what progress and report say.
+    name: str = ""
 
     def __post_init__(self) -> None:
         self.settings = self.settings or settings_hash(self.config, self.output)
+        self.name = self.name or str(self.input)
 
 
 @dataclass
@@ -104,10 +107,12 @@ def plan_clips(
         found.extend(_discover(spec, outdir, recursive, plan.not_videos))
     rows = read_manifest(Path(manifest)) if manifest else []
     by_input = {path.resolve(): relative for path, relative in found}
+    names = {path.resolve(): given_name(path) for path, _ in reversed(found)}
     for listed in rows:
         if not listed.input.is_file():
             raise UserError(f"{listed.where}: input {listed.input} does not exist; fix that line.")
         by_input.setdefault(listed.input.resolve(), Path(listed.input.stem))
+        names.setdefault(listed.input.resolve(), given_name(listed.input))
     settings = {row.input.resolve(): row for row in rows}
     claimed: dict[Path, Path] = {}
     backgrounds = BackgroundCheck()
@@ -133,8 +138,14 @@ def plan_clips(
         if key == source:
             raise UserError(f"Output {output} is the input itself; choose another -o folder.")
         claimed[key] = source
-        plan.jobs.append(ClipJob(source, output, clip_config))
+        plan.jobs.append(ClipJob(source, output, clip_config, name=names[source]))
     return plan
+
+
+def given_name(path: Path) -> str:
+    """``path`` as the user named it, made absolute without following symlinks (a clip
+    linked from a store of hashed names keeps the name the user knows)."""
+    return str(path.absolute())
 
 
 def check_outdir(inputs: list[Path], outdir: Path) -> None:
