@@ -307,3 +307,48 @@ def test_stop_keeps_the_png_frames_done(tmp_path: Path) -> None:
     assert 5 <= len(files) == report.frames < 100
     assert [f.name for f in files] == [f"{i:05d}.png" for i in range(report.frames)]
     assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "after", ["livematte.cli", "numpy", "cv2", "av", "livematte.stages", "livematte.run.offline"]
+)
+def test_ctrl_c_from_the_first_instruction_is_a_clean_line(
+    long_clip: Path, tmp_path: Path, after: str
+) -> None:
+    """Ctrl-C while Python imports livematte, parses the flags or loads the model: one
+    clean line and exit 130, never a KeyboardInterrupt traceback, nothing left behind.
+
+    ``-X importtime`` has the command say each module as it is imported, so the signal
+    lands in a known phase of the start-up (once ``after`` is imported), not at a time.
+    """
+    out = tmp_path / "out.mp4"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-m",
+            "livematte",
+            "run",
+            str(long_clip),
+            "-o",
+            str(out),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    seen = []
+    for line in process.stderr:  # "import time: self | cumulative | <indent>module"
+        seen.append(line)
+        if line.rsplit("|", 1)[-1].strip() == after:
+            break
+    else:
+        pytest.fail(f"{after} was never imported: {''.join(seen[-5:])}")
+    process.send_signal(signal.SIGINT)
+    code, err, _ = finish(process)
+    said = [line for line in err.splitlines() if line and not line.startswith("import time:")]
+    assert not any("Traceback" in line or "KeyboardInterrupt" in line for line in said), said
+    assert code == 130, said
+    assert said[-1] == "livematte: interrupted." or any("stopping after" in x for x in said), said
+    assert leftovers(tmp_path) == []
