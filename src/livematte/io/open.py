@@ -70,9 +70,15 @@ def open_source(
     return source
 
 
-def check_distinct_outputs(inputs: Sequence[str], outputs: Mapping[str, str]) -> None:
-    """Refuse an output (flag -> path) that is an input, or that another output also names:
-    livematte never overwrites its input, and no output of a run overwrites another."""
+def check_distinct_outputs(
+    inputs: Sequence[str],
+    outputs: Mapping[str, str],
+    reads: Sequence[tuple[str, str]] = (),
+) -> None:
+    """Refuse an output (flag -> path) that is an input or another file the run reads
+    (``reads``: what it is, e.g. "the background (-b bg.jpg)", and its path), or that
+    another output also names: livematte never overwrites a file it reads, and no output
+    of a run overwrites another."""
     seen: list[tuple[str, str]] = []
     for flag, target in outputs.items():
         if not target or target in DEVICE_OUTPUTS:
@@ -82,6 +88,12 @@ def check_distinct_outputs(inputs: Sequence[str], outputs: Mapping[str, str]) ->
                 raise UserError(
                     f"{_named(flag, target, first=True)} is the input itself; livematte never "
                     "overwrites its input, so choose another name."
+                )
+        for what, path in reads:
+            if path and same_path(path, target):
+                raise UserError(
+                    f"{_named(flag, target, first=True)} is {what}; livematte never "
+                    "overwrites a file it reads, so choose another name."
                 )
         for other_flag, other in seen:
             if same_path(other, target):

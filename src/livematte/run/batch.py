@@ -19,6 +19,8 @@ from pathlib import Path
 from ..config import Config, config_for_call
 from ..errors import UserError
 from ..io.json_file import write_json
+from ..io.open import check_distinct_outputs
+from ..io.output_checks import files_read
 from ..io.sources import VideoFileSource
 from .clip import (
     ALREADY_DONE,
@@ -168,7 +170,7 @@ def check_report_path(
     report: Path, plan: ClipPlan, outdir: Path, manifest: str | Path | None
 ) -> None:
     """Refuse a --report that would overwrite a file of the batch: an input, an output,
-    the manifest or the journal (checked before any clip starts)."""
+    the manifest, the journal or a file a clip reads (checked before any clip starts)."""
     taken = {job.input.resolve() for job in plan.jobs} | {p.resolve() for p in plan.not_videos}
     taken |= {job.output.resolve() for job in plan.jobs} | {(outdir / JOURNAL_NAME).resolve()}
     if manifest:
@@ -178,6 +180,8 @@ def check_report_path(
             f"--report {report} would overwrite a file of the batch (an input, an output or "
             "the manifest) or is a folder; name a new .json file for the report."
         )
+    reads = {read for job in plan.jobs for read in files_read(job.config)}
+    check_distinct_outputs([], {"--report": str(report)}, sorted(reads))
 
 
 def check_batch_arguments(jobs: object, ray: object, clip_cpus: object, ext: object = None) -> None:

@@ -23,6 +23,8 @@ from ..composite import parse_backgrounds
 from ..config import Config, set_value, setting_type, validate
 from ..errors import UserError
 from ..io.codecs import VIDEO_EXTENSIONS
+from ..io.open import check_distinct_outputs
+from ..io.output_checks import files_read
 from ..io.video_file import choose_video_settings
 
 OUTPUT_EXTENSIONS = ("mp4", "mkv", "mov", "webm")
@@ -128,6 +130,7 @@ def plan_clips(
         if row is not None and row.output:
             output = outdir / row.output
         _check_output(output, outdir, source, row)
+        _check_not_read(output, clip_config, row)
         _check_alpha(output, clip_config, ext, row)
         key = output.resolve()
         if key in claimed:
@@ -177,6 +180,16 @@ def _check_output(output: Path, outdir: Path, source: Path, row: ManifestRow | N
             f"{where}Output {output} lies outside the output folder {outdir}; give a path "
             "inside it."
         )
+
+
+def _check_not_read(output: Path, config: Config, row: ManifestRow | None) -> None:
+    """An output is none of the files its clip reads (a background video in OUTDIR, say)."""
+    try:
+        check_distinct_outputs([], {"output": str(output)}, files_read(config))
+    except UserError as exc:
+        if row is None:
+            raise
+        raise UserError(f"{row.where}: {exc}") from None
 
 
 def _check_alpha(output: Path, config: Config, ext: str | None, row: ManifestRow | None) -> None:

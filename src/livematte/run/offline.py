@@ -105,7 +105,13 @@ def process_video(
         config.output.alpha_out = str(alpha_out)
     validate(config)
     input_spec, output_spec = str(input), str(output)
-    check_run_outputs([input_spec], output_spec, config, names=API_NAMES)
+    check_run_outputs(
+        [input_spec],
+        output_spec,
+        config,
+        names=API_NAMES,
+        config_file=("config_file", config_file),
+    )
     source = open_source(input_spec, same_size=not writes_pictures(output_spec))
     try:
         stages = Stages(config)
