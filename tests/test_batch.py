@@ -501,3 +501,32 @@ def test_progress_and_report_use_the_names_given_not_symlink_targets(
     entries = {Path(e["input"]).name: e for e in json.loads(report.read_text())}
     assert entries["lecture.mp4"]["status"] == "already done"
     assert "1 already done" in err and "1 not a video" in err
+
+
+def test_a_batch_refuses_an_output_folder_another_batch_is_writing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from livematte.run.batch import claim_outdir
+
+    folder = one_clip_folder(tmp_path)
+    out = tmp_path / "out"
+    with claim_outdir(out.resolve()):  # another batch, as far as the lock can tell
+        assert main(["batch", str(folder), "-o", str(out)]) == 2
+        said = capsys.readouterr().err.strip().splitlines()
+        assert len(said) == 1 and "Another livematte run" in said[0], said
+        assert not any(name.endswith(".mp4") for name in finals(out))
+    assert main(["batch", str(folder), "-o", str(out), "-q"]) == 0  # free again
+    assert finals(out) == {"a.mp4"}
+
+
+def test_a_clip_another_run_is_writing_fails_with_that_reason(tmp_path: Path) -> None:
+    from livematte.io.open import claim_run_outputs
+
+    folder = one_clip_folder(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    with claim_run_outputs(str(out / "a.mp4")):  # `livematte run ... -o out/a.mp4`, live
+        batch = process_batch([folder], out, jobs=1, config=Config(quiet=True))
+    (result,) = [r for r in batch.results if r.status != "not a video"]
+    assert result.status == "failed" and "Another livematte run" in result.error
+    assert not (out / "a.mp4").exists()

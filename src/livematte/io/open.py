@@ -22,6 +22,7 @@ from .camera import CameraSource, LiveSource, RealTimeFileSource
 from .codecs import VIDEO_EXTENSIONS
 from .image_files import ImageFileSink, ImageFolderSink
 from .images import IMAGE_EXTENSIONS
+from .locks import OutputLocks, claim_outputs
 from .sinks import NullSink, Sink, close_sinks
 from .sources import ImageFolderSource, ImageSource, Source, VideoFileSource
 from .video_file import VideoFileSink
@@ -102,6 +103,13 @@ def check_distinct_outputs(
                     "each output needs a name of its own, or one would overwrite the other."
                 )
         seen.append((flag, target))
+
+
+def claim_run_outputs(*targets: str) -> OutputLocks:
+    """Lock the run's file outputs (see livematte.io.locks): another live run writing one
+    is refused now, before any work. Release the locks (a ``with``) when the run ends."""
+    finals = [(t, Path(t)) for t in targets if t and t not in DEVICE_OUTPUTS]
+    return claim_outputs(finals)
 
 
 def _named(label: str, target: str, first: bool = False) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 from ..config import Config, config_for_call
 from ..errors import UserError
 from ..io.json_file import write_json
+from ..io.locks import OutputLocks, claim_outputs
 from ..io.open import check_distinct_outputs
 from ..io.output_checks import files_read
 from ..io.sources import VideoFileSource
@@ -122,48 +123,56 @@ def process_batch(
         raise UserError("No video clips among the inputs; give video files or folders of them.")
     if report:
         check_report_path(Path(report), plan, outdir, manifest)
-    started = time.perf_counter()
-    journal = Journal(outdir)
-    results: dict[int, ClipResult] = {}
-    todo: list[ClipJob] = []
-    for index, job in enumerate(plan.jobs):
-        entry = journal.finished(job)
-        if entry is None:
-            todo.append(job)
-        else:
-            results[index] = ClipResult(
-                job.name, str(job.output), ALREADY_DONE, int(entry.get("frames", 0))
-            )
-    quiet = config.quiet
-    _note(quiet, None, f"{len(todo)} clip(s) to process, {len(results)} already finished.")
-    for job in todo:
-        job.frames = _frame_count(job.input)
-    bar = BatchProgress(todo, enabled=show_progress and not quiet)
-    order = {id(job): plan.jobs.index(job) for job in todo}
-    by_output = {str(job.output): job for job in todo}
-    batch = BatchReport()
-    with stop or StopRequest() as stop_request:
-        for result in _execute(todo, jobs, ray, clip_cpus, stop_request, config.debug):
-            job = by_output[result.output]
-            if result.status == DONE:
-                journal.record(job, result.frames, result.seconds)
-                remove_stale_attempts(job.output)
-            results[order[id(job)]] = result
-            _note(quiet, bar, _clip_line(result))
-            bar.finish(result)
-        batch.interrupted = stop_request.requested
-    bar.close()
-    batch.results = [results[i] for i in sorted(results)]
-    batch.results += [
-        ClipResult(given_name(p), "", NOT_A_VIDEO, error="not a video file")
-        for p in plan.not_videos
-    ]
-    batch.not_videos = len(plan.not_videos)
-    batch.seconds = time.perf_counter() - started
-    if report:
-        write_json(report, batch.to_list())
-    _note(quiet, None, summary(batch))
-    return batch
+    with claim_outdir(outdir):
+        started = time.perf_counter()
+        journal = Journal(outdir)
+        results: dict[int, ClipResult] = {}
+        todo: list[ClipJob] = []
+        for index, job in enumerate(plan.jobs):
+            entry = journal.finished(job)
+            if entry is None:
+                todo.append(job)
+            else:
+                results[index] = ClipResult(
+                    job.name, str(job.output), ALREADY_DONE, int(entry.get("frames", 0))
+                )
+        quiet = config.quiet
+        _note(quiet, None, f"{len(todo)} clip(s) to process, {len(results)} already finished.")
+        for job in todo:
+            job.frames = _frame_count(job.input)
+        bar = BatchProgress(todo, enabled=show_progress and not quiet)
+        order = {id(job): plan.jobs.index(job) for job in todo}
+        by_output = {str(job.output): job for job in todo}
+        batch = BatchReport()
+        with stop or StopRequest() as stop_request:
+            for result in _execute(todo, jobs, ray, clip_cpus, stop_request, config.debug):
+                job = by_output[result.output]
+                if result.status == DONE:
+                    journal.record(job, result.frames, result.seconds)
+                    remove_stale_attempts(job.output)
+                results[order[id(job)]] = result
+                _note(quiet, bar, _clip_line(result))
+                bar.finish(result)
+            batch.interrupted = stop_request.requested
+        bar.close()
+        batch.results = [results[i] for i in sorted(results)]
+        batch.results += [
+            ClipResult(given_name(p), "", NOT_A_VIDEO, error="not a video file")
+            for p in plan.not_videos
+        ]
+        batch.not_videos = len(plan.not_videos)
+        batch.seconds = time.perf_counter() - started
+        if report:
+            write_json(report, batch.to_list())
+        _note(quiet, None, summary(batch))
+        return batch
+
+
+def claim_outdir(outdir: Path) -> OutputLocks:
+    """One batch at a time in an output folder: a second is refused before any work (each
+    clip's own output is locked too, by the process that writes it)."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    return claim_outputs([(f"the batch output folder {outdir}", outdir / JOURNAL_NAME)])
 
 
 def check_report_path(

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UserError
+from ..io.open import claim_run_outputs
 from .interrupt import StopRequest
 from .manifest import ClipJob
 
@@ -83,12 +84,13 @@ def run_clip(job: ClipJob, stop: StopRequest | None = None) -> ClipResult:
     attempt = attempt_path(job.output)
     try:
         job.output.parent.mkdir(parents=True, exist_ok=True)
-        report = process_video(job.input, attempt, config=job.config, stop=stop)
-        if report.interrupted:
-            result.status = STOPPED
-        else:
-            os.replace(attempt, job.output)
-            result.status, result.frames = DONE, report.frames
+        with claim_run_outputs(str(job.output)):  # no other live run writes this clip
+            report = process_video(job.input, attempt, config=job.config, stop=stop)
+            if report.interrupted:
+                result.status = STOPPED
+            else:
+                os.replace(attempt, job.output)
+                result.status, result.frames = DONE, report.frames
     except SYSTEM_ERRORS:
         raise
     except UserError as exc:

@@ -28,6 +28,7 @@ from ..frame import Frame
 from ..io.codecs import API_NAMES
 from ..io.open import (
     Outputs,
+    claim_run_outputs,
     open_outputs,
     open_source,
     writes_pictures,
@@ -112,19 +113,20 @@ def process_video(
         names=API_NAMES,
         config_file=("config_file", config_file),
     )
-    source = open_source(input_spec, same_size=not writes_pictures(output_spec))
-    try:
-        stages = Stages(config)
+    with claim_run_outputs(output_spec, config.output.alpha_out):
+        source = open_source(input_spec, same_size=not writes_pictures(output_spec))
         try:
-            outputs = open_outputs(
-                input_spec, output_spec, source, config, transparent=stages.transparent
-            )
-            with stop or StopRequest() as stop_request:
-                return run_offline(source, stages, outputs, config, stop_request, show_progress)
+            stages = Stages(config)
+            try:
+                outputs = open_outputs(
+                    input_spec, output_spec, source, config, transparent=stages.transparent
+                )
+                with stop or StopRequest() as stop_request:
+                    return run_offline(source, stages, outputs, config, stop_request, show_progress)
+            finally:
+                stages.close()
         finally:
-            stages.close()
-    finally:
-        source.close()
+            source.close()
 
 
 def run_offline(
