@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,6 @@ def save_settings(state: dict[str, Any], path: Path | None = None) -> None:
             # JSON strings and numbers are valid TOML values.
             lines.append(f"{key} = {json.dumps(state[key])}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
+    partial = path.with_name(f".{path.name}.partial-{uuid.uuid4().hex[:12]}")  # per writer
     partial.write_text("\n".join(lines) + "\n", encoding="utf-8")
     os.replace(partial, path)
