@@ -214,6 +214,13 @@ _GROUPS: dict[str, tuple[str, tuple[Flag, ...]]] = {
                 "let --control listen on an address other machines can reach",
             ),
             Flag(
+                ("--no-saved-settings",),
+                "live.saved_settings",
+                "neither restore nor save the control page's choices "
+                "($XDG_CONFIG_HOME/livematte/live.toml) in this run",
+                negative=True,
+            ),
+            Flag(
                 ("--on-demand",),
                 "live.on_demand",
                 "Linux: open the webcam only while an app uses the virtual camera",

@@ -149,6 +149,9 @@ class LiveConfig:
     # "HOST:PORT" ("0" = any free port); a host other than loopback needs allow_remote.
     control: str = "auto"
     control_allow_remote: bool = False
+    # Restore the page's choices saved by earlier runs ($XDG_CONFIG_HOME/livematte/live.toml)
+    # and save this run's; false (--no-saved-settings) neither reads nor writes that file.
+    saved_settings: bool = True
     # Linux: open the webcam only while an app has the virtual camera open.
     on_demand: bool = False
 

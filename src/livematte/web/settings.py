@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,22 @@ log = logging.getLogger("livematte")
 
 # The settings a run restores: each is skipped when its flag was given (flags win).
 SAVED_KEYS = ("background", "mode", "blur", "colour")
-# Which command-line flag overrides which saved setting.
-FLAG_OVERRIDES = {"background": ("background", "mode"), "blur": ("blur",)}
+# Which command-line flag overrides which saved settings: -b says what to show, so none
+# of the page's saved look is restored over it; --blur sets the blur strength.
+FLAG_OVERRIDES = {"background": SAVED_KEYS, "blur": ("blur",)}
+
+
+@dataclass
+class SavedSettings:
+    """The page's saved choices as this run uses them: where they live, whether this run
+    reads and writes them (--no-saved-settings: neither), and which it restored."""
+
+    path: Path
+    enabled: bool = True
+    restored: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": str(self.path), "enabled": self.enabled, "restored": self.restored}
 
 
 def _xdg(variable: str, fallback: str) -> Path:
@@ -48,6 +63,16 @@ def load_settings(
         return {}
     skip = {key for flag in flags_given for key in FLAG_OVERRIDES.get(flag, ())}
     return {k: v for k, v in saved.items() if k in SAVED_KEYS and k not in skip}
+
+
+def forget_settings(path: Path | None = None) -> bool:
+    """Delete the saved settings (the page's "forget" button); False when there were none."""
+    path = path or settings_path()
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def save_settings(state: dict[str, Any], path: Path | None = None) -> None:
