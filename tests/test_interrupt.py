@@ -54,10 +54,15 @@ def leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if "livematte-partial" in p.name)
 
 
+def command(clip: Path, out: Path, *flags: str, python: tuple[str, ...] = ()) -> list[str]:
+    """``livematte run CLIP -o OUT FLAGS`` as Python runs it (``python``: its own flags)."""
+    return [sys.executable, *python, "-m", "livematte", "run", str(clip), "-o", str(out), *flags]
+
+
 def start(clip: Path, out: Path, own_group: bool = False, *flags: str) -> subprocess.Popen[str]:
     """The real command; ``own_group`` puts it in a process group of its own."""
     return subprocess.Popen(
-        [sys.executable, "-m", "livematte", "run", str(clip), "-o", str(out), *flags],
+        command(clip, out, *flags),
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=own_group,
@@ -326,17 +331,7 @@ def test_ctrl_c_from_the_first_instruction_is_a_clean_line(
     """
     out = tmp_path / "out.mp4"
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-X",
-            "importtime",
-            "-m",
-            "livematte",
-            "run",
-            str(long_clip),
-            "-o",
-            str(out),
-        ],
+        command(long_clip, out, python=("-X", "importtime")),
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -367,17 +362,7 @@ def test_two_runs_on_one_output_the_second_refuses_before_any_work(
     try:
         wait_until_writing(first, out)
         second = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "livematte",
-                "run",
-                str(long_clip),
-                "-o",
-                str(out),
-                "-b",
-                "#0000ff",
-            ],
+            command(long_clip, out, "-b", "#0000ff"),
             capture_output=True,
             text=True,
             timeout=120,
@@ -407,7 +392,7 @@ def test_a_crashed_run_leaves_no_stuck_lock_and_its_partial_is_cleared(
     assert len(partials(out)) == 1
     short = write_clip(tmp_path / "short.mp4", frames=3, audio=None)
     again = subprocess.run(
-        [sys.executable, "-m", "livematte", "run", str(short), "-o", str(out)],
+        command(short, out),
         capture_output=True,
         text=True,
         timeout=120,
