@@ -520,4 +520,6 @@ def test_batch_and_the_api_refuse_an_output_onto_a_file_they_read(
     ):
         assert main(["batch", str(tiny), "-o", str(out), "--report", str(report), *flags]) == 2
         assert "--report" in capsys.readouterr().err
+    with pytest.raises(UserError, match="config_file"):
+        livematte.process_batch([tiny], out, config_file=files["CFG"], report=files["CFG"], jobs=1)
     assert background.read_bytes() == kept and (out / "x.mp4").read_bytes() == kept

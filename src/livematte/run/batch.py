@@ -122,7 +122,7 @@ def process_batch(
     if not plan.jobs:
         raise UserError("No video clips among the inputs; give video files or folders of them.")
     if report:
-        check_report_path(Path(report), plan, outdir, manifest)
+        check_report_path(Path(report), plan, outdir, manifest, config_file)
     with claim_outdir(outdir):
         started = time.perf_counter()
         journal = Journal(outdir)
@@ -176,7 +176,11 @@ def claim_outdir(outdir: Path) -> OutputLocks:
 
 
 def check_report_path(
-    report: Path, plan: ClipPlan, outdir: Path, manifest: str | Path | None
+    report: Path,
+    plan: ClipPlan,
+    outdir: Path,
+    manifest: str | Path | None,
+    config_file: str | Path | None = None,
 ) -> None:
     """Refuse a --report that would overwrite a file of the batch: an input, an output,
     the manifest, the journal or a file a clip reads (checked before any clip starts)."""
@@ -190,6 +194,8 @@ def check_report_path(
             "the manifest) or is a folder; name a new .json file for the report."
         )
     reads = {read for job in plan.jobs for read in files_read(job.config)}
+    if config_file:
+        reads.add((f"the config file (config_file {config_file})", str(config_file)))
     check_distinct_outputs([], {"--report": str(report)}, sorted(reads))
 
 
