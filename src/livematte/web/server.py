@@ -61,7 +61,8 @@ class ControlServer:
         self.stats = stats
         self.host, self.port, self.fallback = host, port, fallback
         self.uploads = uploads
-        # Where the page's choices are saved (none: --no-saved-settings), what was restored.
+        # Where the page saves its choices, whether it may (--no-saved-settings: neither
+        # read nor written) and what this run restored from there.
         self.saved = saved or SavedSettings(settings or settings_path(), enabled=True)
         self.token = secrets.token_urlsafe(24)
         self.guard = Guard(self.token, allow_any_host=allow_remote)
@@ -253,6 +254,10 @@ class ControlServer:
 
     async def _forget_settings(self, request: web.Request) -> web.Response:
         """Delete the saved choices (what shows now stays; the next change saves again)."""
+        if not self.saved.enabled:
+            return _json(
+                {"error": "this run leaves saved settings alone (--no-saved-settings)"}, 409
+            )
         try:
             forget_settings(self.saved.path)
         except OSError as exc:
