@@ -244,3 +244,47 @@ def test_windows_and_macos_check_the_obs_camera(tmp_path: Path, capsys, platform
 def test_the_command_runs_on_this_machine_without_a_traceback(capsys) -> None:
     assert main(["doctor"]) in (0, 1)
     assert "Traceback" not in capsys.readouterr().err
+
+
+def _cpu(probes: Probes, vendor: str, model: str) -> Probes:
+    (probes.proc_root / "cpuinfo").write_text(
+        f"processor\t: 0\nvendor_id\t: {vendor}\nmodel name\t: {model}\n\n"
+        f"processor\t: 1\nvendor_id\t: {vendor}\nmodel name\t: {model}\n"
+    )
+    return probes
+
+
+def test_on_an_amd_cpu_openvino_is_not_offered_as_made_for_it(tmp_path: Path, capsys) -> None:
+    """What OpenVINO would do on this CPU, from the figures measured on an AMD EPYC."""
+    probes = _cpu(healthy(tmp_path), "AuthenticAMD", "AMD EPYC 7B13")
+    main_doctor(probes)
+    out = capsys.readouterr().out
+    assert "Intel CPUs" not in out
+    line = next(line for line in out.splitlines() if "accelerator" in line)
+    assert "AMD EPYC 7B13" in line and "OpenVINO" in line and "slower" in line, line
+    assert "livematte[gpu]" not in out  # no NVIDIA GPU here
+
+
+def test_on_an_intel_cpu_openvino_is_the_suggestion(tmp_path: Path, capsys) -> None:
+    probes = _cpu(healthy(tmp_path), "GenuineIntel", "Intel(R) Core(TM) i7-1165G7")
+    main_doctor(probes)
+    out = capsys.readouterr().out
+    assert "livematte[openvino]" in out and "i7-1165G7" in out
+
+
+def test_an_nvidia_gpu_gets_the_gpu_extra_and_unknown_cpus_no_openvino(
+    tmp_path: Path, capsys
+) -> None:
+    probes = _cpu(healthy(tmp_path), "ARM", "Neoverse-N1")
+    (probes.dev_root / "nvidia0").touch()
+    main_doctor(probes)
+    out = capsys.readouterr().out
+    assert "livematte[gpu]" in out and "openvino" not in out.lower()
+
+
+def test_the_session_line_drops_the_intel_note_on_this_machine(capsys) -> None:
+    """The real probe: the doctor's own accelerator line replaces the generic note."""
+    from livematte.doctor import _tiny_session
+
+    pytest.importorskip("onnxruntime")
+    assert "Intel CPUs" not in _tiny_session()

@@ -92,6 +92,20 @@ def test_transparent_webm_is_vp9_with_alpha_and_audio_reencoded(
         assert stream.metadata.get("alpha_mode") == "1" or stream.metadata.get("ALPHA_MODE") == "1"
 
 
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [("out.webm", "1 audio stream re-encoded to opus"), ("out.mp4", "1 audio stream copied")],
+)
+def test_the_summary_says_what_became_of_the_audio(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, said: str
+) -> None:
+    out = tmp_path / name
+    assert main(["run", str(clip), "-o", str(out), "-b", "#00ff00"]) == 0
+    summary = [line for line in capsys.readouterr().err.splitlines() if str(out) in line]
+    assert any(said in line for line in summary), summary
+    assert not any("copied" in line for line in summary if "re-encoded" in said), summary
+
+
 def test_transparent_folder_gives_rgba_pngs(clip: Path, tmp_path: Path) -> None:
     out = tmp_path / "rgba"
     livematte.process_video(clip, out, background="transparent")
