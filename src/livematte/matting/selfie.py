@@ -106,6 +106,4 @@ class Selfie(Matter):
         """Stateless: nothing to forget."""
 
     def close(self) -> None:
-        """The sessions go with the object: an aborted run may close the model while its
-        thread is still inside a frame, and dropping them then hands that frame a matte of
-        garbage (seen as NaN in the refiner)."""
+        self._nets.clear()
