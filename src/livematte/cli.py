@@ -76,18 +76,30 @@ _GROUPS: dict[str, tuple[str, tuple[Flag, ...]]] = {
             Flag(("--debug",), "debug", "show tracebacks and debug messages"),
         ),
     ),
+    "input": (
+        "input folder",
+        (
+            Flag(
+                ("--folder-as",),
+                "input.folder_as",
+                "a folder of images is a clip (frames of one video) or pictures (each matted "
+                "on its own); default auto: a clip when numbered in sequence and of one size",
+            ),
+        ),
+    ),
     "model": (
         "model",
         (
             Flag(
                 ("--model",),
                 "model.name",
-                "auto (default: selfie or pose per shot), selfie, pose, or a .onnx file",
+                "auto (default: selfie or pose per shot), selfie, pose, object (products, "
+                "pets, things), or a .onnx file",
             ),
             Flag(
                 ("--model-type",),
                 "model.type",
-                "ONNX family: rvm, modnet, sinet, mediapipe-selfie, pphumanseg",
+                "ONNX family: rvm, modnet, sinet, mediapipe-selfie, pphumanseg, u2netp",
             ),
             Flag(("--model-spec",), "model.spec", "TOML file describing an ONNX model"),
             Flag(
@@ -225,6 +237,7 @@ _GROUPS: dict[str, tuple[str, tuple[Flag, ...]]] = {
 _COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
     "run": (
         "general",
+        "input",
         "model",
         "quality",
         "background",
@@ -399,7 +412,13 @@ def _cmd_run(args: argparse.Namespace, config: Config) -> int:
             )
         output = "vcam"
     live = camera or config.live.live or output in ("vcam", "preview")
-    facts = RunFacts(live=live, camera=camera, output=output, video_input=_is_video(args.input))
+    facts = RunFacts(
+        live=live,
+        camera=camera,
+        output=output,
+        video_input=_is_video(args.input),
+        folder_input=not camera and os.path.isdir(args.input),
+    )
     _refuse_idle_flags(args, config, facts)
     _check_outputs(
         [args.input], output, config, live=live, **{"--stats-json": config.live.stats_json}

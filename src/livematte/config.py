@@ -41,15 +41,27 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 
 @dataclass
+class InputConfig:
+    """How an input is read."""
+
+    # A folder of images: "clip" (frames of one video, smoothed across), "pictures" (each
+    # matted on its own, sizes kept) or "auto" (a clip when the names are a numbered
+    # sequence and every picture has the same size, else pictures).
+    folder_as: str = "auto"
+
+
+@dataclass
 class ModelConfig:
     """Which network finds the person."""
 
     # "auto" (the default: selfie for close-ups, pose for wider shots, chosen per shot),
-    # "selfie" (old name "mediapipe"), "pose" (both in the mediapipe wheel) or a .onnx path.
+    # "selfie" (old name "mediapipe"), "pose" (both in the mediapipe wheel), "object"
+    # (U²-Net-p: products, pets, things; packaged) or a .onnx path.
     name: str = "auto"
     # MediaPipe: "auto" picks landscape (144x256) for wide frames, else general (256x256).
     variant: str = "auto"
-    # ONNX: family (rvm, modnet, sinet, mediapipe-selfie, pphumanseg) or a TOML description.
+    # ONNX: family (rvm, modnet, sinet, mediapipe-selfie, pphumanseg, u2netp) or a TOML
+    # description.
     type: str = ""
     spec: str = ""
     # auto, cpu, cuda, tensorrt, openvino, directml or coreml (ONNX models only).
@@ -150,6 +162,7 @@ class LiveConfig:
 
 @dataclass
 class Config:
+    input: InputConfig = field(default_factory=InputConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     temporal: TemporalConfig = field(default_factory=TemporalConfig)
     refine: RefineConfig = field(default_factory=RefineConfig)
@@ -163,6 +176,7 @@ class Config:
 # The allowed values of enumerated settings, in one place: the CLI offers them as argparse
 # choices and validate() checks config files and Python callers against the same lists.
 CHOICES: dict[str, tuple[str, ...]] = {
+    "input.folder_as": ("auto", "clip", "pictures"),
     "model.device": DEVICES,
     "model.precision": PRECISIONS,
     "model.variant": ("auto", "general", "landscape"),

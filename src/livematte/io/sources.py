@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -18,7 +19,7 @@ import av
 from ..errors import UserError, reason_of
 from ..frame import Frame, cover_resize
 from ..planar import PLANAR_FORMATS, ColourSpace, I420Picture
-from .images import IMAGE_EXTENSIONS, read_image
+from .images import IMAGE_EXTENSIONS, image_size, read_image
 
 log = logging.getLogger("livematte")
 
@@ -33,6 +34,9 @@ class Source:
     path: Path | None = None
     has_audio: bool = False
     live: bool = False
+    # Each frame is a picture of its own (a folder of photos): nothing carries over
+    # from one frame to the next.
+    pictures: bool = False
 
     def __iter__(self) -> Iterator[Frame]:
         raise NotImplementedError
@@ -56,14 +60,19 @@ class ImageSource(Source):
 
 
 class ImageFolderSource(Source):
-    """A folder of images sorted by name, processed as a clip at a nominal rate.
+    """A folder of images sorted by name: the frames of one clip, or a set of pictures.
 
-    Each frame carries its picture's name. With ``same_size`` (a video output, which has
-    one size) pictures of another size than the first are scaled to cover it; without it
-    (pictures out) each keeps its own size.
+    ``folder_as`` says which: "clip" (frames of one video at a nominal rate, smoothed
+    across), "pictures" (:attr:`pictures`: each matted on its own) or "auto", which
+    decides from what the folder holds (see :func:`looks_like_clip`) and says so in one
+    log line. Each frame carries its picture's name. With ``same_size`` (a video output,
+    which has one size) pictures of another size than the first are scaled to cover it;
+    without it (pictures out) each keeps its own size.
     """
 
-    def __init__(self, path: Path, fps: float = 25.0, same_size: bool = True) -> None:
+    def __init__(
+        self, path: Path, fps: float = 25.0, same_size: bool = True, folder_as: str = "auto"
+    ) -> None:
         self.path = path
         self.files = sorted(
             p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
@@ -79,6 +88,19 @@ class ImageFolderSource(Source):
         self.frame_count = len(self.files)
         self.same_size = same_size
         self.names = _output_names(self.files)
+        if folder_as == "auto":
+            clip, why = looks_like_clip(self.files)
+            self.pictures = not clip
+            log.info(
+                "%s: %d images %s, so %s (--folder-as %s says otherwise)",
+                path,
+                len(self.files),
+                why,
+                "a clip: smoothed from frame to frame" if clip else "each matted on its own",
+                "pictures" if clip else "clip",
+            )
+        else:
+            self.pictures = folder_as == "pictures"
 
     def __iter__(self) -> Iterator[Frame]:
         time_base = Fraction(1, round(self.fps)) if self.fps else Fraction(1, 25)
@@ -87,6 +109,24 @@ class ImageFolderSource(Source):
             if self.same_size and rgb.shape[:2] != (self.height, self.width):
                 rgb = cover_resize(rgb, self.width, self.height)
             yield Frame(rgb, index, pts=index, time_base=time_base, name=self.names[index])
+
+
+_NUMBERED = re.compile(r"^(.*?)(\d+)$")
+
+
+def looks_like_clip(files: list[Path]) -> tuple[bool, str]:
+    """Whether a folder's images are the frames of one video, and why in a few words: their
+    names are one prefix and a number (``frame_0001`` ...) and they all have one size."""
+    matches = [_NUMBERED.match(file.stem) for file in files]
+    if len(files) < 2 or not all(matches):
+        return False, "whose names are not a numbered sequence"
+    prefixes = {match.group(1) for match in matches if match}
+    if len(prefixes) > 1:
+        return False, "whose names are not one numbered sequence"
+    sizes = {image_size(file) for file in files}
+    if len(sizes) > 1:
+        return False, f"of {len(sizes)} different sizes"
+    return True, "numbered in sequence, all of one size"
 
 
 def _output_names(files: list[Path]) -> list[str]:

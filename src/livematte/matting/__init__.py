@@ -15,12 +15,17 @@ __all__ = ["Matte", "Matter", "create_matter"]
 CHOOSING = ("auto", "pose", "default")
 SELFIE = ("selfie", "mediapipe", "mediapipe-selfie", "mediapipe-general", "mediapipe-landscape")
 BUILT_IN = CHOOSING + SELFIE
+# Salient objects (products, pets, things): U²-Net-p, packaged as an ONNX file.
+OBJECT = "object"
+OBJECT_FILE = "u2netp.onnx"
 
 
 def create_matter(config: ModelConfig) -> Matter:
     """Build the model the user asked for: "auto" (default: selfie or pose per shot),
-    "selfie" ("mediapipe" is its old name), "pose" or a .onnx file."""
+    "selfie" ("mediapipe" is its old name), "pose", "object" or a .onnx file."""
     name = config.name
+    if name == OBJECT:
+        return _object_matter(config)
     if name in BUILT_IN:
         from .mediapipe_selfie import MediaPipeSelfie
 
@@ -50,7 +55,38 @@ def create_matter(config: ModelConfig) -> Matter:
             precision=config.precision,
         )
     raise UserError(
-        f"Unknown model '{name}'; use auto (the default), selfie, pose or the path of a .onnx file."
+        f"Unknown model '{name}'; use auto (the default), selfie, pose, object or the path of "
+        "a .onnx file."
+    )
+
+
+def _packaged(filename: str) -> Path:
+    """The path of a model file shipped inside the package."""
+    from importlib.resources import files
+
+    return Path(str(files("livematte") / "models" / filename))
+
+
+def _object_matter(config: ModelConfig) -> Matter:
+    """U²-Net-p on any device onnxruntime offers, with the authors' preprocessing."""
+    if config.type or config.spec:
+        raise UserError(
+            "--model object is a built-in model with its own description; drop --model-type "
+            "and --model-spec (they are for .onnx files)."
+        )
+    if config.downsample_ratio:
+        raise UserError(
+            "--downsample-ratio sets Robust Video Matting's inner resolution; --model object "
+            "takes none, so drop it."
+        )
+    from .onnx_matter import load_onnx_matter
+
+    return load_onnx_matter(
+        str(_packaged(OBJECT_FILE)),
+        model_type="u2netp",
+        device=config.device,
+        threads=config.threads or None,
+        precision=config.precision,
     )
 
 

@@ -106,7 +106,11 @@ def process_video(
     validate(config)
     input_spec, output_spec = str(input), str(output)
     check_run_outputs([input_spec], output_spec, config, names=API_NAMES)
-    source = open_source(input_spec, same_size=not writes_pictures(output_spec))
+    source = open_source(
+        input_spec,
+        same_size=not writes_pictures(output_spec),
+        folder_as=config.input.folder_as,
+    )
     try:
         stages = Stages(config)
         try:
@@ -175,6 +179,8 @@ def run_offline(
         writer.start()
         for frame in _drain(frames_in, reader, writer, stop):
             began = time.perf_counter()
+            if source.pictures:  # a set of photos: each one as if it were run alone
+                stages.reset()
             matte = mattes.keep(stages.matte(_pixels(frame)))
             _put(frames_out, (frame, matte, (time.perf_counter() - began) * 1000.0), writer)
         complete = not stop.requested
