@@ -60,7 +60,7 @@ def create_matter(config: ModelConfig) -> Matter:
     )
 
 
-def _packaged(filename: str) -> Path:
+def packaged_model(filename: str) -> Path:
     """The path of a model file shipped inside the package."""
     from importlib.resources import files
 
@@ -82,7 +82,7 @@ def _object_matter(config: ModelConfig) -> Matter:
     from .onnx_matter import load_onnx_matter
 
     return load_onnx_matter(
-        str(_packaged(OBJECT_FILE)),
+        str(packaged_model(OBJECT_FILE)),
         model_type="u2netp",
         device=config.device,
         threads=config.threads or None,
