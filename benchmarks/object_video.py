@@ -133,9 +133,8 @@ def main(argv: list[str] | None = None) -> int:
                 cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) for p in sorted(mattes.glob("*.png"))
             ]
             results[name] = {"flicker": clip_flicker(alphas, frames), "fps": report.fps}
-    print(
-        f"{len(frames)} frames at {frames[0].shape[1]}x{frames[0].shape[0]}; load {os.getloadavg()[0]:.1f}"
-    )
+    height, width = frames[0].shape[:2]
+    print(f"{len(frames)} frames at {width}x{height}; load average {os.getloadavg()[0]:.1f}")
     print("| run | flicker (x1000, lower is steadier) | fps |")
     print("|---|---|---|")
     for name, row in results.items():
