@@ -184,12 +184,34 @@ CHOICES: dict[str, tuple[str, ...]] = {
 }
 
 
-def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
-    """Defaults, then the TOML file at ``path``, then ``overrides`` ("section.key": value)."""
+# Stage settings a built-in model starts from instead of the defaults above, which were
+# tuned on people; measured on objects with benchmarks/object_table.py and object_video.py.
+# They sit beneath the config file and the flags, so a setting the user gives still wins.
+MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
+    "object": {},
+}
+
+
+def defaults_for(model: str) -> Config:
+    """The defaults of a run of ``model``: Config() with the model's own stage settings."""
     config = Config()
+    config.model.name = model
+    for dotted, value in MODEL_DEFAULTS.get(model, {}).items():
+        set_value(config, dotted, value, source=f"the defaults of --model {model}")
+    return config
+
+
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
+    """Defaults (the model's own, see MODEL_DEFAULTS), then the TOML file at ``path``, then
+    ``overrides`` ("section.key": value)."""
+    mapping = read_toml(Path(path)) if path else {}
+    overrides = overrides or {}
+    section = mapping.get("model")
+    model = overrides.get("model.name", section.get("name") if isinstance(section, dict) else None)
+    config = defaults_for(model) if isinstance(model, str) else Config()
     if path:
-        apply_mapping(config, read_toml(Path(path)), source=str(path))
-    for dotted, value in (overrides or {}).items():
+        apply_mapping(config, mapping, source=str(path))
+    for dotted, value in overrides.items():
         set_value(config, dotted, value, source="the command line")
     validate(config)
     return config
@@ -299,9 +321,11 @@ def config_for_call(
 ) -> Config:
     """The settings of one API call (``process_video``, ``process_batch``): the caller's
     Config copied (so what the call sets never carries into the caller's next call), or
-    the file's, with the call's own ``background`` and ``model`` on top."""
+    the file's, with the call's own ``background`` and ``model`` on top (a model's own
+    stage defaults, MODEL_DEFAULTS, come beneath the file's settings; a Config the caller
+    made is taken as it is)."""
     if config is None:
-        config = load_config(config_file)
+        config = load_config(config_file, {"model.name": model} if model is not None else None)
     elif not isinstance(config, Config):
         raise UserError(
             f"config must be a livematte.Config (e.g. livematte.load_config(...)), "
