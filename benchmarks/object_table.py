@@ -32,7 +32,7 @@ from livematte.metrics import iou, mad
 # (row name, model, settings over the defaults)
 ROWS: list[tuple[str, str, dict[str, object]]] = [
     ("object", "object", {}),
-    ("object, no refiner", "object", {"refine.enabled": False}),
+    ("object, refiner on (tuned on people)", "object", {"refine.enabled": True}),
     ("auto (person, default)", "auto", {}),
     ("selfie (person)", "selfie", {}),
 ]

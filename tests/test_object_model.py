@@ -97,3 +97,22 @@ def test_object_refuses_the_options_of_onnx_files() -> None:
         create_matter(ModelConfig(name="object", type="modnet"))
     with pytest.raises(UserError, match="downsample-ratio"):
         create_matter(ModelConfig(name="object", downsample_ratio=0.5))
+
+
+def test_object_starts_from_its_own_stage_defaults_and_the_user_still_wins(
+    tmp_path: Path,
+) -> None:
+    from livematte.config import Config, config_for_call, load_config
+
+    assert load_config(overrides={"model.name": "object"}).refine.enabled is False
+    assert config_for_call(None, model="object").refine.enabled is False
+    assert load_config().refine.enabled is True  # the people models keep theirs
+    toml = tmp_path / "c.toml"
+    toml.write_text('[model]\nname = "object"\n[refine]\nenabled = true\n')
+    assert load_config(toml).refine.enabled is True  # the file wins over the model's default
+    assert load_config(toml, {"refine.enabled": False}).refine.enabled is False  # a flag too
+    toml.write_text('[model]\nname = "object"\n')
+    assert load_config(toml).refine.enabled is False
+    assert load_config(toml, {"model.name": "auto"}).refine.enabled is True
+    mine = Config()  # a Config the caller built is taken as it is
+    assert config_for_call(mine, model="object").refine.enabled is True
