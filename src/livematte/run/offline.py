@@ -95,7 +95,10 @@ def process_video(
     """Replace the background of a clip, an image or a folder of images.
 
     >>> report = process_video("talk.mp4", "talk-office.mp4", background="office.jpg")
+    >>> report = process_video("photos/", "cutouts/", model="object", background="transparent")
 
+    A folder is the frames of one clip or a set of pictures, each matted as if run alone
+    (``config.input.folder_as``: auto, the default, decides from what the folder holds).
     ``output`` is a video file (by extension), an image file, a folder (PNG per frame) or
     "null". ``alpha_out`` also writes the matte. Anything not given comes from ``config``
     (or ``config_file``), else from the defaults.
