@@ -81,7 +81,7 @@ def score(mattes: dict[str, np.ndarray], pairs: list[tuple[str, Path, np.ndarray
 
 def pipeline_mattes(folder: Path, model: str, settings: dict[str, object]) -> dict[str, np.ndarray]:
     """Every picture of ``folder/images`` through livematte's API, one run for the folder."""
-    config = load_config(overrides={"quiet": True, **settings})
+    config = load_config(overrides={"quiet": True, "model.name": model, **settings})
     with tempfile.TemporaryDirectory() as tmp:
         mattes = Path(tmp) / "mattes"
         process_video(
