@@ -195,10 +195,14 @@ def test_batch_refuses_a_transparent_jpeg_for_a_picture(tmp_path: Path) -> None:
         process_batch([], tmp_path / "out", background="transparent", manifest=manifest)
 
 
-def frames_folder(folder: Path, count: int = 3, prefix: str = "frame_") -> Path:
+def frames_folder(folder: Path, count: int = 5) -> Path:
+    """A slow pan across a photograph, numbered as a video's frames are when exported."""
+    import skimage.data
+
     folder.mkdir(parents=True)
+    still = skimage.data.astronaut()
     for index in range(count):
-        write_image(folder / f"{prefix}{index:04d}.png", np.full((24, 32, 3), 40 * index, np.uint8))
+        write_image(folder / f"frame_{index + 1:04d}.png", still[100:280, 3 * index :][:, :320])
     return folder
 
 
@@ -207,6 +211,23 @@ def test_numbered_frames_of_one_size_are_a_clip(tmp_path: Path) -> None:
     assert looks_like_clip(sorted(frames.iterdir()))[0]
     assert not ImageFolderSource(frames).pictures
     assert ImageFolderSource(frames, folder_as="pictures").pictures
+
+
+def test_a_camera_folder_of_product_shots_is_pictures(tmp_path: Path) -> None:
+    """IMG_0001 ... from one camera: numbered and of one size, yet separate shots."""
+    import skimage.data
+
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    for index, sample in enumerate(["coffee", "rocket", "chelsea"]):
+        rgb = cv2.resize(getattr(skimage.data, sample)(), (600, 400))
+        write_image(shoot / f"IMG_{index + 1:04d}.jpg", rgb)
+    clip, why = looks_like_clip(sorted(shoot.iterdir()))
+    assert not clip and "shots" in why
+    gaps = tmp_path / "gaps"  # every tenth frame of something: not one run of numbers
+    frames_folder(gaps)
+    (gaps / "frame_0003.png").unlink()
+    assert not looks_like_clip(sorted(gaps.iterdir()))[0]
 
 
 def test_photos_are_pictures_whatever_their_names(tmp_path: Path) -> None:

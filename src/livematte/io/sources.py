@@ -13,15 +13,19 @@ import re
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
+from typing import TypeVar
 
 import av
+import cv2
 
 from ..errors import UserError, reason_of
 from ..frame import Frame, cover_resize
 from ..planar import PLANAR_FORMATS, ColourSpace, I420Picture
+from ..scene import thumbnail
 from .images import IMAGE_EXTENSIONS, image_size, read_image
 
 log = logging.getLogger("livematte")
+T = TypeVar("T")
 
 
 class Source:
@@ -112,21 +116,43 @@ class ImageFolderSource(Source):
 
 
 _NUMBERED = re.compile(r"^(.*?)(\d+)$")
+# Mean grey difference (of full scale) under which two pictures look like neighbouring
+# frames of one shot: DAVIS's fastest motion reaches 0.053 (see scene.py), while two
+# product photos of one shoot differ where the products do.
+SAME_SHOT = 0.06
+_LOOKED_AT = 4  # the first pictures compared, pairwise
 
 
 def looks_like_clip(files: list[Path]) -> tuple[bool, str]:
-    """Whether a folder's images are the frames of one video, and why in a few words: their
-    names are one prefix and a number (``frame_0001`` ...) and they all have one size."""
+    """Whether a folder's images are the frames of one video, and why in a few words.
+
+    Only when everything says so: the names are one prefix and consecutive numbers
+    (``frame_0001``, ``frame_0002`` ...), the pictures have one size, and the first few
+    follow each other like frames of one shot. Anything else is a set of pictures, the
+    safe side: a clip taken for pictures only loses its smoothing, while photos taken for
+    a clip would pass one photo's matte on to the next.
+    """
     matches = [_NUMBERED.match(file.stem) for file in files]
     if len(files) < 2 or not all(matches):
         return False, "whose names are not a numbered sequence"
+    numbers = [int(match.group(2)) for match in matches if match]
     prefixes = {match.group(1) for match in matches if match}
-    if len(prefixes) > 1:
-        return False, "whose names are not one numbered sequence"
+    if len(prefixes) > 1 or any(b - a != 1 for a, b in _pairs(numbers)):
+        return False, "whose names are not one run of consecutive numbers"
     sizes = {image_size(file) for file in files}
     if len(sizes) > 1:
         return False, f"of {len(sizes)} different sizes"
-    return True, "numbered in sequence, all of one size"
+    greys = [cv2.cvtColor(read_image(file), cv2.COLOR_RGB2GRAY) for file in files[:_LOOKED_AT]]
+    thumbs = [thumbnail(grey) for grey in greys]
+    change = max(float(cv2.absdiff(a, b).mean()) / 255.0 for a, b in _pairs(thumbs))
+    if change >= SAME_SHOT:
+        return False, f"numbered in sequence but as unlike as separate shots ({change:.2f})"
+    return True, "numbered in sequence, of one size, like frames of one shot"
+
+
+def _pairs(items: list[T]) -> list[tuple[T, T]]:
+    """Each item with the next one."""
+    return list(zip(items[:-1], items[1:], strict=True))
 
 
 def _output_names(files: list[Path]) -> list[str]:
