@@ -114,5 +114,25 @@ def test_object_starts_from_its_own_stage_defaults_and_the_user_still_wins(
     toml.write_text('[model]\nname = "object"\n')
     assert load_config(toml).refine.enabled is False
     assert load_config(toml, {"model.name": "auto"}).refine.enabled is True
-    mine = Config()  # a Config the caller built is taken as it is
-    assert config_for_call(mine, model="object").refine.enabled is True
+    mine = Config()  # a Config the caller built: settings at the old model's defaults move
+    assert config_for_call(mine, model="object").refine.enabled is False
+    mine.refine.enabled = False
+    mine.model.name = "object"
+    assert config_for_call(mine, model="auto").refine.enabled is True
+    mine.refine.radius = 5.0  # not a setting object has its own default for: kept
+    assert config_for_call(mine, model="object").refine.radius == 5.0
+
+
+def test_a_manifest_row_naming_object_starts_from_its_defaults(tmp_path: Path) -> None:
+    from livematte.config import Config
+    from livematte.run.manifest import plan_clips
+
+    for name in ("a.png", "b.png", "c.png"):
+        cv2.imwrite(str(tmp_path / name), np.zeros((8, 8, 3), np.uint8))
+    manifest = tmp_path / "list.csv"
+    manifest.write_text(
+        "input,model.name,refine.enabled\na.png,object,\nb.png,object,true\nc.png,,\n"
+    )
+    plan = plan_clips([], tmp_path / "out", Config(), manifest=manifest)
+    refine = {job.input.name: job.config.refine.enabled for job in plan.jobs}
+    assert refine == {"a.png": False, "b.png": True, "c.png": True}

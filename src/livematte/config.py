@@ -204,6 +204,17 @@ def defaults_for(model: str) -> Config:
     return config
 
 
+def switch_model(config: Config, model: str) -> None:
+    """Set ``config``'s model to ``model``, moving each stage setting still at the old
+    model's own default (see MODEL_DEFAULTS) to the new model's; what was set stays."""
+    old, new = defaults_for(config.model.name), defaults_for(model)
+    keys = set(MODEL_DEFAULTS.get(config.model.name, {})) | set(MODEL_DEFAULTS.get(model, {}))
+    for dotted in sorted(keys):
+        if get_value(config, dotted) == get_value(old, dotted):
+            set_value(config, dotted, get_value(new, dotted), source=f"the defaults of {model}")
+    config.model.name = model
+
+
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
     """Defaults (the model's own, see MODEL_DEFAULTS), then the TOML file at ``path``, then
     ``overrides`` ("section.key": value)."""
@@ -325,8 +336,8 @@ def config_for_call(
     """The settings of one API call (``process_video``, ``process_batch``): the caller's
     Config copied (so what the call sets never carries into the caller's next call), or
     the file's, with the call's own ``background`` and ``model`` on top (a model's own
-    stage defaults, MODEL_DEFAULTS, come beneath the file's settings; a Config the caller
-    made is taken as it is)."""
+    stage defaults, MODEL_DEFAULTS, come beneath the file's settings; on a Config the
+    caller made, they replace only settings still at the old model's defaults)."""
     if config is None:
         config = load_config(config_file, {"model.name": model} if model is not None else None)
     elif not isinstance(config, Config):
@@ -340,7 +351,7 @@ def config_for_call(
         specs = [background] if isinstance(background, str | Path) else background
         config.background.specs = [str(spec) for spec in specs]
     if model is not None:
-        config.model.name = model
+        switch_model(config, model)
     return config
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..composite import parse_backgrounds
-from ..config import Config, set_value, setting_type, validate
+from ..config import Config, set_value, setting_type, switch_model, validate
 from ..errors import UserError
 from ..io.codecs import VIDEO_EXTENSIONS
 from ..io.images import IMAGE_EXTENSIONS
@@ -276,7 +276,11 @@ class ManifestRow:
     where: str = ""
 
     def apply(self, config: Config) -> None:
-        """Set this row's settings on ``config``, each checked like a config file's."""
+        """Set this row's settings on ``config``, each checked like a config file's; a row
+        that names another model starts from that model's own stage defaults."""
+        model = self.settings.get("model.name")
+        if isinstance(model, str) and model != config.model.name:
+            switch_model(config, model)
         for key, value in self.settings.items():
             dotted = "background.specs" if key == "background" else key
             _set_checked(config, dotted, value, self.where)
