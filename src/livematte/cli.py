@@ -325,9 +325,15 @@ def _add_groups(parser: argparse.ArgumentParser, command: str) -> None:
 
 def _add_batch(commands: Any) -> None:
     batch = commands.add_parser(
-        "batch", help="re-encode many clips (files, folders, a manifest), locally or on Ray"
+        "batch",
+        help="re-encode many clips and pictures (files, folders, a manifest), locally or on Ray",
     )
-    batch.add_argument("inputs", nargs="*", metavar="INPUT", help="video files, folders of videos")
+    batch.add_argument(
+        "inputs",
+        nargs="*",
+        metavar="INPUT",
+        help="video files, pictures (each written as a PNG), folders of them",
+    )
     batch.add_argument(
         "-o", "--output", dest="outdir", required=True, metavar="OUTDIR", help="output folder"
     )
@@ -371,7 +377,7 @@ def _cmd_batch(args: argparse.Namespace, config: Config) -> int:
     _refuse_idle_flags(args, config, facts)
     check_codec_fits("batch outputs such as", clip, config.output)
     if not inputs and not args.manifest:
-        raise UserError("No inputs given; name video files or folders, or a --manifest.")
+        raise UserError("No inputs given; name video files, pictures or folders, or a --manifest.")
     report = process_batch(
         inputs,
         args.outdir,
