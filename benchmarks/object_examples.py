@@ -22,6 +22,9 @@ import numpy as np
 from livematte import process_video
 from livematte.io.images import write_image
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from object_table import sample_photos  # noqa: E402
+
 EXAMPLES = {"object-cat.png": "chelsea", "object-cup.png": "coffee"}
 HEIGHT = 240  # each half of the side-by-side
 
@@ -46,11 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "assets")
     args = parser.parse_args(argv)
     logging.getLogger("livematte").setLevel(logging.WARNING)
-    import skimage.data
+    skimage_data = sample_photos()
 
     with tempfile.TemporaryDirectory() as tmp:
         for name, sample in EXAMPLES.items():
-            rgb = getattr(skimage.data, sample)()
+            rgb = getattr(skimage_data, sample)()
             source, cutout = Path(tmp) / f"{sample}.png", Path(tmp) / f"{sample}-cutout.png"
             write_image(source, rgb)
             process_video(source, cutout, model="object", background="transparent")

@@ -31,11 +31,12 @@ import cv2
 import numpy as np
 
 from livematte import load_config, process_video
-from livematte.matting import OBJECT_FILE, packaged_model
+from livematte.matting import OBJECT_FILE
+from livematte.matting.builtin import model_path
 from livematte.metrics import flicker, luma, mad
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from object_table import plain_u2netp  # noqa: E402
+from object_table import plain_u2netp, sample_photos  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "backgrounds"
 WIDTH, HEIGHT, FPS = 1280, 720, 30
@@ -48,10 +49,10 @@ VARIANTS: list[tuple[str, dict[str, object]]] = [
 
 def cup_cutout() -> tuple[np.ndarray, np.ndarray]:
     """The coffee cup (RGB) and its alpha (float 0..1), cut out once by U²-Net-p."""
-    import skimage.data
+    skimage_data = sample_photos()
 
-    rgb = skimage.data.coffee()
-    alpha = plain_u2netp(packaged_model(OBJECT_FILE))(rgb)
+    rgb = skimage_data.coffee()
+    alpha = plain_u2netp(model_path(OBJECT_FILE))(rgb)
     alpha = cv2.GaussianBlur(np.clip((alpha - 0.3) / 0.4, 0, 1), (0, 0), 1.0)
     return rgb, alpha.astype(np.float32)
 
@@ -141,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         clip = args.keep or Path(tmp) / "cup.mp4"
         truth = build_clip(clip, args.frames)
         frames = read_frames(clip)
-        plain = plain_u2netp(packaged_model(OBJECT_FILE))
+        plain = plain_u2netp(model_path(OBJECT_FILE))
         results["plain U²-Net-p loop"] = measure([plain(frame) for frame in frames], frames, truth)
         for name, settings in VARIANTS:
             mattes = Path(tmp) / name.replace(" ", "_").replace(",", "")

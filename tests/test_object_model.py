@@ -11,7 +11,8 @@ import pytest
 
 from livematte.config import ModelConfig
 from livematte.errors import UserError
-from livematte.matting import OBJECT_FILE, create_matter, packaged_model
+from livematte.matting import OBJECT_FILE, create_matter
+from livematte.matting.builtin import model_path
 from livematte.matting.model_spec import BUILTIN_SPECS, load_spec_file
 from livematte.matting.onnx_matter import load_onnx_matter
 from livematte.metrics import iou
@@ -32,7 +33,7 @@ def product_shot(width: int = 480, height: int = 360) -> tuple[np.ndarray, np.nd
 
 
 def test_the_packaged_file_is_the_one_written_down() -> None:
-    path = packaged_model(OBJECT_FILE)
+    path = model_path(OBJECT_FILE)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     listed = dict(
         reversed(line.split("  ", 1)) for line in (MODELS / "SHA256SUMS").read_text().splitlines()
@@ -57,7 +58,7 @@ def test_object_finds_a_product_the_person_model_misses() -> None:
 
 def test_the_graph_is_recognised_without_a_type() -> None:
     """Given as a .onnx path, U²-Net-p is recognised by its seven one-channel outputs."""
-    matter = load_onnx_matter(str(packaged_model(OBJECT_FILE)))
+    matter = load_onnx_matter(str(model_path(OBJECT_FILE)))
     assert matter.spec.family == "u2netp" and matter.spec.divide_by_max and matter.spec.minmax
 
 

@@ -1,8 +1,8 @@
 """A folder of pictures is a set of pictures: each matted as if it were run alone.
 
-The pictures are scikit-image's CC0 photographs (a cat, a coffee cup, a rocket launch), of
-three different sizes, so a matte carried from one to the next, or a size taken from the
-first, shows up as a difference.
+The pictures are the package's astronaut portrait (public domain) and two studio shots of
+things drawn here, of three different sizes, so a matte carried from one to the next, or
+a size taken from the first, shows up as a difference.
 """
 
 from __future__ import annotations
@@ -17,29 +17,53 @@ from conftest import write_clip
 
 from livematte import process_batch, process_video
 from livematte.cli import main
+from livematte.demo import astronaut
 from livematte.io.images import read_image, write_image
 from livematte.io.sources import ImageFolderSource, looks_like_clip
 
-# The second cat is the first one moved a little: no scene cut between them, so a clip
+
+def studio_shot(width: int, height: int, colour: tuple[int, int, int], round_: bool) -> np.ndarray:
+    """A product on a light studio background: a mug-like box or a round vase."""
+    rgb = np.full((height, width, 3), 228, np.uint8)
+    cx, cy = width // 2, height // 2
+    if round_:
+        cv2.ellipse(rgb, (cx, cy), (width // 6, height // 3), 0, 0, 360, colour, -1)
+    else:
+        cv2.rectangle(
+            rgb,
+            (cx - width // 7, cy - height // 4),
+            (cx + width // 7, cy + height // 4),
+            colour,
+            -1,
+        )
+        cv2.circle(rgb, (cx + width // 7, cy), height // 9, colour, height // 30)
+    shade = np.linspace(0.85, 1.08, width, dtype=np.float32)[None, :, None]
+    return np.clip(rgb * shade, 0, 255).astype(np.uint8)
+
+
+def reshot(rgb: np.ndarray) -> np.ndarray:
+    """The same picture taken again: a little sensor noise on every pixel."""
+    noise = np.random.default_rng(3).normal(0.0, 4.0, rgb.shape)
+    return np.clip(rgb + noise, 0, 255).astype(np.uint8)
+
+
+# The second astronaut is the first one taken again: no scene cut between them, so a clip
 # would smooth the second matte with the first.
 PICTURES = {
-    "cat.jpg": "chelsea",
-    "cat2.jpg": "chelsea",
-    "cup.png": "coffee",
-    "rocket.jpg": "rocket",
+    "astronaut.jpg": lambda: astronaut(),
+    "astronaut2.jpg": lambda: reshot(astronaut()),
+    "mug.png": lambda: studio_shot(480, 360, (190, 30, 40), round_=False),
+    "vase.jpg": lambda: studio_shot(640, 400, (40, 90, 170), round_=True),
 }
+PRODUCTS = ("mug", "vase")
 
 
 def make_pictures(folder: Path) -> dict[str, tuple[int, int]]:
-    """Four photographs of three sizes; their (height, width) by stem."""
-    import skimage.data
-
+    """Four pictures of three sizes; their (height, width) by stem."""
     folder.mkdir(parents=True, exist_ok=True)
     sizes = {}
-    for name, sample in PICTURES.items():
-        rgb = getattr(skimage.data, sample)()
-        if name == "cat2.jpg":
-            rgb = np.ascontiguousarray(np.roll(rgb, 12, axis=1))
+    for name, make in PICTURES.items():
+        rgb = make()
         write_image(folder / name, rgb)
         sizes[Path(name).stem] = rgb.shape[:2]
     assert len(set(sizes.values())) == 3
@@ -113,8 +137,8 @@ def test_white_listing_background_keeps_names_and_sizes(tmp_path: Path) -> None:
     for stem, (height, width) in sizes.items():
         listing = grey(tmp_path / "listing" / f"{stem}.png")
         assert listing.shape == (height, width, 3)
-        # The corners are background, so white.
-        assert listing[0, 0].min() > 240 and listing[-1, -1].min() > 240
+        if stem in PRODUCTS:  # the studio's corners are background, so white
+            assert listing[0, 0].min() > 240 and listing[-1, -1].min() > 240
 
 
 def test_process_video_on_a_folder_equals_each_picture_alone(tmp_path: Path) -> None:
@@ -147,8 +171,9 @@ def test_treating_photos_as_a_clip_carries_the_matte_over(tmp_path: Path) -> Non
     )
     assert status == 0
     alone = run_alone(tmp_path, photos, "auto")
-    assert np.array_equal(grey(tmp_path / "m" / "cat.png"), alone["cat"])  # the first
-    assert not np.array_equal(grey(tmp_path / "m" / "cat2.png"), alone["cat2"])
+    first, second = "astronaut", "astronaut2"
+    assert np.array_equal(grey(tmp_path / "m" / f"{first}.png"), alone[first])
+    assert not np.array_equal(grey(tmp_path / "m" / f"{second}.png"), alone[second])
 
 
 def check_batch_outputs(
@@ -190,17 +215,15 @@ def test_batch_refuses_a_transparent_jpeg_for_a_picture(tmp_path: Path) -> None:
     shop = tmp_path / "shop"
     make_pictures(shop)
     manifest = tmp_path / "list.csv"
-    manifest.write_text("input,output\nshop/cat.jpg,cat.jpg\n")
+    manifest.write_text("input,output\nshop/vase.jpg,vase.jpg\n")
     with pytest.raises(Exception, match="JPEG"):
         process_batch([], tmp_path / "out", background="transparent", manifest=manifest)
 
 
 def frames_folder(folder: Path, count: int = 5) -> Path:
     """A slow pan across a photograph, numbered as a video's frames are when exported."""
-    import skimage.data
-
     folder.mkdir(parents=True)
-    still = skimage.data.astronaut()
+    still = astronaut()
     for index in range(count):
         write_image(folder / f"frame_{index + 1:04d}.png", still[100:280, 3 * index :][:, :320])
     return folder
@@ -215,12 +238,14 @@ def test_numbered_frames_of_one_size_are_a_clip(tmp_path: Path) -> None:
 
 def test_a_camera_folder_of_product_shots_is_pictures(tmp_path: Path) -> None:
     """IMG_0001 ... from one camera: numbered and of one size, yet separate shots."""
-    import skimage.data
-
     shoot = tmp_path / "shoot"
     shoot.mkdir()
-    for index, sample in enumerate(["coffee", "rocket", "chelsea"]):
-        rgb = cv2.resize(getattr(skimage.data, sample)(), (600, 400))
+    shots = [
+        studio_shot(600, 400, (190, 30, 40), round_=False),
+        studio_shot(600, 400, (40, 90, 170), round_=True),
+        cv2.resize(astronaut(), (600, 400)),
+    ]
+    for index, rgb in enumerate(shots):
         write_image(shoot / f"IMG_{index + 1:04d}.jpg", rgb)
     clip, why = looks_like_clip(sorted(shoot.iterdir()))
     assert not clip and "shots" in why
