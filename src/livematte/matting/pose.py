@@ -55,7 +55,7 @@ REDETECT_EVERY = 30
 DETECTOR_FILE = ("pose_detection", "pose_detection.tflite")
 LANDMARK_FILE = ("pose_landmark", "pose_landmark_full.tflite")
 # Long side of the frame the pose alpha is made at (the caller's work copy).
-WORK_LONG_SIDE = 512
+WORK_LONG_SIDE = 960
 
 
 def ssd_anchors(size: int = DETECTOR_SIZE, strides: tuple[int, ...] = _STRIDES) -> np.ndarray:
