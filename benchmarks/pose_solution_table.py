@@ -115,10 +115,11 @@ def table(results: dict[str, dict[str, dict[str, float]]]) -> str:
         mean += [fmt.format(np.mean([r[s][key] for r in results.values()])) for s in systems]
     rows.append(mean)
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    return "\n".join(
-        "  ".join([r[0].ljust(widths[0]), *(c.rjust(w) for c, w in zip(r[1:], widths[1:]))])
-        for r in rows
-    )
+    lines = []
+    for r in rows:
+        cells = (c.rjust(w) for c, w in zip(r[1:], widths[1:], strict=True))
+        lines.append("  ".join([r[0].ljust(widths[0]), *cells]))
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
