@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clip", type=Path, default=CLIP)
     parser.add_argument("--frame", type=int, default=160)
-    parser.add_argument("--before", default="769a920", help="git revision shown as before")
+    parser.add_argument("--before", default="f65aa1e", help="git revision shown as before")
     parser.add_argument("--out", type=Path, default=ROOT / "assets" / PICTURE)
     parser.add_argument("--render-only", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--frames", default=None, help=argparse.SUPPRESS)
