@@ -12,7 +12,9 @@ computed on a "work" copy of the frame shrunk by a whole factor (long side at mo
   as a fringe. The missing part, ``a (1 - a) (F - B_old)``, is added back on the background
   side: ``B_new + a (F - B_old)``, with ``F`` and ``B_old`` the local means of the person's
   and the old background's colours (normalised convolutions at work size). The ``a`` used
-  there is eroded, so nothing is added where the full-resolution alpha is 0.
+  there is eroded, so nothing is added where the full-resolution alpha is 0, and what is
+  added is held within what a true mix can need (|I - B_old| <= 255 a), so a faint but
+  wrong alpha over a textured old background does not paint that texture back.
 - Light wrap: a little of the new background shows through the person's outer edge, as
   light from it would: the alpha is lowered by ``light_wrap`` times a band just inside it.
 """
