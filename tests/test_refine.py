@@ -75,6 +75,15 @@ def test_an_alpha_finer_than_the_work_image_keeps_its_own_detail():
     assert refined[:, 390].min() >= 245 and refined[:, 410].min() >= 245
 
 
+def test_an_alpha_a_rounding_step_past_one_stays_solid():
+    # A sigmoid in float32 may give 1.0000001: the person must stay solid there, not turn
+    # into a hole (a NaN weight used to make such pixels 0).
+    alpha = np.full((45, 80), np.float32(1.0000001))
+    alpha[:, :20] = 0.0
+    refined = Refiner(RefineConfig()).refine(alpha, frame(texture=5.0))
+    assert refined[:, 160:].min() == 255
+
+
 def test_output_is_full_size_uint8_and_disabled_is_bilinear():
     alpha = model_alpha()
     refined = Refiner(RefineConfig()).refine(alpha, frame())

@@ -86,6 +86,9 @@ class Refiner:
         np.subtract(weight, 1.0, out=weight)
         np.abs(weight, out=weight)
         np.subtract(1.0, weight, out=weight)
+        # A model's alpha a rounding step past 1 (a sigmoid's float32 1.0000001) would give
+        # a negative weight, and its root NaN.
+        np.maximum(weight, 0.0, out=weight)
         if cfg.confidence_power == 0.5:
             np.sqrt(weight, out=weight)  # 20x faster than the general power
         elif cfg.confidence_power != 1.0:
