@@ -24,6 +24,8 @@ Differences from RVM, on purpose:
 
 IoU and flicker are ours: IoU compares the masks at a threshold; flicker measures how much the
 alpha changes where the picture does not, and needs no ground truth, so it works on any clip.
+So is :func:`halo`, which looks at a composite over a key colour rather than at an alpha: how
+much of the ring just outside the person still shows something other than the key.
 
 Inputs may be uint8 (0..255) or float (0..1); they are compared in float32 and reduced in
 float64.
