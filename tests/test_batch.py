@@ -25,14 +25,14 @@ SMALL = {"width": 64, "height": 48}
 
 
 def make_library(root: Path, frames: int = 5) -> Path:
-    """Two silent clips (one in a sub-folder), one with audio, a broken file, an image."""
+    """Two silent clips (one in a sub-folder), one with audio, a broken file, a note."""
     library = root / "library"
     (library / "week2").mkdir(parents=True)
     write_clip(library / "intro.mp4", frames=frames, audio=None, **SMALL)
     write_clip(library / "week2" / "talk.mkv", frames=frames + 2, audio=None, **SMALL)
     write_clip(library / "voice.mp4", frames=frames, **SMALL)
     (library / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"junk" * 64)
-    (library / "cover.png").write_bytes(b"\x89PNG not really")
+    (library / "cover.txt").write_text("notes on the clips\n")
     return library
 
 
@@ -86,11 +86,11 @@ def test_batch_writes_every_good_clip_reports_the_rest_and_resumes(
         == video_info(library / "voice.mp4")["audio_packets"]
     )
     entries = {Path(e["input"]).name: e for e in json.loads(report_path.read_text())}
-    assert set(entries) == {"intro.mp4", "voice.mp4", "talk.mkv", "broken.mp4", "cover.png"}
+    assert set(entries) == {"intro.mp4", "voice.mp4", "talk.mkv", "broken.mp4", "cover.txt"}
     assert entries["broken.mp4"]["status"] == "failed"
     assert str(library / "broken.mp4") in entries["broken.mp4"]["error"]  # livematte's reason
     assert "\n" not in entries["broken.mp4"]["error"]
-    assert entries["cover.png"]["status"] == "not a video"
+    assert entries["cover.txt"]["status"] == "not a video"
     assert entries["talk.mkv"]["status"] == "done"
     assert entries["talk.mkv"]["frames"] == 7
     assert entries["talk.mkv"]["fps"] > 0
@@ -103,7 +103,7 @@ def test_batch_writes_every_good_clip_reports_the_rest_and_resumes(
         "voice.mp4": "already done",
         "talk.mkv": "already done",
         "broken.mp4": "failed",
-        "cover.png": "not a video",
+        "cover.txt": "not a video",
     }
     # A changed setting redoes every clip; a changed input redoes that clip only.
     before = (out / "intro.mp4").stat().st_mtime_ns
@@ -160,7 +160,7 @@ def test_manifest_sets_each_clips_output_and_settings(tmp_path: Path) -> None:
     assert jobs["voice.mp4"].output == tmp_path / "out" / "voice.mov"
     assert jobs["broken.mp4"].config.output.crf == Config().output.crf
     assert jobs["intro.mp4"].settings != jobs["broken.mp4"].settings
-    assert [p.name for p in plan.not_videos] == ["cover.png"]
+    assert [p.name for p in plan.not_videos] == ["cover.txt"]
 
 
 @pytest.mark.parametrize(

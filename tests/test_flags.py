@@ -107,6 +107,8 @@ REGISTRY: dict[tuple[str, str], str | None] = {
     + "test_live_run_does_not_suggest_alpha_out",
     ("run", "--preset"): ENCODING["--preset"] + " " + LIVE_REFUSED,
     ("run", "--live"): "test_live.py::test_file_played_live_runs_at_its_own_rate",
+    ("run", "--folder-as"): "test_pictures.py::test_treating_photos_as_a_clip_carries_the_matte_"
+    "over test_pictures.py::test_folder_as_on_a_video_is_refused",
     ("run", "--size"): f"{LIVE_SPY} {FILE_REFUSED} {LIVE_REFUSED}",
     ("run", "--fps"): f"{LIVE_SPY} {FILE_REFUSED} "
     + OC
@@ -430,8 +432,20 @@ def test_live_settings_reach_the_live_driver(
         # line, and fp16 of its fp32 files is TensorRT's alone.
         ("mediapipe", ["--device", "cuda"], "pip install 'livematte[gpu]'"),
         ("mediapipe", ["--precision", "fp16"], "--device tensorrt"),
+        # The packaged object model has its own description and no MediaPipe variant.
+        ("object", ["--model-type", "modnet"], "built-in"),
+        ("object", ["--variant", "general"], "drop it"),
     ],
-    ids=["model-type", "model-spec", "downsample-ratio", "variant", "device", "precision"],
+    ids=[
+        "model-type",
+        "model-spec",
+        "downsample-ratio",
+        "variant",
+        "device",
+        "precision",
+        "object-model-type",
+        "object-variant",
+    ],
 )
 def test_model_flags_for_another_kind_of_model_are_refused(
     command: str,

@@ -76,18 +76,30 @@ _GROUPS: dict[str, tuple[str, tuple[Flag, ...]]] = {
             Flag(("--debug",), "debug", "show tracebacks and debug messages"),
         ),
     ),
+    "input": (
+        "input folder",
+        (
+            Flag(
+                ("--folder-as",),
+                "input.folder_as",
+                "a folder of images is a clip (frames of one video) or pictures (each matted "
+                "on its own); default auto: a clip when numbered in sequence and of one size",
+            ),
+        ),
+    ),
     "model": (
         "model",
         (
             Flag(
                 ("--model",),
                 "model.name",
-                "auto (default: selfie or pose per shot), selfie, pose, or a .onnx file",
+                "auto (default: selfie or pose per shot), selfie, pose, object (products, "
+                "pets, things), or a .onnx file",
             ),
             Flag(
                 ("--model-type",),
                 "model.type",
-                "ONNX family: rvm, modnet, sinet, mediapipe-selfie, pphumanseg",
+                "ONNX family: rvm, modnet, sinet, mediapipe-selfie, pphumanseg, u2netp",
             ),
             Flag(("--model-spec",), "model.spec", "TOML file describing an ONNX model"),
             Flag(
@@ -232,6 +244,7 @@ _GROUPS: dict[str, tuple[str, tuple[Flag, ...]]] = {
 _COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
     "run": (
         "general",
+        "input",
         "model",
         "quality",
         "background",
@@ -319,9 +332,15 @@ def _add_groups(parser: argparse.ArgumentParser, command: str) -> None:
 
 def _add_batch(commands: Any) -> None:
     batch = commands.add_parser(
-        "batch", help="re-encode many clips (files, folders, a manifest), locally or on Ray"
+        "batch",
+        help="re-encode many clips and pictures (files, folders, a manifest), locally or on Ray",
     )
-    batch.add_argument("inputs", nargs="*", metavar="INPUT", help="video files, folders of videos")
+    batch.add_argument(
+        "inputs",
+        nargs="*",
+        metavar="INPUT",
+        help="video files, pictures (each written as a PNG), folders of them",
+    )
     batch.add_argument(
         "-o", "--output", dest="outdir", required=True, metavar="OUTDIR", help="output folder"
     )
@@ -365,7 +384,7 @@ def _cmd_batch(args: argparse.Namespace, config: Config) -> int:
     _refuse_idle_flags(args, config, facts)
     check_codec_fits("batch outputs such as", clip, config.output)
     if not inputs and not args.manifest:
-        raise UserError("No inputs given; name video files or folders, or a --manifest.")
+        raise UserError("No inputs given; name video files, pictures or folders, or a --manifest.")
     if args.config and args.report:
         from .io.open import check_distinct_outputs
 
@@ -411,7 +430,13 @@ def _cmd_run(args: argparse.Namespace, config: Config) -> int:
             )
         output = "vcam"
     live = camera or config.live.live or output in ("vcam", "preview")
-    facts = RunFacts(live=live, camera=camera, output=output, video_input=_is_video(args.input))
+    facts = RunFacts(
+        live=live,
+        camera=camera,
+        output=output,
+        video_input=_is_video(args.input),
+        folder_input=not camera and os.path.isdir(args.input),
+    )
     _refuse_idle_flags(args, config, facts)
     _check_outputs(
         args, [args.input], output, config, live=live, **{"--stats-json": config.live.stats_json}

@@ -25,6 +25,7 @@ class RunFacts:
     camera: bool = False
     output: str = ""  # "" = a command that writes no picture output (eval)
     video_input: bool = False  # the input is a video file (not pictures, not a camera)
+    folder_input: bool = False  # the input is a folder of images
 
 
 def is_onnx_model(name: str) -> bool:
@@ -78,6 +79,12 @@ def _no_control_page(config: Config, run: RunFacts) -> bool:
 
 def _not_onnx(config: Config, run: RunFacts) -> bool:
     return not is_onnx_model(config.model.name)
+
+
+def _not_mediapipe(config: Config, run: RunFacts) -> bool:
+    from .matting import OBJECT
+
+    return is_onnx_model(config.model.name) or config.model.name == OBJECT
 
 
 def _no_blur_background(config: Config, run: RunFacts) -> bool:
@@ -187,13 +194,19 @@ _RULES: tuple[tuple[tuple[str, ...], Callable[[Config, RunFacts], bool], str], .
     (
         ("model_type", "model_spec", "downsample_ratio"),
         _not_onnx,
-        "applies to ONNX models only, and this run's model is MediaPipe's (give --model a "
-        ".onnx file); drop it",
+        "describes an ONNX model file, and this run's model is a built-in one (give --model "
+        "a .onnx file); drop it",
     ),
     (
         ("variant",),
-        lambda config, run: is_onnx_model(config.model.name),
-        "chooses between MediaPipe's models, and this run's model is an ONNX file; drop it",
+        _not_mediapipe,
+        "chooses between MediaPipe's models, and this run's model is another (a .onnx file "
+        "or object); drop it",
+    ),
+    (
+        ("folder_as",),
+        lambda config, run: not run.folder_input,
+        "says how to read a folder of images, and this run's input is no folder; drop it",
     ),
     (
         ("blur",),

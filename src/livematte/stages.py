@@ -170,6 +170,7 @@ class Stages:
         self.matter.reset()
         self.temporal.reset()
         self._forget()
+        self._alpha_size = None  # the next frame may have another size (a set of photos)
 
     def _forget(self) -> None:
         self._model_thumb = self._last = None

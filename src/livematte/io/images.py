@@ -33,6 +33,15 @@ def read_image(path: Path) -> np.ndarray:
     return to_rgb8(image)
 
 
+def image_size(path: Path) -> tuple[int, int]:
+    """(width, height) from the file's header, without decoding its pixels; (0, 0) for a
+    file whose header cannot be read (reading it later says why)."""
+    try:
+        return _image_header_size(path)
+    except UserError:
+        return 0, 0
+
+
 def _image_header_size(path: Path) -> tuple[int, int]:
     """Read width and height from the header alone (Pillow opens lazily)."""
     from PIL import Image

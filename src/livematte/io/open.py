@@ -45,11 +45,17 @@ def writes_pictures(output: str) -> bool:
 
 
 def open_source(
-    spec: str, *, live: bool = False, same_size: bool = True, **camera_options: object
+    spec: str,
+    *,
+    live: bool = False,
+    same_size: bool = True,
+    folder_as: str = "auto",
+    **camera_options: object,
 ) -> Source:
     """Open what the user named: a camera, a video file, an image or a folder of images.
 
-    ``same_size=False`` lets a folder's pictures keep their own sizes (pictures out).
+    ``same_size=False`` lets a folder's pictures keep their own sizes (pictures out);
+    ``folder_as`` says whether a folder is a clip or a set of pictures (``input.folder_as``).
     """
     if is_camera_spec(spec):
         return CameraSource(spec, **camera_options)  # type: ignore[arg-type]
@@ -57,7 +63,7 @@ def open_source(
     if not path.exists():
         raise UserError(f"Input {spec} does not exist; check the path.")
     if path.is_dir():
-        source: Source = ImageFolderSource(path, same_size=same_size)
+        source: Source = ImageFolderSource(path, same_size=same_size, folder_as=folder_as)
     elif path.suffix.lower() in IMAGE_EXTENSIONS:
         source = ImageSource(path)
     else:

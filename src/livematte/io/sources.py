@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
+from typing import TypeVar
 
 import av
+import cv2
 
 from ..errors import UserError, reason_of
 from ..frame import Frame, cover_resize
 from ..planar import PLANAR_FORMATS, ColourSpace, I420Picture
-from .images import IMAGE_EXTENSIONS, read_image
+from ..scene import thumbnail
+from .images import IMAGE_EXTENSIONS, image_size, read_image
 
 log = logging.getLogger("livematte")
+T = TypeVar("T")
 
 
 class Source:
@@ -33,6 +38,9 @@ class Source:
     path: Path | None = None
     has_audio: bool = False
     live: bool = False
+    # Each frame is a picture of its own (a folder of photos): nothing carries over
+    # from one frame to the next.
+    pictures: bool = False
 
     def __iter__(self) -> Iterator[Frame]:
         raise NotImplementedError
@@ -56,14 +64,19 @@ class ImageSource(Source):
 
 
 class ImageFolderSource(Source):
-    """A folder of images sorted by name, processed as a clip at a nominal rate.
+    """A folder of images sorted by name: the frames of one clip, or a set of pictures.
 
-    Each frame carries its picture's name. With ``same_size`` (a video output, which has
-    one size) pictures of another size than the first are scaled to cover it; without it
-    (pictures out) each keeps its own size.
+    ``folder_as`` says which: "clip" (frames of one video at a nominal rate, smoothed
+    across), "pictures" (:attr:`pictures`: each matted on its own) or "auto", which
+    decides from what the folder holds (see :func:`looks_like_clip`) and says so in one
+    log line. Each frame carries its picture's name. With ``same_size`` (a video output,
+    which has one size) pictures of another size than the first are scaled to cover it;
+    without it (pictures out) each keeps its own size.
     """
 
-    def __init__(self, path: Path, fps: float = 25.0, same_size: bool = True) -> None:
+    def __init__(
+        self, path: Path, fps: float = 25.0, same_size: bool = True, folder_as: str = "auto"
+    ) -> None:
         self.path = path
         self.files = sorted(
             p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
@@ -79,6 +92,19 @@ class ImageFolderSource(Source):
         self.frame_count = len(self.files)
         self.same_size = same_size
         self.names = _output_names(self.files)
+        if folder_as == "auto":
+            clip, why = looks_like_clip(self.files)
+            self.pictures = not clip
+            log.info(
+                "%s: %d images %s, so %s (--folder-as %s says otherwise)",
+                path,
+                len(self.files),
+                why,
+                "a clip: smoothed from frame to frame" if clip else "each matted on its own",
+                "pictures" if clip else "clip",
+            )
+        else:
+            self.pictures = folder_as == "pictures"
 
     def __iter__(self) -> Iterator[Frame]:
         time_base = Fraction(1, round(self.fps)) if self.fps else Fraction(1, 25)
@@ -87,6 +113,46 @@ class ImageFolderSource(Source):
             if self.same_size and rgb.shape[:2] != (self.height, self.width):
                 rgb = cover_resize(rgb, self.width, self.height)
             yield Frame(rgb, index, pts=index, time_base=time_base, name=self.names[index])
+
+
+_NUMBERED = re.compile(r"^(.*?)(\d+)$")
+# Mean grey difference (of full scale) under which two pictures look like neighbouring
+# frames of one shot: DAVIS's fastest motion reaches 0.053 (see scene.py), while two
+# product photos of one shoot differ where the products do.
+SAME_SHOT = 0.06
+_LOOKED_AT = 4  # the first pictures compared, pairwise
+
+
+def looks_like_clip(files: list[Path]) -> tuple[bool, str]:
+    """Whether a folder's images are the frames of one video, and why in a few words.
+
+    Only when everything says so: the names are one prefix and consecutive numbers
+    (``frame_0001``, ``frame_0002`` ...), the pictures have one size, and the first few
+    follow each other like frames of one shot. Anything else is a set of pictures, the
+    safe side: a clip taken for pictures only loses its smoothing, while photos taken for
+    a clip would pass one photo's matte on to the next.
+    """
+    matches = [_NUMBERED.match(file.stem) for file in files]
+    if len(files) < 2 or not all(matches):
+        return False, "whose names are not a numbered sequence"
+    numbers = [int(match.group(2)) for match in matches if match]
+    prefixes = {match.group(1) for match in matches if match}
+    if len(prefixes) > 1 or any(b - a != 1 for a, b in _pairs(numbers)):
+        return False, "whose names are not one run of consecutive numbers"
+    sizes = {image_size(file) for file in files}
+    if len(sizes) > 1:
+        return False, f"of {len(sizes)} different sizes"
+    greys = [cv2.cvtColor(read_image(file), cv2.COLOR_RGB2GRAY) for file in files[:_LOOKED_AT]]
+    thumbs = [thumbnail(grey) for grey in greys]
+    change = max(float(cv2.absdiff(a, b).mean()) / 255.0 for a, b in _pairs(thumbs))
+    if change >= SAME_SHOT:
+        return False, f"numbered in sequence but as unlike as separate shots ({change:.2f})"
+    return True, "numbered in sequence, of one size, like frames of one shot"
+
+
+def _pairs(items: list[T]) -> list[tuple[T, T]]:
+    """Each item with the next one."""
+    return list(zip(items[:-1], items[1:], strict=True))
 
 
 def _output_names(files: list[Path]) -> list[str]:

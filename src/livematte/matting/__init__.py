@@ -18,12 +18,17 @@ log = logging.getLogger("livematte")
 CHOOSING = ("auto", "pose", "default")
 SELFIE = ("selfie", "mediapipe", "mediapipe-selfie", "mediapipe-general", "mediapipe-landscape")
 BUILT_IN = CHOOSING + SELFIE
+# Salient objects (products, pets, things): U²-Net-p, packaged as an ONNX file.
+OBJECT = "object"
+OBJECT_FILE = "u2netp.onnx"
 
 
 def create_matter(config: ModelConfig) -> Matter:
     """Build the model the user asked for: "auto" (default: selfie or pose per shot),
-    "selfie" ("mediapipe" is its old name), "pose" or a .onnx file."""
+    "selfie" ("mediapipe" is its old name), "pose", "object" or a .onnx file."""
     name = config.name
+    if name == OBJECT:
+        return _object_matter(config)
     if name in BUILT_IN:
         return _built_in(config)
     path = Path(name)
@@ -42,7 +47,32 @@ def create_matter(config: ModelConfig) -> Matter:
             precision=config.precision,
         )
     raise UserError(
-        f"Unknown model '{name}'; use auto (the default), selfie, pose or the path of a .onnx file."
+        f"Unknown model '{name}'; use auto (the default), selfie, pose, object or the path of "
+        "a .onnx file."
+    )
+
+
+def _object_matter(config: ModelConfig) -> Matter:
+    """U²-Net-p on any device onnxruntime offers, with the authors' preprocessing."""
+    if config.type or config.spec:
+        raise UserError(
+            "--model object is a built-in model with its own description; drop --model-type "
+            "and --model-spec (they are for .onnx files)."
+        )
+    if config.downsample_ratio:
+        raise UserError(
+            "--downsample-ratio sets Robust Video Matting's inner resolution; --model object "
+            "takes none, so drop it."
+        )
+    from .builtin import model_path
+    from .onnx_matter import load_onnx_matter
+
+    return load_onnx_matter(
+        str(model_path(OBJECT_FILE)),
+        model_type="u2netp",
+        device=config.device,
+        threads=config.threads or None,
+        precision=config.precision,
     )
 
 

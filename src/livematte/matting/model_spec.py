@@ -64,6 +64,9 @@ class ModelSpec:
     several) or ``labels`` (a class index per pixel; ``channel`` is the person's class).
     ``channel`` left as ``None`` means the output has one channel; :func:`resolve_spec`
     refuses it for a multi-channel output, where reading channel 0 could be the background.
+    ``divide_by_max`` replaces ``scale`` by one over the resized frame's brightest value
+    (U²-Net's own preprocessing); ``minmax`` stretches the output so its lowest value is
+    0 and its highest 1 (U²-Net's maps are relative, not probabilities).
     """
 
     family: str = "custom"
@@ -77,10 +80,12 @@ class ModelSpec:
     scale: float = 1.0 / 255.0
     mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
     std: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    divide_by_max: bool = False
     output_name: str | None = None
     output_layout: str | None = None
     channel: int | None = None
     output_type: str = "probability"
+    minmax: bool = False
     dtype: str = "float32"  # filled in from the model by resolve_spec, not a TOML key
 
     @property
@@ -103,6 +108,8 @@ def _round_to(value: float, multiple: int) -> int:
 
 
 _HALF_SIGNED = (0.5, 0.5, 0.5)
+_IMAGENET_MEAN = (0.485, 0.456, 0.406)
+_IMAGENET_STD = (0.229, 0.224, 0.225)
 
 BUILTIN_SPECS: dict[str, ModelSpec] = {
     "rvm": ModelSpec(
@@ -137,6 +144,17 @@ BUILTIN_SPECS: dict[str, ModelSpec] = {
         std=_HALF_SIGNED,
         channel=1,
         output_type="softmax",
+    ),
+    # U²-Net (and its small sibling U²-Net-p): salient objects, not only people. The first
+    # of its seven side outputs is the fused map, sigmoid applied.
+    "u2netp": ModelSpec(
+        family="u2netp",
+        layout="NCHW",
+        size=(320, 320),
+        divide_by_max=True,
+        mean=_IMAGENET_MEAN,
+        std=_IMAGENET_STD,
+        minmax=True,
     ),
 }
 MODEL_TYPES = tuple(BUILTIN_SPECS)
@@ -196,12 +214,22 @@ def _is_modnet(ins: Sequence[TensorInfo], outs: Sequence[TensorInfo]) -> bool:
     )
 
 
+def _is_u2net(ins: Sequence[TensorInfo], outs: Sequence[TensorInfo]) -> bool:
+    return (
+        len(ins) == 1
+        and len(outs) == 7
+        and _channels(ins[0], "NCHW") == 3
+        and all(_channels(out, "NCHW") == 1 for out in outs)
+    )
+
+
 _DETECTORS: tuple[tuple[str, Callable[[Sequence[TensorInfo], Sequence[TensorInfo]], bool]], ...] = (
     ("rvm", _is_rvm),
     ("mediapipe-selfie", _is_mediapipe_selfie),
     ("sinet", _is_sinet),
     ("pphumanseg", _is_pphumanseg),
     ("modnet", _is_modnet),
+    ("u2netp", _is_u2net),
 )
 
 
@@ -261,12 +289,14 @@ _INPUT_KEYS = {
     "scale": "scale",
     "mean": "mean",
     "std": "std",
+    "divide_by_max": "divide_by_max",
 }
 _OUTPUT_KEYS = {
     "name": "output_name",
     "layout": "output_layout",
     "channel": "channel",
     "type": "output_type",
+    "minmax": "minmax",
 }
 
 
@@ -341,6 +371,9 @@ def _check_values(fields: dict[str, Any], where: str) -> ModelSpec:
     for key in ("input_name", "output_name"):
         if key in fields and not isinstance(fields[key], str):
             problems.append(f"{_toml_key(key)} must be a string")
+    for key in ("divide_by_max", "minmax"):
+        if key in fields and not isinstance(fields[key], bool):
+            problems.append(f"{_toml_key(key)} must be true or false")
     if problems:
         raise UserError(f"{where}: {'; '.join(problems)}.")
     return ModelSpec(**fields)

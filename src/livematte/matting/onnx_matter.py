@@ -51,7 +51,9 @@ class InputPacker:
         order = [0, 1, 2] if spec.color_order == "RGB" else [2, 1, 0]
         std = np.asarray(spec.std, np.float32)
         self._order = order
+        self._unit_gain = (1.0 / std).astype(np.float32)
         self._gain = (np.float32(spec.scale) / std).astype(np.float32)
+        self._by_max = spec.divide_by_max
         self._offset = (-np.asarray(spec.mean, np.float32) / std).astype(np.float32)
         self._nchw = spec.layout == "NCHW"
         self._dtype = np.dtype(spec.dtype)
@@ -74,15 +76,18 @@ class InputPacker:
             image = rgb
         else:
             image = cv2.resize(rgb, (w, h), dst=self._resized, interpolation=cv2.INTER_AREA)
+        gain = self._gain
+        if self._by_max:
+            gain = self._unit_gain / np.float32(max(int(image.max()), 1))
         if self._nchw:
             for c, source in enumerate(self._order):
                 plane = self._tensor[0, c]
-                np.multiply(image[:, :, source], self._gain[c], out=plane, casting="unsafe")
+                np.multiply(image[:, :, source], gain[c], out=plane, casting="unsafe")
                 plane += self._offset[c]
         else:
             channels = image if self._order == [0, 1, 2] else image[:, :, ::-1]
             out = self._tensor[0]
-            np.multiply(channels, self._gain, out=out, casting="unsafe")
+            np.multiply(channels, gain, out=out, casting="unsafe")
             out += self._offset
         return self._tensor
 
@@ -112,7 +117,18 @@ def person_alpha(output: np.ndarray, spec: ModelSpec) -> np.ndarray:
         alpha = _sigmoid(planes[spec.person_channel].astype(np.float32))
     else:
         alpha = planes[spec.person_channel]
+    if spec.minmax:
+        alpha = _stretch(alpha.astype(np.float32))
     return np.ascontiguousarray(np.clip(alpha, 0.0, 1.0), dtype=np.float32)
+
+
+def _stretch(values: np.ndarray) -> np.ndarray:
+    """``values`` rescaled so the lowest is 0 and the highest 1; a flat map (nothing stands
+    out) is all 0."""
+    low, high = float(values.min()), float(values.max())
+    if high - low < 1e-6:
+        return np.zeros_like(values)
+    return (values - np.float32(low)) * np.float32(1.0 / (high - low))
 
 
 class OnnxMatter(Matter):

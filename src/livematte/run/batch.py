@@ -43,7 +43,7 @@ from .executors import (
 )
 from .interrupt import StopRequest
 from .journal import JOURNAL_NAME, Journal
-from .manifest import ClipJob, ClipPlan, check_ext, given_name, plan_clips
+from .manifest import ClipJob, ClipPlan, check_ext, given_name, is_picture, plan_clips
 from .progress import Progress
 
 
@@ -92,12 +92,13 @@ def process_batch(
     show_progress: bool = False,
     stop: StopRequest | None = None,
 ) -> BatchReport:
-    """Replace the background of every clip in ``inputs`` (a video file or folder, or a list
-    of them).
+    """Replace the background of every clip and picture in ``inputs`` (a video file, a
+    picture or a folder of them, or a list of those).
 
     >>> report = process_batch(["lectures/"], "out/", background="office.jpg", recursive=True)
 
-    Outputs go to ``outdir/<path under the input folder>/<stem>.<ext>``. ``manifest`` (CSV
+    Outputs go to ``outdir/<path under the input folder>/<stem>.<ext>``; each picture is
+    matted on its own and written as ``<stem>.png`` at its own size. ``manifest`` (CSV
     or JSONL) gives clips settings of their own over ``config``. Locally the clips run in
     ``jobs`` processes (default: one per two usable cores, ``default_jobs()``). ``ray=True``
     runs them on Ray instead (RAY_ADDRESS or a local Ray), ``ray="HOST:6379"`` joins that
@@ -120,7 +121,10 @@ def process_batch(
     outdir = Path(outdir).resolve()  # workers elsewhere have another working directory
     plan = plan_clips(inputs, outdir, config, recursive=recursive, ext=ext, manifest=manifest)
     if not plan.jobs:
-        raise UserError("No video clips among the inputs; give video files or folders of them.")
+        raise UserError(
+            "No video clips or pictures among the inputs; give video files, pictures or "
+            "folders of them."
+        )
     if report:
         check_report_path(Path(report), plan, outdir, manifest, config_file)
     with claim_outdir(outdir):
@@ -157,7 +161,7 @@ def process_batch(
         bar.close()
         batch.results = [results[i] for i in sorted(results)]
         batch.results += [
-            ClipResult(given_name(p), "", NOT_A_VIDEO, error="not a video file")
+            ClipResult(given_name(p), "", NOT_A_VIDEO, error="neither a video nor a picture")
             for p in plan.not_videos
         ]
         batch.not_videos = len(plan.not_videos)
@@ -251,6 +255,8 @@ def _execute(
 
 def _frame_count(path: Path) -> int:
     """The container's frame count, for the bar (0 for a file that will fail anyway)."""
+    if is_picture(path):
+        return 1
     try:
         source = VideoFileSource(path)
     except Exception:  # noqa: BLE001 - the worker reports why, with the clip's result

@@ -1,7 +1,10 @@
 """Which clips a batch processes, where each one's output goes, and with which settings.
 
-Inputs are video files and folders of videos (``recursive`` descends); anything else in a
-folder (images, notes, hidden partial outputs) is skipped and counted. A manifest (CSV with
+Inputs are video files, pictures and folders of them (``recursive`` descends); anything
+else in a folder (notes, hidden partial outputs) is skipped and counted. Each picture is a
+job of its own, matted alone and written as ``<stem>.png`` (sizes kept, RGBA when the
+background is transparent): a shop's folder of product photos and its turntable clips go
+through one batch. A manifest (CSV with
 a header row, or JSON Lines) names clips with settings of their own: ``input``, optional
 ``output`` and ``background``, and any config key such as ``temporal.strength``; what the
 command line set is the default beneath each row. Relative paths in a manifest are read
@@ -20,14 +23,16 @@ from pathlib import Path
 from typing import Any
 
 from ..composite import parse_backgrounds
-from ..config import Config, set_value, setting_type, validate
+from ..config import Config, set_value, setting_type, switch_model, validate
 from ..errors import UserError
 from ..io.codecs import VIDEO_EXTENSIONS
+from ..io.images import IMAGE_EXTENSIONS
 from ..io.open import check_distinct_outputs
 from ..io.output_checks import files_read
 from ..io.video_file import choose_video_settings
 
 OUTPUT_EXTENSIONS = ("mp4", "mkv", "mov", "webm")
+PICTURE_OUTPUT = "png"  # a picture's output: lossless, and it keeps a transparent background
 
 # Settings that change nothing in an output file: left out of its settings hash.
 _NOT_IN_OUTPUT = ("quiet", "debug", "live")
@@ -87,6 +92,11 @@ def check_ext(ext: object) -> None:
         )
 
 
+def is_picture(path: Path) -> bool:
+    """A still image (a job of one frame, written as a picture)."""
+    return path.suffix.lower() in IMAGE_EXTENSIONS
+
+
 def plan_clips(
     inputs: Iterable[str | Path],
     outdir: Path,
@@ -125,7 +135,10 @@ def plan_clips(
             row.apply(clip_config)
             validate(clip_config, fix=f"fix {row.where}")
         backgrounds.check(clip_config, row)
-        suffix = "." + (ext or default_extension(clip_config)).lstrip(".").lower()
+        if is_picture(source):
+            suffix = "." + PICTURE_OUTPUT
+        else:
+            suffix = "." + (ext or default_extension(clip_config)).lstrip(".").lower()
         output = outdir / relative.with_name(relative.name + suffix)
         if row is not None and row.output:
             output = outdir / row.output
@@ -168,9 +181,16 @@ def check_outdir(inputs: list[Path], outdir: Path) -> None:
 
 
 def _check_output(output: Path, outdir: Path, source: Path, row: ManifestRow | None) -> None:
-    """An output must be a video file name inside the output folder."""
+    """An output must be a video file name (a picture's: an image name) inside the output
+    folder."""
     where = f"{row.where}: " if row is not None else ""
-    if output.suffix.lower() not in VIDEO_EXTENSIONS:
+    if is_picture(source):
+        if not is_picture(output):
+            raise UserError(
+                f"{where}Output {output} for the picture {source} is not an image file name; "
+                f"end it with .png (or .jpg for an opaque background)."
+            )
+    elif output.suffix.lower() not in VIDEO_EXTENSIONS:
         raise UserError(
             f"{where}Output {output} for {source} is not a video file name; end it with one "
             f"of {', '.join('.' + e for e in OUTPUT_EXTENSIONS)}."
@@ -195,6 +215,14 @@ def _check_not_read(output: Path, config: Config, row: ManifestRow | None) -> No
 def _check_alpha(output: Path, config: Config, ext: str | None, row: ManifestRow | None) -> None:
     """A transparent clip needs a format that keeps the alpha: refused now, not per clip."""
     if not is_transparent(config):
+        return
+    if is_picture(output):
+        if output.suffix.lower() in (".jpg", ".jpeg"):
+            where = f"{row.where}: " if row is not None else ""
+            raise UserError(
+                f"{where}output {output.name} is a JPEG, which cannot carry a transparent "
+                "background; write a .png."
+            )
         return
     try:
         choose_video_settings(output, True, config.output)
@@ -235,7 +263,7 @@ class BackgroundCheck:
 def _discover(
     path: Path, outdir: Path, recursive: bool, not_videos: list[Path]
 ) -> list[tuple[Path, Path]]:
-    """(clip, output stem relative to the output folder) for a file or a folder of clips."""
+    """(clip or picture, output stem relative to the output folder) for a file or a folder."""
     if not path.exists():
         raise UserError(f"Input {path} does not exist; check the path.")
     if path.is_file():
@@ -250,7 +278,7 @@ def _discover(
             continue
         if skip == item.resolve().parent or skip in item.resolve().parents:
             continue  # earlier outputs inside an input folder are not new inputs
-        if item.suffix.lower() in VIDEO_EXTENSIONS:
+        if item.suffix.lower() in VIDEO_EXTENSIONS or is_picture(item):
             found.append((item, item.relative_to(path).with_suffix("")))
         else:
             not_videos.append(item)
@@ -272,7 +300,11 @@ class ManifestRow:
     where: str = ""
 
     def apply(self, config: Config) -> None:
-        """Set this row's settings on ``config``, each checked like a config file's."""
+        """Set this row's settings on ``config``, each checked like a config file's; a row
+        that names another model starts from that model's own stage defaults."""
+        model = self.settings.get("model.name")
+        if isinstance(model, str) and model != config.model.name:
+            switch_model(config, model)
         for key, value in self.settings.items():
             dotted = "background.specs" if key == "background" else key
             _set_checked(config, dotted, value, self.where)

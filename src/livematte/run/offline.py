@@ -96,7 +96,10 @@ def process_video(
     """Replace the background of a clip, an image or a folder of images.
 
     >>> report = process_video("talk.mp4", "talk-office.mp4", background="office.jpg")
+    >>> report = process_video("photos/", "cutouts/", model="object", background="transparent")
 
+    A folder is the frames of one clip or a set of pictures, each matted as if run alone
+    (``config.input.folder_as``: auto, the default, decides from what the folder holds).
     ``output`` is a video file (by extension), an image file, a folder (PNG per frame) or
     "null". ``alpha_out`` also writes the matte. Anything not given comes from ``config``
     (or ``config_file``), else from the defaults.
@@ -114,7 +117,11 @@ def process_video(
         config_file=("config_file", config_file),
     )
     with claim_run_outputs(output_spec, config.output.alpha_out):
-        source = open_source(input_spec, same_size=not writes_pictures(output_spec))
+        source = open_source(
+            input_spec,
+            same_size=not writes_pictures(output_spec),
+            folder_as=config.input.folder_as,
+        )
         try:
             stages = Stages(config)
             try:
@@ -183,6 +190,8 @@ def run_offline(
         writer.start()
         for frame in _drain(frames_in, reader, writer, stop):
             began = time.perf_counter()
+            if source.pictures:  # a set of photos: each one as if it were run alone
+                stages.reset()
             matte = mattes.keep(stages.matte(_pixels(frame)))
             _put(frames_out, (frame, matte, (time.perf_counter() - began) * 1000.0), writer)
         complete = not stop.requested
