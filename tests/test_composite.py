@@ -96,6 +96,25 @@ def test_decontamination_removes_the_old_background_from_edge_pixels():
     assert errors[True] < 0.4 * errors[False]
 
 
+def test_a_faint_wrong_alpha_does_not_paint_the_old_backgrounds_texture_back():
+    # A segmenter's soft edge spills a faint alpha (here 20/255) over a textured old
+    # background (a bright and dark checkerboard: a window behind leaves). Those pixels are
+    # background, so over a key colour they must stay close to it; decontamination used to
+    # add back (1 - a)(I - B_old) there, the old texture itself, at nearly full strength.
+    rgb, alpha = person_on_green()
+    squares = ((np.arange(H)[:, None] // 6 + np.arange(W)[None, :] // 6) % 2).astype(bool)
+    rgb[alpha == 0] = np.where(squares[alpha == 0, None], 230, 40)
+    spill = cv2.dilate(alpha, np.ones((31, 31), np.uint8)) > 0
+    spill &= alpha == 0
+    alpha[spill] = 20
+    config = BackgroundConfig(decontaminate=True, light_wrap=0.0)
+    out = Compositor(ColourBackground(BLUE), config).composite(rgb, alpha, np.empty_like(rgb))
+    away = np.abs(out[spill].astype(int) - BLUE).max(axis=1)
+    # The plain blend alone moves them by a (I - B_new): up to 17 here; the old background's
+    # texture added back moved them by over 100.
+    assert away.max() <= 17 + 20
+
+
 def test_transparent_output_carries_the_persons_colour_at_the_edge():
     # Editors composite the RGBA elsewhere: a red/green mix at the edge would be a green halo.
     rgb, alpha, _ = soft_edge_scene()

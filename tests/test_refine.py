@@ -62,6 +62,28 @@ def test_confident_regions_are_unchanged_even_on_texture():
     np.testing.assert_array_equal(refined[confident], plain[confident])
 
 
+def test_an_alpha_finer_than_the_work_image_keeps_its_own_detail():
+    # The pose model's alpha comes at (nearly) the frame's size: a 3 px gap between an arm
+    # and the body, on a flat picture where the guide has nothing to snap to, must survive;
+    # through the 160-px work copy it would be smeared into a shallow dip.
+    big_h, big_w = 360, 640
+    alpha = np.ones((big_h, big_w), np.float32)
+    alpha[:, 400:403] = 0.0
+    flat = np.full((big_h, big_w, 3), 120, np.uint8)
+    refined = Refiner(RefineConfig(work_size=160)).refine(alpha, flat)
+    assert refined[:, 401].max() <= 10
+    assert refined[:, 390].min() >= 245 and refined[:, 410].min() >= 245
+
+
+def test_an_alpha_a_rounding_step_past_one_stays_solid():
+    # A sigmoid in float32 may give 1.0000001: the person must stay solid there, not turn
+    # into a hole (a NaN weight used to make such pixels 0).
+    alpha = np.full((45, 80), np.float32(1.0000001))
+    alpha[:, :20] = 0.0
+    refined = Refiner(RefineConfig()).refine(alpha, frame(texture=5.0))
+    assert refined[:, 160:].min() == 255
+
+
 def test_output_is_full_size_uint8_and_disabled_is_bilinear():
     alpha = model_alpha()
     refined = Refiner(RefineConfig()).refine(alpha, frame())

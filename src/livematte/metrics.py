@@ -24,6 +24,8 @@ Differences from RVM, on purpose:
 
 IoU and flicker are ours: IoU compares the masks at a threshold; flicker measures how much the
 alpha changes where the picture does not, and needs no ground truth, so it works on any clip.
+So is :func:`halo`, which looks at a composite over a key colour rather than at an alpha: how
+much of the ring just outside the person still shows something other than the key.
 
 Inputs may be uint8 (0..255) or float (0..1); they are compared in float32 and reduced in
 float64.
@@ -239,6 +241,33 @@ def flicker(
     if not still.any():
         return math.nan
     return float(np.mean(np.abs(a1 - a0)[still], dtype=np.float64) * 1e3)
+
+
+def halo(
+    output: np.ndarray,
+    body: np.ndarray,
+    key: tuple[int, int, int],
+    near: int = 4,
+    far: int = 30,
+    tolerance: int = 40,
+) -> float:
+    """Share of the ring just outside ``body`` that is not the plain ``key`` colour.
+
+    ``output`` is a frame composited over a solid ``key`` colour (RGB uint8) and ``body`` a
+    mask of where the person is (e.g. the model's own 0.5 level, before any later stage).
+    The ring holds the pixels more than ``near`` and at most ``far`` pixels outside it: a
+    clean key shows only ``key`` there, while a halo of the old background (a soft, wide
+    edge) leaves other colours. A pixel counts when any channel differs from the key by
+    more than ``tolerance``. NaN when the ring is empty.
+    """
+    outside = np.ascontiguousarray(~np.asarray(body, bool)).view(np.uint8)
+    distance = cv2.distanceTransform(outside, cv2.DIST_L2, 3)
+    ring = (distance > near) & (distance <= far)
+    if not ring.any():
+        return math.nan
+    colours = np.asarray(output)[ring].astype(np.int16)
+    difference = np.abs(colours - np.array(key, np.int16)).max(axis=1)
+    return float(np.count_nonzero(difference > tolerance) / difference.size)
 
 
 def _nanmean(values: Iterable[float]) -> tuple[float, int]:

@@ -12,7 +12,9 @@ computed on a "work" copy of the frame shrunk by a whole factor (long side at mo
   as a fringe. The missing part, ``a (1 - a) (F - B_old)``, is added back on the background
   side: ``B_new + a (F - B_old)``, with ``F`` and ``B_old`` the local means of the person's
   and the old background's colours (normalised convolutions at work size). The ``a`` used
-  there is eroded, so nothing is added where the full-resolution alpha is 0.
+  there is eroded, so nothing is added where the full-resolution alpha is 0, and what is
+  added is held within what a true mix can need (|I - B_old| <= 255 a), so a faint but
+  wrong alpha over a textured old background does not paint that texture back.
 - Light wrap: a little of the new background shows through the person's outer edge, as
   light from it would: the alpha is lowered by ``light_wrap`` times a band just inside it.
 """
@@ -186,7 +188,20 @@ class Compositor:
         half: np.ndarray, target: np.ndarray, inverse: np.ndarray, mask: np.ndarray
     ) -> None:
         """Add (1 - a) o to ``target`` where ``mask`` (the alpha) is above 0; ``half`` is
-        o / 2 + 128 at full size (overwritten)."""
+        o / 2 + 128 at full size (overwritten).
+
+        A true mix has |o| = |I - B_old| = a |F - B_old| <= 255 a, so o is first held
+        within that bound: where the alpha is faint but wrong (a segmenter's soft edge
+        lying over a textured old background), I - B_old is the old background's own
+        texture, and adding it back unbounded paints a mottled band of it around the
+        person."""
+        bound = cv2.multiply(mask, 0.5)  # 255 a / 2, in the units of o / 2
+        high = cv2.add(bound, 128)  # type: ignore[call-overload]
+        low = cv2.subtract(128, bound)  # type: ignore[call-overload]
+        if half.ndim == 3:  # (a scalar operand reaches only the first channel)
+            high, low = cv2.merge((high, high, high)), cv2.merge((low, low, low))
+        cv2.min(half, high, dst=half)
+        cv2.max(half, low, dst=half)
         cv2.multiply(half, inverse, dst=half, scale=1.0 / 255.0)  # (1 - a)(o / 2 + 128)
         # (1 - a) o = half - rest, rest = (1 - a) 255 - half (both >= 0): one of the two
         # saturating differences below is 0, so adding one and subtracting the other is

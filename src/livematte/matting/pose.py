@@ -19,8 +19,9 @@ non-maximum suppression) gives the region of interest as a square centred on the
 centre, twice the hip-to-body-circle distance wide, scaled by 1.25 and rotated so that the
 body stands upright in the crop. On the next frames the region comes from the previous
 frame's two alignment landmarks by the same rule, and the detector runs again when the
-presence score falls under 0.5. The segmentation is warped back into the coordinates of the
-frame the caller passed (the pipeline's work-size copy), where the refiner takes over.
+presence score falls under 0.5. The segmentation (its logits sharpened, see SHARPNESS) is
+warped back into the coordinates of the frame the caller passed (the pipeline's work copy,
+at most WORK_LONG_SIDE long), where the refiner takes over.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..boxes import shrink_factor
 from .builtin import BuiltinNet
 from .providers import OpenedSession
 
@@ -53,8 +55,16 @@ MIN_RELATIVE_SIZE = 0.5
 REDETECT_EVERY = 30
 DETECTOR_FILE = "pose_detection.onnx"
 LANDMARK_FILE = "pose_landmark_full.onnx"
-# Long side of the frame the pose alpha is made at (the caller's work copy).
-WORK_LONG_SIDE = 512
+# The segmentation's logits are scaled by this before the sigmoid: the model's own edge
+# ramps over several of its 256 pixels, which over a whole body is 10-20 frame pixels of
+# half-transparent old background; doubled, the ramp halves about the same 0.5 level
+# (DAVIS MAD 8.0 -> 7.7, dtSSD 7.50 -> 7.58).
+SHARPNESS = 2.0
+# Longest side of the frame the pose alpha is made at (the caller's work copy, see
+# work_size). The crop the landmark model sees is taken from it, so it must not be much
+# smaller than the frame: at 512 a small person's crop was an enlarged copy, and the DAVIS
+# clips' MAD was 10-15% higher than on the whole 854x480 frame.
+WORK_LONG_SIDE = 960
 
 
 def ssd_anchors(size: int = DETECTOR_SIZE, strides: tuple[int, ...] = _STRIDES) -> np.ndarray:
@@ -373,8 +383,8 @@ class PoseTracker:
         landmarks = crop_xy @ matrix[:, :2].T + matrix[:, 2] + 0.5
         logits = outputs[self._segmentation][0, :, :, 0]
         seg = self._seg[:, :, 0]
-        np.clip(logits, -80.0, 80.0, out=seg)  # sigmoid, without float32 overflow
-        np.negative(seg, out=seg)
+        np.multiply(logits, np.float32(-SHARPNESS), out=seg)
+        np.clip(seg, -80.0, 80.0, out=seg)  # sigmoid, without float32 overflow
         np.exp(seg, out=seg)
         np.add(seg, 1.0, out=seg)
         np.reciprocal(seg, out=seg)
@@ -403,7 +413,9 @@ class PoseTracker:
 
 
 def work_size(width: int, height: int, long_side: int = WORK_LONG_SIDE) -> tuple[int, int]:
-    """(width, height) of the frame copy the pose alpha is made at: the long side brought to
-    at most ``long_side``, never enlarged."""
-    factor = min(1.0, long_side / max(width, height))
-    return max(1, round(width * factor)), max(1, round(height * factor))
+    """(width, height) of the frame copy the pose alpha is made at: the frame shrunk by the
+    whole factor that brings its long side to at most ``long_side`` (854x480 stays whole,
+    720p halves to 640x360, 1080p to 960x540). A whole factor is an exact, cheap halving of
+    the frame (and of a 4:2:0 picture's planes); 720p at 960 wide cost 6 ms more a frame."""
+    factor = shrink_factor(width, height, long_side)
+    return max(1, width // factor), max(1, height // factor)
