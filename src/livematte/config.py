@@ -23,6 +23,8 @@ from .errors import UserError
 DEVICES = ("auto", "cpu", "cuda", "tensorrt", "openvino", "directml", "coreml")
 # model.precision: auto = as the model was exported (matting/providers.py: check_precision).
 PRECISIONS = ("auto", "fp32", "fp16")
+# model.quality: auto = best on a GPU/NPU, fast on a CPU (matting/quality.py).
+QUALITIES = ("auto", "fast", "best")
 # output.preset: x264's presets (other encoders have none).
 X264_PRESETS = (
     "ultrafast", "superfast", "veryfast", "faster", "fast",
@@ -62,6 +64,9 @@ class ModelConfig:
     # frame changed by more than this (grey, 0..1) since the model last ran; 0 = never.
     skip_still: float = 0.0
     skip_max: int = 2  # at most this many frames in a row reuse it
+    # Under name "auto": "fast" (selfie or pose per shot), "best" (the MODNet matte) or
+    # "auto" (best where the model runs on a GPU or NPU, fast on a CPU).
+    quality: str = "auto"
 
 
 @dataclass
@@ -165,6 +170,7 @@ class Config:
 CHOICES: dict[str, tuple[str, ...]] = {
     "model.device": DEVICES,
     "model.precision": PRECISIONS,
+    "model.quality": QUALITIES,
     "model.variant": ("auto", "general", "landscape"),
     "output.preset": X264_PRESETS,
 }

@@ -80,6 +80,10 @@ def _not_onnx(config: Config, run: RunFacts) -> bool:
     return not is_onnx_model(config.model.name)
 
 
+def _not_auto_model(config: Config, run: RunFacts) -> bool:
+    return config.model.name not in ("auto", "default")
+
+
 def _no_blur_background(config: Config, run: RunFacts) -> bool:
     return not run.live and not any(s.strip().lower() == "blur" for s in config.background.specs)
 
@@ -191,9 +195,15 @@ _RULES: tuple[tuple[tuple[str, ...], Callable[[Config, RunFacts], bool], str], .
         ".onnx file); drop it",
     ),
     (
+        ("quality",),
+        _not_auto_model,
+        "chooses the matte of --model auto (fast: selfie or pose, best: MODNet), and this run "
+        "names its model; drop it, or use --model auto",
+    ),
+    (
         ("variant",),
-        lambda config, run: is_onnx_model(config.model.name),
-        "chooses between MediaPipe's models, and this run's model is an ONNX file; drop it",
+        lambda config, run: is_onnx_model(config.model.name) or config.model.name == "modnet",
+        "chooses between MediaPipe's models, and this run's model is an ONNX one; drop it",
     ),
     (
         ("blur",),
