@@ -51,6 +51,9 @@ MODEL = {
     "--precision": MODEL_REFUSED
     + " test_devices.py::test_fp16_export_runs_as_fp16_and_refuses_fp32",
     "--threads": SPY,
+    "--quality": MODEL_REFUSED
+    + " test_quality.py::test_a_typed_quality_wins_over_the_device"
+    + " test_quality.py::test_quality_flag_reaches_the_config",
     "--variant": SPY + " " + MODEL_REFUSED,
     "--downsample-ratio": MODEL_REFUSED
     + " "
@@ -424,11 +427,22 @@ def test_live_settings_reach_the_live_driver(
         ("mediapipe", ["--model-spec", "spec.toml"], "drop it"),
         ("mediapipe", ["--downsample-ratio", "0.5"], "drop it"),
         ("model.onnx", ["--variant", "general"], "drop it"),
+        ("modnet", ["--variant", "general"], "drop it"),
+        ("selfie", ["--quality", "best"], "use --model auto"),
         # The built-in model refuses these itself (it does run on the CPU, so cpu is fine).
         ("mediapipe", ["--device", "cuda"], "does not apply"),
         ("mediapipe", ["--precision", "fp16"], "does not apply"),
     ],
-    ids=["model-type", "model-spec", "downsample-ratio", "variant", "device", "precision"],
+    ids=[
+        "model-type",
+        "model-spec",
+        "downsample-ratio",
+        "variant",
+        "variant-modnet",
+        "quality",
+        "device",
+        "precision",
+    ],
 )
 def test_model_flags_for_another_kind_of_model_are_refused(
     command: str,

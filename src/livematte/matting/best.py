@@ -42,6 +42,10 @@ CORE = 0.03
 # short side, so it covers the pose model's unsure edge and a little either side.
 BAND_GAIN = 2.0
 BAND_BLUR = 0.01
+# A crop whose short side is longer than this is shrunk to it first: a large person loses
+# nothing (P3M portraits, MODNet alone: MAD 31.3 at 512, 26.6 at 384; Grad 15.0, 12.7) and
+# MODNet's cost falls with the pixels (a 720p talking head: about a third of them).
+MAX_SHORT = 384
 # A crop covering more than this share of the frame runs the whole frame instead.
 WHOLE_FRAME = 0.8
 # The crop is kept while it still holds the person and is at most this much larger.
@@ -155,14 +159,24 @@ class BestMatter(Matter):
         """MODNet's alpha over the canvas: its answer inside ``box``, 0 outside."""
         height, width = rgb.shape[:2]
         if box.area > WHOLE_FRAME * width * height:
-            return self.modnet.infer(rgb).alpha
+            return self._shrunk_matte(rgb)
         if self._modnet.shape != (height, width):
             self._modnet = np.zeros((height, width), np.float32)
         else:
             self._modnet.fill(0.0)
-        crop = np.ascontiguousarray(rgb[box.y0 : box.y1, box.x0 : box.x1])
-        self._modnet[box.y0 : box.y1, box.x0 : box.x1] = self.modnet.infer(crop).alpha
+        crop = rgb[box.y0 : box.y1, box.x0 : box.x1]
+        self._modnet[box.y0 : box.y1, box.x0 : box.x1] = self._shrunk_matte(crop)
         return self._modnet
+
+    def _shrunk_matte(self, crop: np.ndarray) -> np.ndarray:
+        """MODNet on ``crop``, shrunk first to :data:`MAX_SHORT` on its short side."""
+        height, width = crop.shape[:2]
+        scale = MAX_SHORT / min(height, width)
+        if scale >= 1.0:
+            return self.modnet.infer(np.ascontiguousarray(crop)).alpha
+        size = (_multiple(width * scale), _multiple(height * scale))
+        alpha = self.modnet.infer(cv2.resize(crop, size, interpolation=cv2.INTER_AREA)).alpha
+        return cv2.resize(alpha, (width, height), interpolation=cv2.INTER_LINEAR)
 
     def _fit(self, plane: np.ndarray, like: np.ndarray) -> np.ndarray:
         """``plane`` (the fast model's size) at the canvas's size."""
@@ -203,3 +217,7 @@ class BestMatter(Matter):
     def close(self) -> None:
         self.finder.close()
         self.modnet.close()
+
+
+def _multiple(value: float) -> int:
+    return max(MULTIPLE, int(round(value / MULTIPLE)) * MULTIPLE)

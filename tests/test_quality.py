@@ -1,0 +1,184 @@
+"""MODNet built in (--model modnet) and --quality fast|best|auto under --model auto."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+from conftest import shared_data
+
+from livematte.cli import main
+from livematte.config import Config, ModelConfig, load_config
+from livematte.errors import UserError
+from livematte.matting import create_matter, quality
+from livematte.matting import modnet as modnet_module
+from livematte.matting.auto import AutoMatter
+from livematte.matting.best import BestMatter, crop_for
+from livematte.matting.modnet import MODNET_FILE, demo_size, packaged_model
+from livematte.metrics import iou, mad
+from livematte.stages import Stages
+
+P3M = "images/p3m_demo"
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+
+
+def test_packaged_modnet_matches_its_listed_hash() -> None:
+    """The shipped file is the one MODELS.md and SHA256SUMS describe, byte for byte."""
+    folder = packaged_model(MODNET_FILE).parent
+    listed = dict(
+        reversed(line.split("  ", 1)) for line in (folder / "SHA256SUMS").read_text().splitlines()
+    )
+    digest = hashlib.sha256(packaged_model(MODNET_FILE).read_bytes()).hexdigest()
+    assert listed[MODNET_FILE] == digest
+    assert digest in (folder / "MODELS.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [((1280, 720), (896, 512)), ((854, 480), (832, 480)), ((1080, 1080), (512, 512))],
+)
+def test_modnet_input_follows_its_own_demo(size: tuple[int, int], expected: Any) -> None:
+    """Short side to 512 when both sides are larger, else kept; sides down to 32s."""
+    assert demo_size(*size) == expected
+
+
+@pytest.fixture(scope="module")
+def modnet() -> Any:
+    return create_matter(ModelConfig(name="modnet", device="cpu", threads=1))
+
+
+def test_modnet_mattes_a_real_portrait(modnet: Any) -> None:
+    """The real MODNet file, run as --model modnet through the stages, on a P3M portrait:
+    the person kept, the background gone, soft hair in between."""
+    folder = shared_data(P3M)
+    rgb = read_rgb(folder / "images" / "p_07141906.jpg")
+    truth = cv2.imread(str(folder / "alpha" / "p_07141906.png"), cv2.IMREAD_GRAYSCALE)
+    assert (modnet.name, modnet.quality, modnet.provider) == (
+        "modnet",
+        "best",
+        "CPUExecutionProvider",
+    )
+    alpha = Stages(Config(), matter=modnet).matte(rgb).alpha
+    assert alpha.shape == truth.shape
+    assert iou(alpha, truth) > 0.95
+    assert mad(alpha, truth) < 10.0  # x1e3: mean error under 1%
+    soft = np.count_nonzero((alpha > 20) & (alpha < 235)) / alpha.size
+    assert 0.002 < soft < 0.1  # a matte's edge band, neither hard nor hazy
+
+
+def test_modnet_describes_what_ran(modnet: Any) -> None:
+    assert modnet.describe()["quality"] == "best"
+    assert "model modnet" in modnet.info
+
+
+@pytest.mark.parametrize(
+    ("provider", "expected"),
+    [
+        ("CPUExecutionProvider", "fast"),
+        ("OpenVINOExecutionProvider", "fast"),  # OpenVINO on the CPU
+        ("OpenVINOExecutionProvider:GPU", "best"),
+        ("CUDAExecutionProvider", "best"),
+        ("TensorrtExecutionProvider", "best"),
+        ("DmlExecutionProvider", "best"),
+        ("CoreMLExecutionProvider", "best"),
+    ],
+)
+def test_auto_quality_is_best_on_a_gpu_and_fast_on_a_cpu(provider: str, expected: str) -> None:
+    assert quality.resolve_quality("auto", provider) == expected
+
+
+@pytest.mark.parametrize("provider", ["CPUExecutionProvider", "CUDAExecutionProvider"])
+@pytest.mark.parametrize("typed", ["fast", "best"])
+def test_a_typed_quality_wins_over_the_device(typed: str, provider: str) -> None:
+    assert quality.resolve_quality(typed, provider) == typed
+
+
+def test_auto_quality_on_a_cpu_builds_the_fast_model_without_modnet(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_modnet(config: ModelConfig) -> None:
+        raise AssertionError("MODNet loaded for a CPU run at quality auto")
+
+    monkeypatch.setattr(quality, "first_provider", lambda device: "CPUExecutionProvider")
+    monkeypatch.setattr("livematte.matting.modnet.load_modnet", no_modnet)
+    matter = create_matter(ModelConfig(name="auto", threads=1))
+    assert isinstance(matter, AutoMatter) and matter.quality == "fast"
+
+
+def test_auto_quality_on_a_gpu_provider_builds_best(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The provider faked as CUDA (before and after the session opens): auto takes best."""
+    monkeypatch.setattr(quality, "first_provider", lambda device: "CUDAExecutionProvider")
+    loaded = []
+    original = modnet_module.load_modnet
+
+    def spy(config: ModelConfig) -> Any:
+        matter = original(config)
+        matter.provider = "CUDAExecutionProvider"
+        loaded.append(matter)
+        return matter
+
+    monkeypatch.setattr(modnet_module, "load_modnet", spy)
+    matter = create_matter(ModelConfig(name="auto", threads=1))
+    assert isinstance(matter, BestMatter) and loaded
+    assert matter.describe()["quality"] == "best"
+
+
+def test_quality_best_on_a_cpu_runs_modnet_on_the_person() -> None:
+    """A typed best runs on the CPU: the person in a P3M portrait mattes well."""
+    folder = shared_data(P3M)
+    rgb = read_rgb(folder / "images" / "p_818e689d.jpg")
+    truth = cv2.imread(str(folder / "alpha" / "p_818e689d.png"), cv2.IMREAD_GRAYSCALE)
+    matter = create_matter(ModelConfig(name="auto", quality="best", threads=1))
+    assert isinstance(matter, BestMatter)
+    alpha = Stages(Config(), matter=matter).matte(rgb).alpha
+    assert iou(alpha, truth) > 0.95 and mad(alpha, truth) < 15.0
+    assert matter.name in ("best (selfie)", "best (pose)")
+
+
+def test_crop_sides_are_multiples_of_32_inside_the_canvas() -> None:
+    region = np.zeros((144, 256), np.uint8)
+    region[40:100, 100:140] = 1
+    box = crop_for(region, 896, 512, 0.08)
+    assert box is not None
+    assert (box.x1 - box.x0) % 32 == 0 and (box.y1 - box.y0) % 32 == 0
+    assert 0 <= box.x0 and box.x1 <= 896 and 0 <= box.y0 and box.y1 <= 512
+    # the region (350..490 x 142..356 on the canvas) is inside, with a margin
+    assert box.x0 < 350 - 20 and box.x1 > 490 + 20 and box.y0 < 142 and box.y1 > 356
+    assert crop_for(np.zeros((144, 256), np.uint8), 896, 512, 0.08) is None
+
+
+def test_quality_flag_reaches_the_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, Any] = {}
+
+    class Seen(Exception):
+        pass
+
+    def spy(self: Stages, config: Config, *args: Any, **kwargs: Any) -> None:
+        seen["config"] = config
+        raise Seen
+
+    monkeypatch.setattr(Stages, "__init__", spy)
+    with pytest.raises(Seen):
+        main(["eval", "clip", "--quality", "fast"])
+    assert seen["config"].model.quality == "fast"
+
+
+def test_an_unknown_quality_is_refused() -> None:
+    with pytest.raises(UserError, match="model.quality must be one of auto, fast, best"):
+        load_config(overrides={"model.quality": "great"})
+
+
+def test_auto_quality_that_lands_on_the_cpu_falls_back_to_fast(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An accelerator that fails to start leaves MODNet on the CPU: auto gives fast."""
+    monkeypatch.setattr(quality, "first_provider", lambda device: "CUDAExecutionProvider")
+    matter = create_matter(ModelConfig(name="auto", threads=1))
+    assert isinstance(matter, AutoMatter)
