@@ -148,7 +148,7 @@ def test_crop_sides_are_multiples_of_32_inside_the_canvas() -> None:
     box = crop_for(region, 896, 512, 0.08)
     assert box is not None
     assert (box.x1 - box.x0) % 32 == 0 and (box.y1 - box.y0) % 32 == 0
-    assert 0 <= box.x0 and box.x1 <= 896 and 0 <= box.y0 and box.y1 <= 512
+    assert box.x0 >= 0 and box.x1 <= 896 and box.y0 >= 0 and box.y1 <= 512
     # the region (350..490 x 142..356 on the canvas) is inside, with a margin
     assert box.x0 < 350 - 20 and box.x1 > 490 + 20 and box.y0 < 142 and box.y1 > 356
     assert crop_for(np.zeros((144, 256), np.uint8), 896, 512, 0.08) is None

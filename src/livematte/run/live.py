@@ -37,9 +37,9 @@ from ..io.json_file import write_json
 from ..io.open import Outputs, is_camera_spec, open_live_outputs, open_source
 from ..io.sinks import Sink
 from ..io.vcam import VirtualCameraSink
+from ..matting.quality import QUALITY_MODELS, switch_quality
 from ..stages import MatteOutput, Stages
 from ..web.attach import start_control
-from ..matting.quality import QUALITY_MODELS, switch_quality
 from .controls import KEY_HELP, LiveControls, TerminalKeys
 from .interrupt import StopRequest
 from .negotiate import negotiate
