@@ -279,11 +279,15 @@ CONTENDERS = (
 
 
 def side_by_side(
-    model: Any, groups: dict[str, list[Clip]], frames: int | None, json_path: Path | None
+    model: Any,
+    groups: dict[str, list[Clip]],
+    frames: int | None,
+    json_path: Path | None,
+    contenders: tuple[tuple[str, str, str, str], ...] = CONTENDERS,
 ) -> int:
     """Fast, best and MODNet alone on every group; a row per group and contender."""
     results: dict[str, dict[str, Any]] = {}
-    for label, name, quality, _ in CONTENDERS:
+    for label, name, quality, _ in contenders:
         config = copy.deepcopy(model)
         config.name, config.quality = name, quality
         recorder = Recorder(create_matter(config))
@@ -294,13 +298,16 @@ def side_by_side(
             )
             results[label][group] = score_group(clips, recorder, None, frames, SIDE_ROWS)
         recorder.inner.close()
-    print(side_table(results))
+    print(side_table(results, contenders))
     if json_path:
         json_path.write_text(json.dumps(results, indent=2, default=float) + "\n")
     return 0
 
 
-def side_table(results: dict[str, dict[str, Any]]) -> str:
+def side_table(
+    results: dict[str, dict[str, Any]],
+    contenders: tuple[tuple[str, str, str, str], ...] = CONTENDERS,
+) -> str:
     """Per group: MAD, Grad, dtSSD, IoU and flicker of each contender."""
     keys = (
         ("mad", "MAD"),
@@ -311,7 +318,7 @@ def side_table(results: dict[str, dict[str, Any]]) -> str:
     )
     lines = [["group", "matte", *(title for _, title in keys)]]
     for group in ("davis", "p3m", "talk", "body"):
-        for label, _, _, row in CONTENDERS:
+        for label, _, _, row in contenders:
             figures = results[label][group][row]
             cells = [
                 "-" if math.isnan(figures[key]) else f"{figures[key]:.{4 if key == 'iou' else 2}f}"
@@ -339,6 +346,11 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="model.quality; best: fast, best and MODNet alone side by side",
     )
+    parser.add_argument(
+        "--no-modnet-alone",
+        action="store_true",
+        help="with --quality best: leave out MODNet alone (on a CPU it takes longest)",
+    )
     args = parser.parse_args(argv)
     data: Path = args.data
     if not data.is_dir():
@@ -354,7 +366,8 @@ def main(argv: list[str] | None = None) -> int:
         "body": [discover_clip(data / "videos" / name) for name in FULL_BODY],
     }
     if args.quality == "best":
-        return side_by_side(model, groups, args.frames, args.json)
+        contenders = CONTENDERS[:2] if args.no_modnet_alone else CONTENDERS
+        return side_by_side(model, groups, args.frames, args.json, contenders)
     if args.quality:
         model.quality = args.quality
     recorder = Recorder(create_matter(copy.deepcopy(model)))

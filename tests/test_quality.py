@@ -12,14 +12,17 @@ import pytest
 from conftest import shared_data
 
 from livematte.cli import main
+from livematte.composite import ColourBackground
 from livematte.config import Config, ModelConfig, load_config
 from livematte.errors import UserError
 from livematte.matting import create_matter, quality
 from livematte.matting import modnet as modnet_module
 from livematte.matting.auto import AutoMatter
+from livematte.matting.base import Matte, Matter
 from livematte.matting.best import BestMatter, crop_for
 from livematte.matting.modnet import MODNET_FILE, demo_size, packaged_model
 from livematte.metrics import iou, mad
+from livematte.run.controls import LiveControls
 from livematte.stages import Stages
 
 P3M = "images/p3m_demo"
@@ -182,3 +185,56 @@ def test_auto_quality_that_lands_on_the_cpu_falls_back_to_fast(
     monkeypatch.setattr(quality, "first_provider", lambda device: "CUDAExecutionProvider")
     matter = create_matter(ModelConfig(name="auto", threads=1))
     assert isinstance(matter, AutoMatter)
+
+
+class _Fixed(Matter):
+    """A model that always answers the same low-resolution alpha."""
+
+    def __init__(self, quality: str) -> None:
+        self.quality = quality
+        self.alpha = np.zeros((18, 32), np.float32)
+        self.alpha[4:14, 10:22] = 1.0
+        self.alpha[4:14, 9] = 0.5
+
+    def infer(self, rgb: np.ndarray) -> Matte:
+        return Matte(self.alpha.copy())
+
+
+def test_a_true_matte_is_upsampled_not_refined() -> None:
+    """The guided filter reshapes a segmenter's edge; a best-quality matte keeps its own."""
+    rgb = np.random.default_rng(1).integers(0, 256, (180, 320, 3), np.uint8)
+    plain = Config()
+    plain.refine.enabled = False
+    plain.temporal.enabled = False
+    upsampled = Stages(plain, matter=_Fixed("fast")).matte(rgb).alpha
+    config = Config()
+    config.temporal.enabled = False
+    best = Stages(config, matter=_Fixed("best")).matte(rgb).alpha
+    fast = Stages(config, matter=_Fixed("fast")).matte(rgb).alpha
+    assert np.array_equal(best, upsampled)
+    assert not np.array_equal(fast, upsampled)
+
+
+def test_the_page_switches_quality_under_auto_only() -> None:
+    controls = LiveControls([ColourBackground((0, 0, 0))])
+    with pytest.raises(ValueError, match="--model auto only"):
+        controls.apply({"quality": "best"})
+    controls.quality = "fast"
+    with pytest.raises(ValueError, match="fast, best"):
+        controls.apply({"quality": "great"})
+    assert controls.apply({"quality": "best"}) == "quality best"
+    assert controls.state()["quality"] == "best"
+
+
+def test_switching_quality_rebuilds_the_model() -> None:
+    config = Config()
+    config.model.quality, config.model.threads = "fast", 1
+    stages = Stages(config)
+    assert isinstance(stages.matter, AutoMatter)
+    quality.switch_quality(stages, "best")
+    assert isinstance(stages.matter, BestMatter) and stages.matter.quality == "best"
+    rgb = np.full((180, 320, 3), 128, np.uint8)
+    assert stages.matte(rgb).alpha.shape == (180, 320)
+    quality.switch_quality(stages, "fast")
+    assert isinstance(stages.matter, AutoMatter)
+    stages.close()
