@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 import pytest
-from conftest import shared_data
+from conftest import shared_data, write_clip
 
 from livematte.cli import main
 from livematte.composite import ColourBackground
@@ -238,3 +239,16 @@ def test_switching_quality_rebuilds_the_model() -> None:
     quality.switch_quality(stages, "fast")
     assert isinstance(stages.matter, AutoMatter)
     stages.close()
+
+
+def test_eval_with_quality_best_names_the_quality_and_the_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clip = tmp_path / "clip.mp4"
+    write_clip(clip, frames=3, audio=None)
+    json_path = tmp_path / "scores.json"
+    assert main(["eval", str(clip), "--quality", "best", "--json", str(json_path)]) == 0
+    data = json.loads(json_path.read_text())
+    assert data["quality"] == "best" and data["provider"] == "CPUExecutionProvider"
+    assert data["models"][0].startswith("best (")
+    assert "(quality best)" in capsys.readouterr().err

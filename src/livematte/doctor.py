@@ -112,10 +112,12 @@ def _providers() -> list[str]:
 
 def _model_files() -> list[Path]:
     """Every built-in file the default ``--model auto`` may load (UserError names a missing
-    one): both selfie variants, chosen by frame shape, and the pose detector and landmarks."""
+    one): both selfie variants, chosen by frame shape, the pose detector and landmarks, and
+    MODNet (quality best)."""
     from .matting import mediapipe_selfie, pose
+    from .matting.modnet import MODNET_FILE, packaged_model
 
-    return [*mediapipe_selfie.model_files(), *pose.model_files()]
+    return [*mediapipe_selfie.model_files(), *pose.model_files(), packaged_model(MODNET_FILE)]
 
 
 def _codecs() -> set[str]:
