@@ -191,7 +191,7 @@ _RULES: tuple[tuple[tuple[str, ...], Callable[[Config, RunFacts], bool], str], .
     (
         ("model_type", "model_spec", "downsample_ratio"),
         _not_onnx,
-        "applies to ONNX models only, and this run's model is MediaPipe's (give --model a "
+        "applies to ONNX model files only, and this run's model is built in (give --model a "
         ".onnx file); drop it",
     ),
     (
