@@ -85,8 +85,8 @@ def create_quality_matter(config: ModelConfig, fast: Callable[[ModelConfig], Mat
         log.info("quality auto: MODNet landed on %s, so the fast matte runs", modnet.provider)
         modnet.close()
         return fast(fast_config)
-    # The finder runs where the fast models run (their own runtime's device choice).
-    finder = fast(dataclasses.replace(fast_config, device="auto", precision="auto"))
+    # The finder (the fast model) runs on the same device as MODNet.
+    finder = fast(fast_config)
     assert isinstance(finder, AutoMatter)
     return BestMatter(modnet, finder)
 
