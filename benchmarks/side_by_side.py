@@ -147,13 +147,14 @@ class ModnetLoop:
     def __init__(self) -> None:
         import onnxruntime as ort
 
-        from livematte.matting.modnet import MODNET_FILE, packaged_model
+        from livematte.matting.builtin import model_path
+        from livematte.matting.modnet import MODNET_FILE
         from livematte.matting.providers import default_threads
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = default_threads()
         self._session = ort.InferenceSession(
-            str(packaged_model(MODNET_FILE)), options, providers=["CPUExecutionProvider"]
+            str(model_path(MODNET_FILE)), options, providers=["CPUExecutionProvider"]
         )
         self._bg: np.ndarray | None = None
 

@@ -119,7 +119,6 @@ def _model_files() -> list[Path]:
     MODNet (quality best)."""
     from .matting import pose, selfie
     from .matting.builtin import model_path
-
     from .matting.modnet import MODNET_FILE
 
     names = [*selfie.model_files(), *pose.model_files(), MODNET_FILE]

@@ -117,7 +117,7 @@ class BestMatter(Matter):
 
     @property
     def name(self) -> str:  # type: ignore[override]  # computed: says how MODNet ran
-        return f"best ({self.finder.choice})"
+        return f"best: {self.finder.name.removeprefix('auto: ')}"
 
     def input_size(self, width: int, height: int) -> tuple[int, int]:
         return demo_size(width, height)

@@ -12,24 +12,17 @@ multiple of 32. The matte comes back at that size and the refiner brings it to f
 
 from __future__ import annotations
 
-from importlib.resources import files
-from pathlib import Path
-
 import numpy as np
 
 from ..config import ModelConfig
 from .base import Matte
+from .builtin import model_path
 from .onnx_matter import OnnxMatter, load_onnx_matter
 
 MODNET_FILE = "modnet.onnx"
 # MODNet was trained with the short side at 512 (its demo's ``ref_size``).
 REF_SIZE = 512
 MULTIPLE = 32
-
-
-def packaged_model(filename: str) -> Path:
-    """The path of a model file shipped in ``livematte/models``."""
-    return Path(str(files("livematte") / "models" / filename))
 
 
 def demo_size(width: int, height: int, ref: int = REF_SIZE) -> tuple[int, int]:
@@ -60,7 +53,7 @@ class ModnetMatter(OnnxMatter):
 def load_modnet(config: ModelConfig) -> ModnetMatter:
     """The packaged MODNet on ``config.device`` with ``config.threads``."""
     matter = load_onnx_matter(
-        str(packaged_model(MODNET_FILE)),
+        str(model_path(MODNET_FILE)),
         model_type="modnet",
         device=config.device,
         threads=config.threads or None,
