@@ -85,6 +85,11 @@ def create_quality_matter(config: ModelConfig, fast: Callable[[ModelConfig], Mat
         log.info("quality auto: MODNet landed on %s, so the fast matte runs", modnet.provider)
         modnet.close()
         return fast(fast_config)
+    if not is_accelerator(modnet.provider):
+        log.warning(
+            "quality best runs MODNet on the CPU: a few frames a second at 720p (a file run's "
+            "progress bar shows the time left; --quality fast keeps up with a camera)"
+        )
     # The finder (the fast model) runs on the same device as MODNet.
     finder = fast(fast_config)
     assert isinstance(finder, AutoMatter)
