@@ -188,8 +188,8 @@ class BestMatter(Matter):
         self, modnet: np.ndarray, fast: np.ndarray, region: np.ndarray, short: int
     ) -> np.ndarray:
         """Close-ups: MODNet inside the grown person, at least the person's sure core."""
-        grown = cv2.dilate(region, _disc(GATE * short)).astype(np.float32)
-        grown = cv2.GaussianBlur(grown, (0, 0), max(1.0, GATE * short / 3))
+        dilated = cv2.dilate(region, _disc(GATE * short)).astype(np.float32)
+        grown = cv2.GaussianBlur(dilated, (0, 0), max(1.0, GATE * short / 3))
         core = cv2.erode(np.greater(fast, CORE_LEVEL).view(np.uint8), _disc(CORE * short))
         sure = cv2.GaussianBlur(core.astype(np.float32), (0, 0), max(1.0, CORE * short / 3))
         out = np.multiply(modnet, self._fit(grown, modnet))
