@@ -112,7 +112,6 @@ class BestMatter(Matter):
         self.device, self.provider = modnet.device, modnet.provider
         self.info = modnet.info
         self.crop: Box | None = None  # the last crop (None: the whole frame ran)
-        self._out = np.zeros((0, 0), np.float32)
         self._modnet = np.zeros((0, 0), np.float32)
 
     @property
@@ -130,7 +129,7 @@ class BestMatter(Matter):
         if box is None:
             self.crop = None
             return self.modnet.infer(rgb)
-        self.crop = self._steady(box, width * height)
+        self.crop = self._steady(box)
         modnet = self._crop_matte(rgb, self.crop)
         short = min(fast.shape[:2])
         if self.finder.choice == POSE:
@@ -147,9 +146,9 @@ class BestMatter(Matter):
             return rgb
         return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
 
-    def _steady(self, box: Box, canvas_area: int) -> Box:
-        """The last crop while it still holds the person and is not much too large; the
-        whole canvas when the crop would cover most of it anyway."""
+    def _steady(self, box: Box) -> Box:
+        """The last crop while it still holds the person and is not much too large, so a
+        still person gets the same MODNet input frame after frame."""
         last = self.crop
         if last is not None and last.holds(box) and last.area <= KEEP_GROWTH * box.area:
             return last
