@@ -9,7 +9,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
-from conftest import shared_data, write_clip
+from conftest import person_frames, shared_data, write_clip
 
 from livematte.cli import main
 from livematte.composite import ColourBackground
@@ -240,3 +240,17 @@ def test_eval_with_quality_best_names_the_quality_and_the_model(
     assert data["quality"] == "best" and data["provider"] == "CPUExecutionProvider"
     assert data["models"][0].startswith("best: ")
     assert "(quality best)" in capsys.readouterr().err
+
+
+def test_best_keeps_its_crop_while_the_person_stays_inside() -> None:
+    """A still person gets the same MODNet input every frame: the crop does not wander."""
+    matter = create_matter(ModelConfig(name="auto", quality="best", threads=1))
+    assert isinstance(matter, BestMatter)
+    frames = list(person_frames(3, 448, 256))
+    for rgb in frames:
+        matter.infer(rgb)
+    first = matter.crop
+    assert first is not None and first.area < 448 * 256  # a crop, not the whole frame
+    for _ in range(2):
+        matter.infer(frames[-1])
+        assert matter.crop == first
