@@ -51,8 +51,9 @@ else:  # pragma: no cover - exercised on 3.10 only
 class ModelConfig:
     """Which network finds the person."""
 
-    # "auto" (the default: selfie for close-ups, pose for wider shots, chosen per shot),
-    # "selfie" (old name "mediapipe"), "pose" (both in the mediapipe wheel) or a .onnx path.
+    # "auto" (the default: selfie for close-ups, pose for wider shots, chosen per shot, or
+    # MODNet steered by them at quality best), "selfie" (old name "mediapipe"), "pose",
+    # "modnet" (all built in) or a .onnx path.
     name: str = "auto"
     # MediaPipe: "auto" picks landscape (144x256) for wide frames, else general (256x256).
     variant: str = "auto"
