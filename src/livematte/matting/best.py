@@ -129,13 +129,16 @@ class BestMatter(Matter):
         if box is None:
             self.crop = None
             return self.modnet.infer(rgb)
-        self.crop = self._steady(box)
-        modnet = self._crop_matte(rgb, self.crop)
         short = min(fast.shape[:2])
         if self.finder.choice == POSE:
-            out = self._on_band(modnet, fast, short * BAND_BLUR)
+            # A moving body moves its crop, and MODNet's edge jitters with it (DAVIS hike:
+            # flicker 2.06 cropped, 1.27 whole): wider shots give MODNet the whole frame, at
+            # its own demo size (MAD 4.54, against 4.76 shrunk to 384).
+            self.crop = None
+            out = self._on_band(self.modnet.infer(rgb).alpha, fast, short * BAND_BLUR)
         else:
-            out = self._in_region(modnet, fast, region, short)
+            self.crop = self._steady(box)
+            out = self._in_region(self._crop_matte(rgb, self.crop), fast, region, short)
         # Blurs and resizes may step past 1 by a rounding error; the stages expect [0, 1].
         return Matte(np.clip(out, 0.0, 1.0, out=out))
 
