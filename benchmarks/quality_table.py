@@ -24,6 +24,11 @@ earlier run's JSON (today's default model), issue 12's targets per clip.
     python benchmarks/quality_table.py --json quality.json
     python benchmarks/quality_table.py --model selfie --json selfie.json
     python benchmarks/quality_table.py --against selfie.json    # auto against selfie
+    python benchmarks/quality_table.py --quality best --frames 60 --json best.json
+
+``--quality best`` scores ``--model auto`` at both qualities (fast: selfie or pose per shot;
+best: MODNet steered by them) and MODNet alone (``--model modnet``, its raw row: no
+smoothing, no refinement), without the 4:2:0 row, and prints them side by side per group.
 """
 
 from __future__ import annotations
@@ -70,10 +75,14 @@ class Recorder:
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
-        self.name, self.device = inner.name, inner.device
+        self.device, self.quality = inner.device, inner.quality
         self.last: Matte | None = None
         if hasattr(inner, "input_size"):
             self.input_size = inner.input_size
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
 
     def infer(self, rgb: np.ndarray) -> Matte:
         self.last = self.inner.infer(rgb)
@@ -88,7 +97,7 @@ class Replay:
 
     def __init__(self, recorder: Recorder) -> None:
         self.recorder = recorder
-        self.name, self.device = recorder.name, recorder.device
+        self.name, self.device, self.quality = recorder.name, recorder.device, recorder.quality
         if hasattr(recorder, "input_size"):
             self.input_size = recorder.input_size
 
@@ -113,20 +122,21 @@ def as_decoded(rgb: np.ndarray) -> I420Picture:
 
 
 def score_clip(
-    clip: Clip, recorder: Recorder, planar: Any, frames: int | None
+    clip: Clip, recorder: Recorder, planar: Any, frames: int | None, rows: tuple[str, ...] = ROWS
 ) -> dict[str, dict[str, Any]]:
     """Each row's summary for one clip; the model runs once per frame (twice for 4:2:0)."""
     pipelines = {}
-    for row in ROWS:
+    for row in rows:
         matter = recorder if row == ROWS[0] else Replay(recorder)
         if row == "all 4:2:0":
             matter = planar
         pipelines[row] = Stages(row_config(row), matter=matter)
-    scores = {row: ClipMetrics(clip.name) for row in ROWS}
+    scores = {row: ClipMetrics(clip.name) for row in rows}
     recorder.reset()  # each clip is a new shot (stateful models: the choice, the tracking)
-    planar.reset()
+    if planar is not None:
+        planar.reset()
     for rgb, truth in itertools.islice(iter_frames(clip), frames):
-        for row in ROWS:  # "raw" first: it runs the model
+        for row in rows:  # "raw" first: it runs the model
             if row == "all 4:2:0":
                 picture = as_decoded(rgb)
                 alpha = pipelines[row].matte(picture).alpha
@@ -137,15 +147,19 @@ def score_clip(
             alpha = pipelines[row].matte(rgb).alpha
             scores[row].add(alpha, truth, rgb)
     summary = {row: score.summary() for row, score in scores.items()}
-    summary["model"] = getattr(recorder.inner, "choice", recorder.name)
+    summary["model"] = recorder.name
     return summary
 
 
 def score_group(
-    clips: Iterable[Clip], recorder: Recorder, planar: Any, frames: int | None
+    clips: Iterable[Clip],
+    recorder: Recorder,
+    planar: Any,
+    frames: int | None,
+    rows: tuple[str, ...] = ROWS,
 ) -> dict[str, Any]:
-    per_clip = [score_clip(clip, recorder, planar, frames) for clip in clips]
-    group = {row: combine_summaries([c[row] for c in per_clip], name=row) for row in ROWS}
+    per_clip = [score_clip(clip, recorder, planar, frames, rows) for clip in clips]
+    group = {row: combine_summaries([c[row] for c in per_clip], name=row) for row in rows}
     group["clips"] = [{**c["all"], "clip": c["all"]["name"], "model": c["model"]} for c in per_clip]
     return group
 
@@ -254,6 +268,69 @@ def against(results: dict[str, Any], before: dict[str, Any]) -> list[tuple[str, 
     return checks
 
 
+SIDE_ROWS = ("raw", "temporal", "refine", "all")
+# (label, model.name, model.quality, the row shown): fast and best through the stages, and
+# MODNet alone (its raw row: no smoothing, no refinement).
+CONTENDERS = (
+    ("fast", "auto", "fast", "all"),
+    ("best", "auto", "best", "all"),
+    ("modnet alone", "modnet", "auto", "raw"),
+)
+
+
+def side_by_side(
+    model: Any,
+    groups: dict[str, list[Clip]],
+    frames: int | None,
+    json_path: Path | None,
+    contenders: tuple[tuple[str, str, str, str], ...] = CONTENDERS,
+) -> int:
+    """Fast, best and MODNet alone on every group; a row per group and contender."""
+    results: dict[str, dict[str, Any]] = {}
+    for label, name, quality, _ in contenders:
+        config = copy.deepcopy(model)
+        config.name, config.quality = name, quality
+        recorder = Recorder(create_matter(config))
+        results[label] = {}
+        for group, clips in groups.items():
+            print(
+                f"scoring {label} on {group} ({len(clips)} clips)...", file=sys.stderr, flush=True
+            )
+            results[label][group] = score_group(clips, recorder, None, frames, SIDE_ROWS)
+        recorder.inner.close()
+    print(side_table(results, contenders))
+    if json_path:
+        json_path.write_text(json.dumps(results, indent=2, default=float) + "\n")
+    return 0
+
+
+def side_table(
+    results: dict[str, dict[str, Any]],
+    contenders: tuple[tuple[str, str, str, str], ...] = CONTENDERS,
+) -> str:
+    """Per group: MAD, Grad, dtSSD, IoU and flicker of each contender."""
+    keys = (
+        ("mad", "MAD"),
+        ("grad", "Grad"),
+        ("dtssd", "dtSSD"),
+        ("iou", "IoU"),
+        ("flicker", "flicker"),
+    )
+    lines = [["group", "matte", *(title for _, title in keys)]]
+    for group in ("davis", "p3m", "talk", "body"):
+        for label, _, _, row in contenders:
+            figures = results[label][group][row]
+            cells = [
+                "-" if math.isnan(figures[key]) else f"{figures[key]:.{4 if key == 'iou' else 2}f}"
+                for key, _ in keys
+            ]
+            lines.append([group, label, *cells])
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in lines
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
@@ -263,6 +340,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--against", type=Path, default=None, help="an earlier run's --json: issue 12's targets"
     )
+    parser.add_argument(
+        "--quality",
+        choices=("auto", "fast", "best"),
+        default=None,
+        help="model.quality; best: fast, best and MODNet alone side by side",
+    )
+    parser.add_argument(
+        "--no-modnet-alone",
+        action="store_true",
+        help="with --quality best: leave out MODNet alone (on a CPU it takes longest)",
+    )
     args = parser.parse_args(argv)
     data: Path = args.data
     if not data.is_dir():
@@ -271,14 +359,19 @@ def main(argv: list[str] | None = None) -> int:
     model = copy.deepcopy(Config().model)
     if args.model:
         model.name = args.model
-    recorder = Recorder(create_matter(copy.deepcopy(model)))
-    planar = create_matter(copy.deepcopy(model))
     groups = {
         "davis": [discover_clip(p) for p in sorted((data / "frames_gt").glob("davis2016_*"))],
         "p3m": stills(data / "images" / "p3m_demo"),
         "talk": [discover_clip(data / "videos" / name) for name in TALKING_HEADS],
         "body": [discover_clip(data / "videos" / name) for name in FULL_BODY],
     }
+    if args.quality == "best":
+        contenders = CONTENDERS[:2] if args.no_modnet_alone else CONTENDERS
+        return side_by_side(model, groups, args.frames, args.json, contenders)
+    if args.quality:
+        model.quality = args.quality
+    recorder = Recorder(create_matter(copy.deepcopy(model)))
+    planar = create_matter(copy.deepcopy(model))
     results = {}
     for group, clips in groups.items():
         print(f"scoring {group} ({len(clips)} clips)...", file=sys.stderr, flush=True)

@@ -29,6 +29,7 @@ def test_bench_prints_table_and_writes_json_and_plot(tiny_clip, tmp_path, capsys
     results = json.loads(json_path.read_text())
     assert results["frames"] == 12
     assert results["provider"] == "CPUExecutionProvider"  # the built-in model on onnxruntime
+    assert results["quality"] == "fast"  # auto on a CPU
     assert (results["width"], results["height"]) == (320, 180)
     assert set(results["stages"]) == STAGES
     assert list(results["stages"]) == [name for name in ROWS if name in STAGES]

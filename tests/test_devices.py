@@ -389,13 +389,16 @@ BUILT_IN_MODELS = ["auto", "selfie", "pose"]
 @pytest.mark.parametrize("model", BUILT_IN_MODELS)
 @pytest.mark.parametrize("device", ["cuda", "tensorrt", "openvino", "directml", "coreml"])
 def test_built_in_models_run_on_every_accelerator_with_proof(monkeypatch, model, device):
-    """Every session of a built-in model (selfie, detector, landmarks) asks for the device,
-    and the model reports the provider that really holds it."""
+    """Every session of a built-in model (selfie, detector, landmarks; auto on an
+    accelerator takes quality best, so MODNet too) asks for the device, and the model
+    reports the provider that really holds it."""
     simulate(monkeypatch, device)
     requests = sessions(monkeypatch, names)
     matter = create_matter(ModelConfig(name=model, device=device))
     assert (matter.device, matter.provider) == (device, P[device])
-    assert len(requests) == (1 if model == "selfie" else 3)
+    best = model == "auto" and device != "openvino"  # OpenVINO here runs on the CPU
+    assert matter.quality == ("best" if best else "fast")
+    assert len(requests) == {"selfie": 1, "pose": 3, "auto": 4 if best else 3}[model]
     assert {names(r)[0] for r in requests} == {P[device]}
     matter.infer(np.zeros((144, 256, 3), np.uint8))  # the landscape variant opens on demand
     assert {names(r)[0] for r in requests} == {P[device]}
@@ -448,7 +451,7 @@ def test_cli_runs_the_built_in_model_on_the_device_asked_for(monkeypatch, tmp_pa
     assert main(["run", str(clip), "-o", str(tmp_path / "o.mp4"), "--device", "openvino"]) == 0
     err = capsys.readouterr().err
     assert "model auto on OpenVINO (OpenVINOExecutionProvider, 1 thread)" in err
-    assert "(auto: selfie (landscape) on openvino (OpenVINOExecutionProvider))" in err
+    assert "(auto: selfie (landscape) on openvino (OpenVINOExecutionProvider), quality fast)" in err
 
 
 def test_config_file_device_and_precision_are_checked(tmp_path, capsys):
@@ -464,7 +467,7 @@ def test_run_and_bench_report_the_provider_that_ran(tmp_path, tiny, capsys):
     clip = write_clip(tmp_path / "in.mp4", frames=4, audio=None)
     argv = ["--model", tiny, "--device", "cpu"]
     assert main(["run", str(clip), "-o", str(tmp_path / "o.mp4"), *argv]) == 0
-    assert "(model.onnx on cpu (CPUExecutionProvider))" in capsys.readouterr().err
+    assert "(model.onnx on cpu (CPUExecutionProvider), quality fast)" in capsys.readouterr().err
     report = tmp_path / "bench.json"
     assert main(["bench", str(clip), "--json", str(report), *argv]) == 0
     assert json.loads(report.read_text())["provider"] == CPU

@@ -28,6 +28,7 @@ MODEL_FILES = [
     "selfie_segmentation_landscape.onnx",
     "pose_detection.onnx",
     "pose_landmark_full.onnx",
+    "modnet.onnx",
 ]
 
 
@@ -185,7 +186,7 @@ def test_the_default_model_check_names_every_file_auto_loads(tmp_path: Path) -> 
     check = by_name(diagnose(healthy(tmp_path)))["default model"]
     assert check.ok and check.detail == (
         "selfie_segmentation.onnx, selfie_segmentation_landscape.onnx, "
-        "pose_detection.onnx, pose_landmark_full.onnx in /lm/models"
+        "pose_detection.onnx, pose_landmark_full.onnx, modnet.onnx in /lm/models"
     )
 
 

@@ -51,6 +51,9 @@ MODEL = {
     "--precision": MODEL_REFUSED
     + " test_devices.py::test_fp16_export_runs_as_fp16_and_refuses_fp32",
     "--threads": SPY,
+    "--quality": MODEL_REFUSED
+    + " test_quality.py::test_a_typed_quality_wins_over_the_device"
+    + " test_quality.py::test_quality_flag_reaches_the_config",
     "--variant": SPY + " " + MODEL_REFUSED,
     "--downsample-ratio": MODEL_REFUSED
     + " "
@@ -428,6 +431,8 @@ def test_live_settings_reach_the_live_driver(
         ("mediapipe", ["--model-spec", "spec.toml"], "drop it"),
         ("mediapipe", ["--downsample-ratio", "0.5"], "drop it"),
         ("model.onnx", ["--variant", "general"], "drop it"),
+        ("modnet", ["--variant", "general"], "drop it"),
+        ("selfie", ["--quality", "best"], "use --model auto"),
         # The built-in model takes every device: one this onnxruntime lacks names the pip
         # line, and fp16 of its fp32 files is TensorRT's alone.
         ("mediapipe", ["--device", "cuda"], "pip install 'livematte[gpu]'"),
@@ -441,6 +446,8 @@ def test_live_settings_reach_the_live_driver(
         "model-spec",
         "downsample-ratio",
         "variant",
+        "variant-modnet",
+        "quality",
         "device",
         "precision",
         "object-model-type",

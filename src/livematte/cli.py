@@ -93,8 +93,14 @@ _GROUPS: dict[str, tuple[str, tuple[Flag, ...]]] = {
             Flag(
                 ("--model",),
                 "model.name",
-                "auto (default: selfie or pose per shot), selfie, pose, object (products, "
-                "pets, things), or a .onnx file",
+                "auto (default: chosen per shot), selfie, pose, modnet (the built-in matting "
+                "network), object (products, pets, things), or a .onnx file",
+            ),
+            Flag(
+                ("--quality",),
+                "model.quality",
+                "with --model auto: fast (selfie or pose), best (the MODNet matte) or auto "
+                "(default: best on a GPU or NPU, fast on a CPU)",
             ),
             Flag(
                 ("--model-type",),

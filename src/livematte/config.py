@@ -24,6 +24,8 @@ from .errors import UserError
 DEVICES = ("auto", "cpu", "cuda", "tensorrt", "openvino", "directml", "coreml")
 # model.precision: auto = as the model was exported (matting/providers.py: check_precision).
 PRECISIONS = ("auto", "fp32", "fp16")
+# model.quality: auto = best on a GPU/NPU, fast on a CPU (matting/quality.py).
+QUALITIES = ("auto", "fast", "best")
 # output.preset: x264's presets (other encoders have none).
 X264_PRESETS = (
     "ultrafast", "superfast", "veryfast", "faster", "fast",
@@ -60,9 +62,9 @@ class InputConfig:
 class ModelConfig:
     """Which network finds the person."""
 
-    # "auto" (the default: selfie for close-ups, pose for wider shots, chosen per shot),
-    # "selfie" (old name "mediapipe"), "pose" (both in the mediapipe wheel), "object"
-    # (U²-Net-p: products, pets, things; packaged) or a .onnx path.
+    # "auto" (the default: selfie for close-ups, pose for wider shots, chosen per shot, or
+    # MODNet steered by them at quality best), "selfie" (old name "mediapipe"), "pose",
+    # "modnet", "object" (U²-Net-p: products, pets, things; all built in) or a .onnx path.
     name: str = "auto"
     # MediaPipe: "auto" picks landscape (144x256) for wide frames, else general (256x256).
     variant: str = "auto"
@@ -80,6 +82,9 @@ class ModelConfig:
     # frame changed by more than this (grey, 0..1) since the model last ran; 0 = never.
     skip_still: float = 0.0
     skip_max: int = 2  # at most this many frames in a row reuse it
+    # Under name "auto": "fast" (selfie or pose per shot), "best" (the MODNet matte) or
+    # "auto" (best where the model runs on a GPU or NPU, fast on a CPU).
+    quality: str = "auto"
 
 
 @dataclass
@@ -188,6 +193,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "input.folder_as": ("auto", "clip", "pictures"),
     "model.device": DEVICES,
     "model.precision": PRECISIONS,
+    "model.quality": QUALITIES,
     "model.variant": ("auto", "general", "landscape"),
     "output.preset": X264_PRESETS,
 }

@@ -115,11 +115,14 @@ def _providers() -> list[str]:
 
 def _model_files() -> list[Path]:
     """Every built-in file the default ``--model auto`` may load (UserError names a missing
-    one): both selfie variants, chosen by frame shape, and the pose detector and landmarks."""
+    one): both selfie variants, chosen by frame shape, the pose detector and landmarks, and
+    MODNet (quality best)."""
     from .matting import pose, selfie
     from .matting.builtin import model_path
+    from .matting.modnet import MODNET_FILE
 
-    return [model_path(name) for name in [*selfie.model_files(), *pose.model_files()]]
+    names = [*selfie.model_files(), *pose.model_files(), MODNET_FILE]
+    return [model_path(name) for name in names]
 
 
 def _damaged_models(paths: list[Path]) -> list[str]:

@@ -59,7 +59,8 @@ def main_eval(
     if not config.quiet:
         ran = ", ".join(results.get("models", []))
         print(
-            f"livematte: model {config.model.name} ran on {matter.provider} as {ran}.",
+            f"livematte: model {config.model.name} ran on {matter.provider} as {ran} "
+            f"(quality {matter.quality}).",
             file=sys.stderr,
         )
     if json_path and not config.quiet:

@@ -84,7 +84,11 @@ def _not_onnx(config: Config, run: RunFacts) -> bool:
 def _not_mediapipe(config: Config, run: RunFacts) -> bool:
     from .matting import OBJECT
 
-    return is_onnx_model(config.model.name) or config.model.name == OBJECT
+    return is_onnx_model(config.model.name) or config.model.name in (OBJECT, "modnet")
+
+
+def _not_auto_model(config: Config, run: RunFacts) -> bool:
+    return config.model.name not in ("auto", "default")
 
 
 def _no_blur_background(config: Config, run: RunFacts) -> bool:
@@ -194,14 +198,20 @@ _RULES: tuple[tuple[tuple[str, ...], Callable[[Config, RunFacts], bool], str], .
     (
         ("model_type", "model_spec", "downsample_ratio"),
         _not_onnx,
-        "describes an ONNX model file, and this run's model is a built-in one (give --model "
-        "a .onnx file); drop it",
+        "applies to ONNX model files only, and this run's model is built in (give --model a "
+        ".onnx file); drop it",
+    ),
+    (
+        ("quality",),
+        _not_auto_model,
+        "chooses the matte of --model auto (fast: selfie or pose, best: MODNet), and this run "
+        "names its model; drop it, or use --model auto",
     ),
     (
         ("variant",),
         _not_mediapipe,
-        "chooses between MediaPipe's models, and this run's model is another (a .onnx file "
-        "or object); drop it",
+        "chooses between MediaPipe's models, and this run's model is another (a .onnx file, "
+        "modnet or object); drop it",
     ),
     (
         ("folder_as",),

@@ -24,11 +24,20 @@ OBJECT_FILE = "u2netp.onnx"
 
 
 def create_matter(config: ModelConfig) -> Matter:
-    """Build the model the user asked for: "auto" (default: selfie or pose per shot),
-    "selfie" ("mediapipe" is its old name), "pose", "object" or a .onnx file."""
+    """Build the model the user asked for: "auto" (default: selfie or pose per shot, or
+    MODNet steered by them at quality best), "selfie" ("mediapipe" is its old name),
+    "pose", "modnet", "object" or a .onnx file."""
     name = config.name
     if name == OBJECT:
         return _object_matter(config)
+    if name in ("auto", "default") and config.quality != "fast":
+        from .quality import create_quality_matter
+
+        return create_quality_matter(config, create_matter)
+    if name == "modnet":
+        from .modnet import load_modnet
+
+        return load_modnet(config)
     if name in BUILT_IN:
         return _built_in(config)
     path = Path(name)
@@ -47,8 +56,8 @@ def create_matter(config: ModelConfig) -> Matter:
             precision=config.precision,
         )
     raise UserError(
-        f"Unknown model '{name}'; use auto (the default), selfie, pose, object or the path of "
-        "a .onnx file."
+        f"Unknown model '{name}'; use auto (the default), selfie, pose, modnet, object or the "
+        "path of a .onnx file."
     )
 
 

@@ -34,6 +34,9 @@ class Matter:
     """Where it runs, as the user names devices (cpu, cuda, ...)."""
     provider: str = ""
     """The runtime that really runs it (an onnxruntime provider name, or LiteRT)."""
+    quality: str = "fast"
+    """"best" for a true matte (a matting network: MODNet, RVM), "fast" for a segmenter's
+    person/background guess; the stages treat the two differently (see stages)."""
 
     def input_size(self, width: int, height: int) -> tuple[int, int] | None:
         """The (width, height) the model wants its input shrunk to for a frame of this size,
@@ -52,5 +55,10 @@ class Matter:
         """Release the runtime's resources."""
 
     def describe(self) -> dict[str, str]:
-        """What ran, for reports: model, device and runtime provider."""
-        return {"model": self.name, "device": self.device, "provider": self.provider}
+        """What ran, for reports: model, device, runtime provider and quality."""
+        return {
+            "model": self.name,
+            "device": self.device,
+            "provider": self.provider,
+            "quality": self.quality,
+        }

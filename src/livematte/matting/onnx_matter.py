@@ -42,6 +42,8 @@ from .providers import (
 log = logging.getLogger("livematte")
 
 WARMUP_SHAPE = (360, 640, 3)
+# Families whose output is a true alpha matte rather than a person probability.
+MATTING_FAMILIES = ("modnet", "rvm")
 
 
 class InputPacker:
@@ -142,6 +144,7 @@ class OnnxMatter(Matter):
         # The provider the session really holds (checked when it was opened).
         self.provider = opened.provider
         self.precision = "fp32"
+        self.quality = "best" if spec.family in MATTING_FAMILIES else "fast"
         self._opened = opened
         self.info = self.info_line()
         self._packer = InputPacker(spec)
@@ -252,8 +255,13 @@ def load_onnx_matter(
     threads: int | None = None,
     downsample_ratio: float | None = None,
     precision: str = "auto",
+    matter_class: type[OnnxMatter] = OnnxMatter,
+    name: str | None = None,
 ) -> OnnxMatter:
-    """Open ``path`` on ``device``, match it to a description, check it, warm it up."""
+    """Open ``path`` on ``device``, match it to a description, check it, warm it up.
+
+    ``matter_class`` runs a stateless model (a built-in's own subclass) and ``name`` is
+    what the user is shown (the file's name by default)."""
     model = Path(path)
     if not model.is_file():
         raise UserError(f"Model file {path} does not exist; check the --model path.")
@@ -270,10 +278,11 @@ def load_onnx_matter(
             f"--downsample-ratio sets Robust Video Matting's inner resolution, and {model.name} "
             f"is a {spec.family} model, which takes none; drop it."
         )
+    shown = name or model.name
     if spec.recurrent:
-        matter: OnnxMatter = RvmMatter(opened, spec, model.name, downsample_ratio=downsample_ratio)
+        matter: OnnxMatter = RvmMatter(opened, spec, shown, downsample_ratio=downsample_ratio)
     else:
-        matter = OnnxMatter(opened, spec, model.name)
+        matter = matter_class(opened, spec, shown)
     # check_precision has refused fp32 for an fp16 export, so this is what really runs.
     matter.precision = "fp16" if "fp16" in (precision, exported_precision(spec.dtype)) else "fp32"
     _warm_up(matter)

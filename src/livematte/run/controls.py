@@ -30,7 +30,9 @@ DEFAULT_COLOUR = (0, 177, 64)
 BLUR_STEP = 1.25
 KEY_HELP = "keys: b background, m mode, +/- blur, p privacy, q quit"
 # What apply() takes, in the order it applies them (a background after the blur it may set).
-CHANGE_KEYS = ("blur", "colour", "background", "mode", "privacy")
+CHANGE_KEYS = ("blur", "colour", "background", "mode", "privacy", "quality")
+# The matte qualities the page can switch between (--model auto only; see matting.quality).
+QUALITIES = ("fast", "best")
 _COLOUR_SPEC = re.compile(r"^#([0-9a-fA-F]{6})$")
 _BLUR_SPEC = re.compile(r"^blur(?::(\d+(?:\.\d+)?))?$")
 
@@ -48,6 +50,8 @@ class LiveControls:
         self.index = 0
         self.mode = "image"
         self.privacy = False
+        # The matte quality ("fast"/"best") where it can be switched (--model auto), else "".
+        self.quality = ""
         self.quit = False
         self.message = ""
         self._lock = threading.RLock()
@@ -95,7 +99,8 @@ class LiveControls:
         return None
 
     def apply(self, changes: dict[str, Any]) -> str:
-        """Apply ``{"background"|"mode"|"blur"|"colour"|"privacy": value}`` from any thread.
+        """Apply ``{"background"|"mode"|"blur"|"colour"|"privacy"|"quality": value}`` from
+        any thread.
 
         ``background`` is a gallery index or spec, a colour ``#RRGGBB`` (colour mode) or
         ``blur``/``blur:N`` (blur mode). Every value is checked before any is applied, so
@@ -133,7 +138,17 @@ class LiveControls:
         if key == "colour":
             colour = parse_colour(value)
             return lambda: self._set_colour(colour, "colour")
+        if key == "quality":
+            if not self.quality:
+                raise ValueError("the quality switches under --model auto only")
+            if value not in QUALITIES:
+                raise ValueError(f"quality must be one of {', '.join(QUALITIES)}, not {value!r}")
+            return lambda: self._set_quality(value)
         return self._plan_background(value)
+
+    def _set_quality(self, quality: str) -> str:
+        self.quality = quality
+        return f"quality {quality}"
 
     def _plan_background(self, value: Any) -> Callable[[], str]:
         if isinstance(value, int) and not isinstance(value, bool):
@@ -218,6 +233,7 @@ class LiveControls:
                 "blur_range": list(BLUR_RANGE),
                 "colour": self.colour.spec,
                 "privacy": self.privacy,
+                "quality": self.quality,
             }
 
     def point(self, compositor: Compositor) -> None:

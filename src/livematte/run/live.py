@@ -43,6 +43,7 @@ from ..io.open import (
 )
 from ..io.sinks import Sink
 from ..io.vcam import VirtualCameraSink
+from ..matting.quality import QUALITY_MODELS, switch_quality
 from ..stages import MatteOutput, Stages
 from ..web.attach import start_control
 from .controls import KEY_HELP, LiveControls, TerminalKeys
@@ -78,6 +79,8 @@ class LiveDriver:
         self.sinks = sinks
         self.stop = stop
         self.controls = controls or LiveControls(stages.backgrounds, stages.config.background.blur)
+        if stages.config.model.name in QUALITY_MODELS:
+            self.controls.quality = stages.matter.quality
         self.terminal = terminal
         self.fps = output_fps or source.fps
         self.period = 1.0 / self.fps
@@ -256,6 +259,9 @@ class LiveDriver:
         if controls.mode != self._mode:
             self.schedule.force()
         self._private, self._mode = controls.privacy, controls.mode
+        if controls.quality and controls.quality != self.stages.matter.quality:
+            switch_quality(self.stages, controls.quality)
+            self.schedule.force()
         controls.point(self.stages.compositor)
         self._message = (controls.message, time.perf_counter())
         log.info("%s", controls.message)
@@ -271,6 +277,8 @@ class LiveDriver:
             "p95_ms": round(self.latency.percentile(95), 2),
             "model": self.stages.matter.name,
             "device": self.stages.matter.device,
+            "quality": self.stages.matter.quality,
+            "input_fps": round(self.source.fps, 2),
             "infer_every": self.schedule.every,
             "paused": self.source.paused,
         }
@@ -313,8 +321,11 @@ class LiveDriver:
         message, when = self._message
         if not message or time.perf_counter() - when > MESSAGE_SECONDS:
             message = KEY_HELP
+        fps = self.output_fps()
+        # A model slower than the camera is said, not hidden behind repeated frames.
+        slow = f" of {self.fps:.0f} (model too slow)" if 0 < fps < 0.9 * self.fps else ""
         return [
-            f"{self.output_fps():.1f} fps  {self.stages.matter.name} 1/{self.schedule.every}  "
+            f"{fps:.1f} fps{slow}  {self.stages.matter.name} 1/{self.schedule.every}  "
             f"{mode}{state}",
             f"ms: {stages}",
             message,
@@ -469,6 +480,7 @@ def _report(driver: LiveDriver, input_spec: str, output: str, seconds: float) ->
         model=about["model"],
         device=about["device"],
         provider=about["provider"],
+        quality=about["quality"],
     )
 
 

@@ -158,6 +158,7 @@ def run_offline(
         model=about["model"],
         device=about["device"],
         provider=about["provider"],
+        quality=about["quality"],
     )
     progress = Progress(source.frame_count, enabled=show_progress and not config.quiet)
     frames_in: queue.Queue[Any] = queue.Queue(maxsize=_QUEUE_DEPTH)

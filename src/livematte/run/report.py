@@ -83,6 +83,7 @@ class RunReport:
     model: str = ""
     device: str = ""
     provider: str = ""
+    quality: str = ""  # "fast" (a segmenter) or "best" (a true matte: MODNet, RVM)
     width: int = 0
     height: int = 0
     interrupted: bool = False
@@ -119,6 +120,8 @@ class RunReport:
         runs_on = f"{self.model} on {self.device}" + (
             f" ({self.provider})" if self.provider else ""
         )
+        if self.quality:
+            runs_on += f", quality {self.quality}"
         if self.live is None:
             state = "stopped early, kept" if self.interrupted else "wrote"
             lines = [f"{state} {self.frames} frames to {where} at {self.fps:.1f} fps ({runs_on})."]
