@@ -394,7 +394,7 @@ def full_run(rec: Recorder, model: str, folder: Path, device: str, args) -> None
     fps = None
     if " at " in summary:
         fps = float(summary.split(" at ", 1)[1].split(" fps", 1)[0])
-    ok = done.returncode == 0 and f"on {device} ({PROVIDER[device]}))" in summary
+    ok = done.returncode == 0 and f"on {device} ({PROVIDER[device]})" in summary
     rec.row(
         case=f"livematte run {Path(model).name} {device}",
         resolution="1080p",

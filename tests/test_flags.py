@@ -438,7 +438,7 @@ def test_live_settings_reach_the_live_driver(
         ("mediapipe", ["--device", "cuda"], "pip install 'livematte[gpu]'"),
         ("mediapipe", ["--precision", "fp16"], "--device tensorrt"),
         # The packaged object model has its own description and no MediaPipe variant.
-        ("object", ["--model-type", "modnet"], "built-in"),
+        ("object", ["--model-type", "modnet"], "built in"),
         ("object", ["--variant", "general"], "drop it"),
     ],
     ids=[
