@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 OV_VENV ?= .venv-openvino
 OV_BIN := $(OV_VENV)/bin
 
-.PHONY: demo test test-openvino lint bench clean
+.PHONY: demo test test-openvino test-debian13 lint bench clean
 
 # Each venv with its extras; made again when pyproject.toml changes.
 $(BIN)/livematte: EXTRAS = cpu,dev,ray
@@ -27,6 +27,15 @@ test: $(BIN)/livematte
 # --device openvino for real, plus the device checks under that build.
 test-openvino: $(OV_BIN)/livematte
 	$(OV_BIN)/python -m pytest -q tests/test_openvino.py tests/test_devices.py
+
+# The whole suite under Debian 13's Python 3.13, in a Debian root kept in DEBIAN_CACHE (made
+# again when this package list changes; the venv inside when pyproject.toml does). Needs root.
+DEBIAN_CACHE ?= /var/tmp/livematte
+DEBIAN_PACKAGES := python3,python3-venv,python3-pip,ca-certificates,libxcb1,libgl1,libglib2.0-0t64
+export DEBIAN_CACHE DEBIAN_PACKAGES
+
+test-debian13:
+	EXTRAS=cpu,dev,ray tools/debian_suite.sh trixie $(PYTEST_ARGS)
 
 lint: $(BIN)/livematte
 	$(BIN)/ruff check src tests benchmarks
