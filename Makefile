@@ -1,4 +1,4 @@
-# Two commands for a fresh Linux machine with Python 3.10-3.12: `make demo` and `make test`.
+# Two commands for a fresh Linux machine with Python 3.10 or later: `make demo` and `make test`.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
