@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 OV_VENV ?= .venv-openvino
 OV_BIN := $(OV_VENV)/bin
 
-.PHONY: demo test test-openvino test-debian13 lint bench clean
+.PHONY: demo test test-openvino test-debian13 test-debian14 lint bench clean
 
 # Each venv with its extras; made again when pyproject.toml changes.
 $(BIN)/livematte: EXTRAS = cpu,dev,ray
@@ -28,14 +28,23 @@ test: $(BIN)/livematte
 test-openvino: $(OV_BIN)/livematte
 	$(OV_BIN)/python -m pytest -q tests/test_openvino.py tests/test_devices.py
 
-# The whole suite under Debian 13's Python 3.13, in a Debian root kept in DEBIAN_CACHE (made
-# again when this package list changes; the venv inside when pyproject.toml does). Needs root.
+# The whole suite under Debian's Python in a Debian root kept in DEBIAN_CACHE (made again when
+# its package list changes; the venv inside when pyproject.toml does). Needs root.
+# Chromium is Debian's, for the control page's browser test.
 DEBIAN_CACHE ?= /var/tmp/livematte
-DEBIAN_PACKAGES := python3,python3-venv,python3-pip,ca-certificates,libxcb1,libgl1,libglib2.0-0t64
-export DEBIAN_CACHE DEBIAN_PACKAGES
+DEBIAN_LIBS := ca-certificates,libxcb1,libgl1,libglib2.0-0t64
+DEBIAN_APT := chromium
+export DEBIAN_CACHE DEBIAN_APT
 
+# Debian 13 (trixie): Python 3.13.
 test-debian13:
-	EXTRAS=cpu,dev,ray tools/debian_suite.sh trixie $(PYTEST_ARGS)
+	DEBIAN_PACKAGES=python3,python3-venv,python3-pip,$(DEBIAN_LIBS) EXTRAS=cpu,dev,ray \
+		tools/debian_suite.sh trixie $(PYTEST_ARGS)
+
+# Debian 14 in the making (forky, today's testing): Python 3.14.
+test-debian14:
+	DEBIAN_PACKAGES=python3.14,python3.14-venv,$(DEBIAN_LIBS) DEBIAN_PYTHON=python3.14 \
+		EXTRAS=cpu,dev,ray tools/debian_suite.sh forky $(PYTEST_ARGS)
 
 lint: $(BIN)/livematte
 	$(BIN)/ruff check src tests benchmarks

@@ -7,9 +7,12 @@
 # Usage: tools/debian_suite.sh SUITE [PYTEST_ARGS...]
 # Environment (the Makefile sets them):
 #   DEBIAN_PACKAGES  comma-separated packages for debootstrap --include; the root is made
-#                    again when this list (or the suite) changes
+#                    again when this list, the next one or the suite changes
+#   DEBIAN_APT       space-separated packages apt-get installs into the new root afterwards
+#                    (those whose setup --include cannot order, such as chromium)
 #   DEBIAN_CACHE     where the roots live (default /var/tmp/livematte), outside any clone
 #   DEBIAN_MIRROR    Debian archive (default: the first one in this machine's apt sources)
+#   DEBIAN_PYTHON    the interpreter inside the root that makes the venv (default python3)
 #   EXTRAS           the project's extras for the venv inside the root (default cpu,dev)
 set -euo pipefail
 
@@ -23,8 +26,8 @@ die() {
 inside() {
     # Global: the EXIT trap runs after this function returned.
     root=$1
-    local project=$2 shared=$3 extras=$4
-    shift 4
+    local cache=$2 project=$3 shared=$4 python=$5 extras=$6
+    shift 6
     cleanup() {
         # Anything the tests left running in the root (a Ray node, say) holds its mounts.
         local proc
@@ -34,7 +37,7 @@ inside() {
             fi
         done
         local point
-        for point in livematte/shared livematte/project dev sys proc; do
+        for point in root/.cache/pip livematte/shared livematte/project dev sys proc; do
             if mountpoint -q "$root/$point"; then
                 umount -R "$root/$point" 2>/dev/null || umount -R -l "$root/$point" || true
             fi
@@ -44,7 +47,10 @@ inside() {
     mount -t proc proc "$root/proc"
     mount --rbind /sys "$root/sys"
     mount --rbind /dev "$root/dev"
-    mkdir -p "$root/livematte/project" "$root/livematte/shared"
+    mkdir -p "$root/livematte/project" "$root/livematte/shared" "$root/root/.cache/pip"
+    # pip's downloads outlive the root and its venv (a new root installs from this cache).
+    mkdir -p "$cache/pip"
+    mount --bind "$cache/pip" "$root/root/.cache/pip"
     mount --bind "$project" "$root/livematte/project"
     if [ -n "$shared" ]; then
         mount --bind "$shared" "$root/livematte/shared"
@@ -63,13 +69,13 @@ inside() {
     rm -rf "$root/tmp"
     mkdir -m 1777 "$root/tmp"
     local stamp
-    stamp="$(sha256sum "$project/pyproject.toml" | cut -d' ' -f1) $extras"
+    stamp="$(sha256sum "$project/pyproject.toml" | cut -d' ' -f1) $python $extras"
     local status=0
     chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM="${TERM:-dumb}" \
         PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
         /bin/bash -euc '
-            stamp=$1 extras=$2
-            shift 2
+            stamp=$1 python=$2 extras=$3
+            shift 3
             venv=/opt/venv
             cd /livematte/project
             # The venv is made again when pyproject.toml or the extras change; the
@@ -77,14 +83,14 @@ inside() {
             if [ "$(cat "$venv/.livematte-stamp" 2>/dev/null)" != "$stamp" ]; then
                 echo "debian_suite: installing .[$extras] into a fresh venv"
                 rm -rf "$venv"
-                python3 -m venv "$venv"
+                "$python" -m venv "$venv"
                 "$venv/bin/python" -m pip install --quiet --upgrade pip
                 "$venv/bin/python" -m pip install --quiet -e ".[$extras]"
                 echo "$stamp" >"$venv/.livematte-stamp"
             fi
             echo "debian_suite: $(. /etc/os-release && echo "$PRETTY_NAME"), $("$venv/bin/python" --version)"
             "$venv/bin/python" -m pytest -q "$@"
-        ' bash "$stamp" "$extras" "$@" || status=$?
+        ' bash "$stamp" "$python" "$extras" "$@" || status=$?
     return "$status"
 }
 
@@ -101,6 +107,7 @@ shift
 packages=${DEBIAN_PACKAGES:?the packages for debootstrap --include (the Makefile sets them)}
 cache=${DEBIAN_CACHE:-/var/tmp/livematte}
 extras=${EXTRAS:-cpu,dev}
+python=${DEBIAN_PYTHON:-python3}
 project=$(cd "$(dirname "$0")/.." && pwd -P)
 shared=$(realpath -e "$project/../shared" 2>/dev/null || true)
 
@@ -120,7 +127,8 @@ root=$cache/$suite
 exec 9>"$cache/$suite.lock"
 flock 9
 
-wanted="$suite $packages"
+apt_packages=${DEBIAN_APT:-}
+wanted="$suite $packages $apt_packages"
 if [ "$(cat "$root/.livematte-root" 2>/dev/null)" != "$wanted" ]; then
     if ! command -v debootstrap >/dev/null; then
         command -v apt-get >/dev/null || die "debootstrap is missing and there is no apt-get"
@@ -136,10 +144,23 @@ if [ "$(cat "$root/.livematte-root" 2>/dev/null)" != "$wanted" ]; then
     debootstrap --variant=minbase --include="$packages" "$suite" "$root.new" "$mirror" \
         "$script" >"$cache/$suite.debootstrap.log" 2>&1 ||
         die "debootstrap failed; see $cache/$suite.debootstrap.log"
+    if [ -n "$apt_packages" ]; then
+        # shellcheck disable=SC2016
+        unshare --mount --propagation private sh -euc '
+            mount -t proc proc "$1/proc"
+            cp -L /etc/resolv.conf "$1/etc/resolv.conf"
+            chroot "$1" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+                DEBIAN_FRONTEND=noninteractive sh -euc "
+                    apt-get update -q
+                    apt-get install -y -q --no-install-recommends $2
+                    apt-get clean"
+        ' sh "$root.new" "$apt_packages" >>"$cache/$suite.debootstrap.log" 2>&1 ||
+            die "apt-get install $apt_packages failed; see $cache/$suite.debootstrap.log"
+    fi
     echo "$wanted" >"$root.new/.livematte-root"
     rm -rf "$root"
     mv "$root.new" "$root"
 fi
 
-exec unshare --mount --propagation private bash "$project/tools/debian_suite.sh" --inside "$root" "$project" "$shared" \
-    "$extras" "$@"
+exec unshare --mount --propagation private bash "$project/tools/debian_suite.sh" --inside "$root" \
+    "$cache" "$project" "$shared" "$python" "$extras" "$@"
