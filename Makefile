@@ -8,10 +8,12 @@ OV_BIN := $(OV_VENV)/bin
 
 .PHONY: demo test test-openvino test-debian13 test-debian14 lint bench clean
 
-# Each venv with its extras; made again when pyproject.toml changes.
+# Each venv with its extras; made afresh when pyproject.toml changes, so a package that left
+# the dependencies (or a second OpenCV or onnxruntime wheel) never lingers.
 $(BIN)/livematte: EXTRAS = cpu,dev,ray
 $(OV_BIN)/livematte: EXTRAS = openvino,dev
 $(BIN)/livematte $(OV_BIN)/livematte: pyproject.toml
+	rm -rf $(dir $(@D))
 	$(PYTHON) -m venv $(dir $(@D))
 	$(@D)/python -m pip install --quiet --upgrade pip
 	$(@D)/python -m pip install --quiet -e '.[$(EXTRAS)]'

@@ -12,8 +12,11 @@ Makes a fresh virtual environment with ``.[gpu,dev]`` (so the check sees what a 
    session's first provider is the one asked for; TensorRT's engines go to a fresh cache,
    so the first frame of each size includes the build, and a second start of TensorRT
    shows whether the cached engine is reused;
-4. runs a whole ``livematte run`` of a clip on CUDA and checks its summary names
-   ``CUDAExecutionProvider``.
+4. times every built-in model (``selfie``, ``pose``, and ``modnet`` / ``object`` where the
+   package has them) on CUDA and TensorRT at 720p, checking that each reports the provider
+   asked for;
+5. runs a whole ``livematte run`` of a clip on CUDA, with the RVM-sized network and with the
+   default ``--model auto``, and checks each summary names ``CUDAExecutionProvider``.
 
 One table is printed, and also written to ``$OUT/gpu_check.txt`` (with the raw figures
 in ``$OUT/gpu_check.json``) when ``OUT`` is set. Exit status 0 when every case ran on
@@ -289,6 +292,55 @@ def measure_case(rec: Recorder, model: str, device: str, precision: str, args) -
         load_s = None  # the session loads once per case
 
 
+# Built-in models, by --model name; a name this package does not know is skipped.
+BUILT_IN = ("selfie", "pose", "modnet", "object")
+
+
+def measure_builtin(rec: Recorder, name: str, device: str, args) -> None:
+    """A built-in model on ``device`` at 720p: load time, median ms, the provider held."""
+    import numpy as np
+    from onnx_throughput import time_infer
+
+    from livematte.config import ModelConfig
+    from livematte.errors import UserError
+    from livematte.matting import create_matter
+
+    case = f"built-in {name} {device}"
+    if time.time() > args.deadline:
+        rec.row(case=case, ok=False, skipped=True, note="skipped: time")
+        return
+    start = time.perf_counter()
+    try:
+        matter = create_matter(ModelConfig(name=name, device=device))
+    except UserError as error:
+        known = not str(error).startswith("Unknown model")
+        rec.row(case=case, ok=not known, skipped=not known, note=str(error))
+        return
+    load_s = time.perf_counter() - start
+    h, w = RESOLUTIONS["720p"]
+    frame = np.random.default_rng(0).integers(0, 256, (h, w, 3), np.uint8)
+    size = matter.input_size(w, h)
+    if size is not None:
+        import cv2
+
+        frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+    first = time_infer(matter, frame, 1)[0]
+    times = time_infer(matter, frame, args.frames)
+    median = statistics.median(times)
+    rec.row(
+        case=case,
+        resolution="720p",
+        provider=matter.provider,
+        ok=matter.provider == PROVIDER[device],
+        load_s=load_s,
+        first_s=first,
+        median_ms=median * 1e3,
+        p90_ms=sorted(times)[max(0, math.ceil(0.9 * len(times)) - 1)] * 1e3,
+        fps=1.0 / median,
+    )
+    matter.close()
+
+
 def cached_restart(rec: Recorder, model: str, args) -> None:
     """TensorRT again on the first size: the cached engine should make this quick."""
     import numpy as np
@@ -323,17 +375,18 @@ def full_run(rec: Recorder, model: str, folder: Path, device: str, args) -> None
     if time.time() > args.deadline:
         rec.row(case="livematte run", ok=False, skipped=True, note="skipped: time")
         return
-    clip, out = folder / "clip.mp4", folder / "out.mp4"
-    with av.open(str(clip), "w") as container:
-        stream = container.add_stream("libx264", rate=30)
-        stream.width, stream.height, stream.pix_fmt = 1920, 1080, "yuv420p"
-        rng = np.random.default_rng(1)
-        for _ in range(2 * args.frames):
-            rgb = rng.integers(0, 256, (1080, 1920, 3), np.uint8)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
+    clip, out = folder / "clip.mp4", folder / f"out-{Path(model).stem}.mp4"
+    if not clip.exists():
+        with av.open(str(clip), "w") as container:
+            stream = container.add_stream("libx264", rate=30)
+            stream.width, stream.height, stream.pix_fmt = 1920, 1080, "yuv420p"
+            rng = np.random.default_rng(1)
+            for _ in range(2 * args.frames):
+                rgb = rng.integers(0, 256, (1080, 1920, 3), np.uint8)
+                for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
+                    container.mux(packet)
+            for packet in stream.encode(None):
                 container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
     command = [sys.executable, "-m", "livematte", "run", str(clip), "-o", str(out)]
     command += ["--model", model, "--device", device]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -343,7 +396,7 @@ def full_run(rec: Recorder, model: str, folder: Path, device: str, args) -> None
         fps = float(summary.split(" at ", 1)[1].split(" fps", 1)[0])
     ok = done.returncode == 0 and f"on {device} ({PROVIDER[device]}))" in summary
     rec.row(
-        case=f"livematte run {device}",
+        case=f"livematte run {Path(model).name} {device}",
         resolution="1080p",
         provider=PROVIDER[device] if ok else None,
         ok=ok,
@@ -379,12 +432,17 @@ def inner(args: argparse.Namespace) -> int:
             return NO_CUDA
         if args.cpu_dry_run:
             measure_case(rec, model, "cpu", "auto", args)
+            measure_builtin(rec, "selfie", "cpu", args)
             full_run(rec, model, folder, "cpu", args)
         else:
             for device, precision in CASES:
                 measure_case(rec, model, device, precision, args)
             cached_restart(rec, model, args)
+            for device in ("cuda", "tensorrt"):
+                for name in BUILT_IN:
+                    measure_builtin(rec, name, device, args)
             full_run(rec, model, folder, "cuda", args)
+            full_run(rec, "auto", folder, "cuda", args)
     if not args.results:
         report(rec.data)
     return exit_status(rec.data)

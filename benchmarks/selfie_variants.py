@@ -31,8 +31,8 @@ from quality_table import stills  # the script's own folder is on sys.path
 from livematte.config import Config
 from livematte.evaluate import Clip, discover_clip, iter_frames
 from livematte.matting import Matte, Matter
-from livematte.matting.mediapipe_selfie import MediaPipeSelfie
 from livematte.matting.pose import PoseDetector, Roi
+from livematte.matting.selfie import Selfie
 from livematte.metrics import ClipMetrics, combine_summaries
 from livematte.stages import Stages
 
@@ -48,7 +48,7 @@ class CropSelfie(Matter):
     name, device = "selfie on a person crop", "cpu"
 
     def __init__(self) -> None:
-        self.selfie = MediaPipeSelfie("general")
+        self.selfie = Selfie("general")
         self.detector = PoseDetector()
 
     def infer(self, rgb: np.ndarray) -> Matte:
@@ -72,7 +72,7 @@ class CropSelfie(Matter):
 
 
 def matter(variant: str) -> Any:
-    return CropSelfie() if variant == "crop" else MediaPipeSelfie(variant)
+    return CropSelfie() if variant == "crop" else Selfie(variant)
 
 
 def wide(rgb: np.ndarray, truth: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:

@@ -4,7 +4,8 @@ Times three ways of re-encoding the same clip with the same encoder settings (li
 defaults: H.264, CRF 20, preset veryfast, yuv420p):
 
 (a) tutorial: the loop found in tutorials and in the Python peer: decode, MediaPipe selfie
-    segmentation (Tasks API, landscape model) on every full frame, then
+    segmentation (Tasks API, landscape model; needs ``pip install mediapipe==0.10.21`` in
+    the benchmark's venv, never a livematte dependency) on every full frame, then
     ``np.where(mask > t, frame, bg)`` in float against a solid colour, encode;
 (b) codec: a pure PyAV decode + encode of the same clip: the ceiling for any re-encoder;
 (c) livematte: ``livematte.process_video`` with the default model and settings.
@@ -37,7 +38,6 @@ import numpy as np
 os.environ.setdefault("GLOG_minloglevel", "2")
 
 from livematte.config import Config, OutputConfig
-from livematte.matting.mediapipe_selfie import model_file, quiet_native_stderr
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -104,13 +104,15 @@ class Tutorial:
         from mediapipe.tasks.python import BaseOptions, vision
 
         self._mp = mp
+        model = Path(mp.__file__).parent / "modules" / "selfie_segmentation"
         options = vision.ImageSegmenterOptions(
-            base_options=BaseOptions(model_asset_path=str(model_file("landscape"))),
+            base_options=BaseOptions(
+                model_asset_path=str(model / "selfie_segmentation_landscape.tflite")
+            ),
             output_confidence_masks=True,
             output_category_mask=False,
         )
-        with quiet_native_stderr():
-            self._segmenter = vision.ImageSegmenter.create_from_options(options)
+        self._segmenter = vision.ImageSegmenter.create_from_options(options)
         self._bg: np.ndarray | None = None
 
     def __call__(self, frame: av.VideoFrame) -> av.VideoFrame:

@@ -26,7 +26,7 @@ def shared_data(relative: str) -> Path:
 
 
 def person_frames(count: int, width: int = 320, height: int = 180) -> Iterator[np.ndarray]:
-    """Frames of a real person (scikit-image's astronaut) with webcam-like motion."""
+    """Frames of a real person (the demo's astronaut) with webcam-like motion."""
     from livematte.demo import SimulatedWebcam
 
     for frame in SimulatedWebcam(width=width, height=height, frames=count):

@@ -90,7 +90,7 @@ def test_batch_writes_every_good_clip_reports_the_rest_and_resumes(
     assert entries["broken.mp4"]["status"] == "failed"
     assert str(library / "broken.mp4") in entries["broken.mp4"]["error"]  # livematte's reason
     assert "\n" not in entries["broken.mp4"]["error"]
-    assert entries["cover.png"]["status"] == "skipped"
+    assert entries["cover.png"]["status"] == "not a video"
     assert entries["talk.mkv"]["status"] == "done"
     assert entries["talk.mkv"]["frames"] == 7
     assert entries["talk.mkv"]["fps"] > 0
@@ -99,11 +99,11 @@ def test_batch_writes_every_good_clip_reports_the_rest_and_resumes(
     again = process_batch([library], out, recursive=True, **executor)
     statuses = {Path(r.input).name: r.status for r in again.results}
     assert statuses == {
-        "intro.mp4": "skipped",
-        "voice.mp4": "skipped",
-        "talk.mkv": "skipped",
+        "intro.mp4": "already done",
+        "voice.mp4": "already done",
+        "talk.mkv": "already done",
         "broken.mp4": "failed",
-        "cover.png": "skipped",
+        "cover.png": "not a video",
     }
     # A changed setting redoes every clip; a changed input redoes that clip only.
     before = (out / "intro.mp4").stat().st_mtime_ns
@@ -230,7 +230,7 @@ def test_ctrl_c_stops_the_batch_cleanly_and_the_rerun_finishes(tmp_path: Path) -
         for e in json.loads((tmp_path / "second.json").read_text())
     }
     assert second == {
-        f"clip{i}.mp4": "skipped" if f"clip{i}.mp4" in done else "done" for i in range(4)
+        f"clip{i}.mp4": "already done" if f"clip{i}.mp4" in done else "done" for i in range(4)
     }
     for index in range(4):
         assert video_info(out / f"clip{index}.mp4")["frames"] == 120
@@ -361,14 +361,14 @@ def test_report_paths_are_absolute_for_every_entry(
     monkeypatch.chdir(tmp_path)
     process_batch(["clips"], "out", jobs=1, report="report.json", config=Config(quiet=True))
     entries = json.loads((tmp_path / "report.json").read_text())
-    assert {e["status"] for e in entries} == {"done", "skipped"}
+    assert {e["status"] for e in entries} == {"done", "not a video"}
     assert {e["input"] for e in entries} == {
         str(tmp_path / "clips" / "a.mp4"),
         str(tmp_path / "clips" / "notes.txt"),
     }
     process_batch(["clips"], "out", jobs=1, report="report.json", config=Config(quiet=True))
     again = json.loads((tmp_path / "report.json").read_text())
-    assert [e["status"] for e in again] == ["skipped", "skipped"]
+    assert [e["status"] for e in again] == ["already done", "not a video"]
     assert all(Path(e["input"]).is_absolute() for e in again)
 
 
@@ -455,7 +455,7 @@ def test_one_input_may_be_given_alone_as_str_or_path(tmp_path: Path) -> None:
     batch = process_batch(str(clip), tmp_path / "out", jobs=1, config=quiet)
     assert [(r.status, Path(r.output).name) for r in batch.results] == [("done", "clip.mp4")]
     again = process_batch(clip, tmp_path / "out", jobs=1, config=quiet)
-    assert [r.status for r in again.results] == ["skipped"]
+    assert [r.status for r in again.results] == ["already done"]
 
 
 def test_a_local_ray_batch_prints_only_livematte_lines(tmp_path: Path) -> None:
@@ -475,3 +475,58 @@ def test_a_local_ray_batch_prints_only_livematte_lines(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert lines and all(line.startswith("livematte: ") for line in lines), done.stderr
+
+
+def test_progress_and_report_use_the_names_given_not_symlink_targets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = tmp_path / "store"
+    store.mkdir()
+    target = write_clip(store / "7f3a9c.mp4", frames=3, audio=None, **SMALL)
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    (clips / "lecture.mp4").symlink_to(target)
+    (clips / "notes.txt").write_text("not a clip")
+    report = tmp_path / "report.json"
+    process_batch([clips], tmp_path / "out", jobs=1, report=report)
+    err = capsys.readouterr().err
+    assert "done lecture.mp4 ->" in err and "7f3a9c" not in err
+    entries = {Path(e["input"]).name: e for e in json.loads(report.read_text())}
+    assert entries["lecture.mp4"]["input"] == str(clips / "lecture.mp4")
+    assert entries["lecture.mp4"]["status"] == "done"
+    assert entries["notes.txt"]["status"] == "not a video"
+    process_batch([clips], tmp_path / "out", jobs=1, report=report)
+    err = capsys.readouterr().err
+    assert "7f3a9c" not in err
+    entries = {Path(e["input"]).name: e for e in json.loads(report.read_text())}
+    assert entries["lecture.mp4"]["status"] == "already done"
+    assert "1 already done" in err and "1 not a video" in err
+
+
+def test_a_batch_refuses_an_output_folder_another_batch_is_writing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from livematte.run.batch import claim_outdir
+
+    folder = one_clip_folder(tmp_path)
+    out = tmp_path / "out"
+    with claim_outdir(out.resolve()):  # another batch, as far as the lock can tell
+        assert main(["batch", str(folder), "-o", str(out)]) == 2
+        said = capsys.readouterr().err.strip().splitlines()
+        assert len(said) == 1 and "Another livematte run" in said[0], said
+        assert not any(name.endswith(".mp4") for name in finals(out))
+    assert main(["batch", str(folder), "-o", str(out), "-q"]) == 0  # free again
+    assert finals(out) == {"a.mp4"}
+
+
+def test_a_clip_another_run_is_writing_fails_with_that_reason(tmp_path: Path) -> None:
+    from livematte.io.open import claim_run_outputs
+
+    folder = one_clip_folder(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    with claim_run_outputs(str(out / "a.mp4")):  # `livematte run ... -o out/a.mp4`, live
+        batch = process_batch([folder], out, jobs=1, config=Config(quiet=True))
+    (result,) = [r for r in batch.results if r.status != "not a video"]
+    assert result.status == "failed" and "Another livematte run" in result.error
+    assert not (out / "a.mp4").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import cv2
 import pytest
@@ -11,7 +12,7 @@ from conftest import write_clip
 from livematte.bench import ROWS
 from livematte.cli import main
 
-STAGES = {"decode", "model", "temporal", "refine", "composite", "processing", "encode"}
+STAGES = {"decode_wait", "model", "temporal", "refine", "composite", "processing", "encode"}
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +28,7 @@ def test_bench_prints_table_and_writes_json_and_plot(tiny_clip, tmp_path, capsys
 
     results = json.loads(json_path.read_text())
     assert results["frames"] == 12
-    assert results["provider"] == "LiteRT CPU"  # the built-in model's runtime
+    assert results["provider"] == "CPUExecutionProvider"  # the built-in model on onnxruntime
     assert (results["width"], results["height"]) == (320, 180)
     assert set(results["stages"]) == STAGES
     assert list(results["stages"]) == [name for name in ROWS if name in STAGES]
@@ -42,6 +43,11 @@ def test_bench_prints_table_and_writes_json_and_plot(tiny_clip, tmp_path, capsys
     for name in STAGES:
         assert any(line.split()[:1] == [name] for line in table.splitlines()), name
     assert "fps" in table and "CPU" in table and "peak" in table
+    # The reader's figure is what it is: the wait for the decoder's next frame, said so.
+    assert "decode" not in results["stages"]
+    assert any(
+        line.startswith("decode_wait:") and "own threads" in line for line in table.splitlines()
+    )
 
     image = cv2.imread(str(plot_path))
     assert image is not None and image.shape[0] > 100 and image.shape[1] > 100
@@ -65,3 +71,15 @@ def test_bench_never_writes_over_its_input(tiny_clip, capsys):
     before = tiny_clip.read_bytes()
     assert main(["bench", str(tiny_clip), "-o", str(tiny_clip)]) == 2
     assert tiny_clip.read_bytes() == before
+
+
+def test_plot_without_matplotlib_names_the_extra_before_any_work(
+    tiny_clip, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if it were not installed
+    report = tmp_path / "b.json"
+    argv = ["bench", str(tiny_clip), "--json", str(report), "--plot", str(tmp_path / "b.png")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "pip install 'livematte[plot]'" in err and "Traceback" not in err
+    assert not report.exists()  # refused before the run, not after it

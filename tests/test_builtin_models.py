@@ -10,9 +10,9 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 import pytest
-import skimage.data
 
 import livematte
+from livematte.demo import astronaut
 
 MODELS = Path(livematte.__file__).resolve().parent / "models"
 
@@ -82,8 +82,8 @@ def test_model_opens_with_the_tflite_signature(name: str) -> None:
 
 
 def _astronaut(width: int, height: int) -> np.ndarray:
-    """A real person (scikit-image's astronaut), RGB in [0, 1], batch of one."""
-    rgb = cv2.resize(skimage.data.astronaut(), (width, height), interpolation=cv2.INTER_AREA)
+    """A real person (the demo's astronaut), RGB in [0, 1], batch of one."""
+    rgb = cv2.resize(astronaut(), (width, height), interpolation=cv2.INTER_AREA)
     return (rgb.astype(np.float32) / 255.0)[None]
 
 

@@ -13,6 +13,7 @@ import importlib.metadata
 import itertools
 import json
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -382,26 +383,72 @@ def test_fp16_export_runs_as_fp16_and_refuses_fp32(tmp_path):
 # --- the built-in model, the command line and the reports ----------------------------------
 
 
-@pytest.mark.parametrize(
-    ("setting", "value", "phrase"),
-    [("device", "cuda", "--device cuda does not apply"), ("precision", "fp16", "--precision fp16")],
-)
-def test_built_in_model_refuses_accelerator_settings(setting, value, phrase):
-    with pytest.raises(UserError, match=f"runs on the CPU through LiteRT.*{phrase}"):
-        create_matter(ModelConfig(**{setting: value}))
+BUILT_IN_MODELS = ["auto", "selfie", "pose"]
 
 
-def test_built_in_model_reports_its_runtime():
-    matter = create_matter(ModelConfig(device="cpu"))
-    assert matter.provider in ("LiteRT CPU", "MediaPipe Tasks CPU")
+@pytest.mark.parametrize("model", BUILT_IN_MODELS)
+@pytest.mark.parametrize("device", ["cuda", "tensorrt", "openvino", "directml", "coreml"])
+def test_built_in_models_run_on_every_accelerator_with_proof(monkeypatch, model, device):
+    """Every session of a built-in model (selfie, detector, landmarks) asks for the device,
+    and the model reports the provider that really holds it."""
+    simulate(monkeypatch, device)
+    requests = sessions(monkeypatch, names)
+    matter = create_matter(ModelConfig(name=model, device=device))
+    assert (matter.device, matter.provider) == (device, P[device])
+    assert len(requests) == (1 if model == "selfie" else 3)
+    assert {names(r)[0] for r in requests} == {P[device]}
+    matter.infer(np.zeros((144, 256, 3), np.uint8))  # the landscape variant opens on demand
+    assert {names(r)[0] for r in requests} == {P[device]}
 
 
-def test_cli_refuses_an_accelerator_for_the_built_in_model(tmp_path, capsys):
+@pytest.mark.filterwarnings("ignore:Specified provider")
+@pytest.mark.parametrize("model", BUILT_IN_MODELS)
+def test_built_in_model_on_an_accelerator_that_does_not_come_up_fails_loudly(monkeypatch, model):
+    simulate(monkeypatch, "cuda")
+    sessions(monkeypatch, lambda requested: [CPU])
+    with pytest.raises(UserError, match="--device cuda was asked for but CUDA cannot be used"):
+        create_matter(ModelConfig(name=model, device="cuda"))
+
+
+@pytest.mark.parametrize("model", BUILT_IN_MODELS)
+def test_built_in_model_device_whose_package_is_missing_gives_the_pip_line(monkeypatch, model):
+    on(monkeypatch, "linux")
+    offer(monkeypatch, [CPU])
+    installed(monkeypatch, {"onnxruntime": "1.32.0"})
+    with pytest.raises(
+        UserError, match=r"pip uninstall -y onnxruntime && pip install 'livematte\[openvino\]'"
+    ):
+        create_matter(ModelConfig(name=model, device="openvino"))
+
+
+def test_built_in_model_fp16_is_tensorrt_only():
+    """The built-in files are fp32 exports: fp16 is refused where no device makes it."""
+    with pytest.raises(UserError, match="--precision fp16 was asked for but CPU runs"):
+        create_matter(ModelConfig(device="cpu", precision="fp16"))
+
+
+@pytest.mark.parametrize("model", BUILT_IN_MODELS)
+def test_built_in_model_reports_its_runtime(model):
+    matter = create_matter(ModelConfig(name=model, device="cpu"))
+    assert (matter.device, matter.provider) == ("cpu", CPU)
+
+
+def test_without_onnxruntime_the_built_in_model_names_the_pip_line(monkeypatch):
+    """``pip install livematte`` alone has no onnxruntime: one sentence, never a traceback."""
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    installed(monkeypatch, {})
+    with pytest.raises(UserError, match=r"install exactly one of .*'livematte\[cpu\]'"):
+        create_matter(ModelConfig())
+
+
+def test_cli_runs_the_built_in_model_on_the_device_asked_for(monkeypatch, tmp_path, capsys):
+    simulate(monkeypatch, "openvino")
+    sessions(monkeypatch, names)
     clip = write_clip(tmp_path / "in.mp4", frames=3, audio=None)
-    assert main(["run", str(clip), "-o", str(tmp_path / "o.mp4"), "--device", "openvino"]) == 2
+    assert main(["run", str(clip), "-o", str(tmp_path / "o.mp4"), "--device", "openvino"]) == 0
     err = capsys.readouterr().err
-    assert "built-in model runs on the CPU" in err and "--model path/to/model.onnx" in err
-    assert "Traceback" not in err
+    assert "model auto on OpenVINO (OpenVINOExecutionProvider, 1 thread)" in err
+    assert "(auto: selfie (landscape) on openvino (OpenVINOExecutionProvider))" in err
 
 
 def test_config_file_device_and_precision_are_checked(tmp_path, capsys):

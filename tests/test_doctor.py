@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,6 +11,7 @@ import pytest
 from livematte.cli import main
 from livematte.doctor import Probes, default_model, diagnose, main_doctor
 from livematte.errors import UserError
+from livematte.matting import builtin
 
 V4L2_CTL = """ioctl: VIDIOC_ENUM_FMT
 \tType: Video Capture
@@ -23,10 +24,10 @@ V4L2_CTL = """ioctl: VIDIOC_ENUM_FMT
 
 
 MODEL_FILES = [
-    "selfie_segmentation/selfie_segmentation.tflite",
-    "selfie_segmentation/selfie_segmentation_landscape.tflite",
-    "pose_detection/pose_detection.tflite",
-    "pose_landmark/pose_landmark_full.tflite",
+    "selfie_segmentation.onnx",
+    "selfie_segmentation_landscape.onnx",
+    "pose_detection.onnx",
+    "pose_landmark_full.onnx",
 ]
 
 
@@ -64,7 +65,8 @@ def healthy(root: Path) -> Probes:
         runtimes=lambda: ["onnxruntime 1.20.0"],
         providers=lambda: ["CPUExecutionProvider"],
         session=lambda: "cpu",
-        model_files=lambda: [Path("/mp/modules") / name for name in MODEL_FILES],
+        model_files=lambda: [Path("/lm/models") / name for name in MODEL_FILES],
+        damaged_models=lambda paths: [],
         codecs=lambda: {"libx264", "libvpx-vp9", "prores_ks"},
         open_vcam=lambda: "OBS Virtual Camera",
         root=False,
@@ -182,32 +184,41 @@ def test_missing_model_and_codec(tmp_path: Path, capsys) -> None:
 def test_the_default_model_check_names_every_file_auto_loads(tmp_path: Path) -> None:
     check = by_name(diagnose(healthy(tmp_path)))["default model"]
     assert check.ok and check.detail == (
-        "selfie_segmentation.tflite, selfie_segmentation_landscape.tflite, "
-        "pose_detection.tflite, pose_landmark_full.tflite in /mp/modules"
+        "selfie_segmentation.onnx, selfie_segmentation_landscape.onnx, "
+        "pose_detection.onnx, pose_landmark_full.onnx in /lm/models"
     )
 
 
-@pytest.mark.parametrize(
-    ("module", "missing"),
-    [
-        ("selfie_segmentation", "selfie_segmentation_landscape.tflite"),
-        ("pose_detection", "pose_detection.tflite"),
-        ("pose_landmark", "pose_landmark_full.tflite"),
-    ],
-)
+def test_the_installed_builtin_models_pass_the_real_check() -> None:
+    """The real probe on this install: every file auto loads is there with its hash."""
+    (check,) = default_model(Probes())
+    assert check.ok, check.detail
+
+
+@pytest.mark.parametrize("missing", MODEL_FILES)
 def test_any_missing_builtin_model_file_fails_the_check(
-    tmp_path: Path, monkeypatch, module: str, missing: str
+    tmp_path: Path, monkeypatch, missing: str
 ) -> None:
-    """The real probe, with one file of the wheel gone: the check fails and names it."""
-    modules = tmp_path / "mediapipe" / "modules"
+    """The real probe, with one file of the package gone: the check fails and names it."""
     for name in MODEL_FILES:
-        (modules / name).parent.mkdir(parents=True, exist_ok=True)
-        (modules / name).touch()
-    (modules / module / missing).unlink()
-    finder = type("Spec", (), {"submodule_search_locations": [str(tmp_path / "mediapipe")]})
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name: finder)
+        (tmp_path / name).touch()
+    (tmp_path / missing).unlink()
+    monkeypatch.setattr(builtin, "models_folder", lambda: tmp_path)
     (check,) = default_model(Probes())
     assert not check.ok and missing in check.detail and check.needed
+    assert check.fix == "pip install --force-reinstall livematte"
+
+
+def test_a_damaged_builtin_model_file_fails_the_check(tmp_path: Path, monkeypatch) -> None:
+    """A file whose bytes differ from the recorded hash (a broken copy) is named."""
+    for name in MODEL_FILES:
+        shutil.copyfile(builtin.model_path(name), tmp_path / name)
+    shutil.copyfile(builtin.models_folder() / builtin.SUMS_FILE, tmp_path / builtin.SUMS_FILE)
+    with open(tmp_path / "pose_detection.onnx", "ab") as handle:
+        handle.write(b"\0")
+    monkeypatch.setattr(builtin, "models_folder", lambda: tmp_path)
+    (check,) = default_model(Probes())
+    assert not check.ok and "pose_detection.onnx differ" in check.detail
 
 
 def test_a_probe_that_crashes_is_reported_not_raised(tmp_path: Path, capsys) -> None:
@@ -233,3 +244,47 @@ def test_windows_and_macos_check_the_obs_camera(tmp_path: Path, capsys, platform
 def test_the_command_runs_on_this_machine_without_a_traceback(capsys) -> None:
     assert main(["doctor"]) in (0, 1)
     assert "Traceback" not in capsys.readouterr().err
+
+
+def _cpu(probes: Probes, vendor: str, model: str) -> Probes:
+    (probes.proc_root / "cpuinfo").write_text(
+        f"processor\t: 0\nvendor_id\t: {vendor}\nmodel name\t: {model}\n\n"
+        f"processor\t: 1\nvendor_id\t: {vendor}\nmodel name\t: {model}\n"
+    )
+    return probes
+
+
+def test_on_an_amd_cpu_openvino_is_not_offered_as_made_for_it(tmp_path: Path, capsys) -> None:
+    """What OpenVINO would do on this CPU, from the figures measured on an AMD EPYC."""
+    probes = _cpu(healthy(tmp_path), "AuthenticAMD", "AMD EPYC 7B13")
+    main_doctor(probes)
+    out = capsys.readouterr().out
+    assert "Intel CPUs" not in out
+    line = next(line for line in out.splitlines() if "accelerator" in line)
+    assert "AMD EPYC 7B13" in line and "OpenVINO" in line and "slower" in line, line
+    assert "livematte[gpu]" not in out  # no NVIDIA GPU here
+
+
+def test_on_an_intel_cpu_openvino_is_the_suggestion(tmp_path: Path, capsys) -> None:
+    probes = _cpu(healthy(tmp_path), "GenuineIntel", "Intel(R) Core(TM) i7-1165G7")
+    main_doctor(probes)
+    out = capsys.readouterr().out
+    assert "livematte[openvino]" in out and "i7-1165G7" in out
+
+
+def test_an_nvidia_gpu_gets_the_gpu_extra_and_unknown_cpus_no_openvino(
+    tmp_path: Path, capsys
+) -> None:
+    probes = _cpu(healthy(tmp_path), "ARM", "Neoverse-N1")
+    (probes.dev_root / "nvidia0").touch()
+    main_doctor(probes)
+    out = capsys.readouterr().out
+    assert "livematte[gpu]" in out and "openvino" not in out.lower()
+
+
+def test_the_session_line_drops_the_intel_note_on_this_machine(capsys) -> None:
+    """The real probe: the doctor's own accelerator line replaces the generic note."""
+    from livematte.doctor import _tiny_session
+
+    pytest.importorskip("onnxruntime")
+    assert "Intel CPUs" not in _tiny_session()

@@ -53,7 +53,7 @@ def test_eval_prints_table_and_writes_json(tmp_path: Path, capsys):
     data = json.loads(json_path.read_text())
     row = data["clips"][0]
     assert row["name"] == "astronaut" and row["frames"] == 4 and data["overall"]["frames"] == 4
-    assert data["provider"] == "LiteRT CPU"  # the built-in model's runtime
+    assert data["provider"] == "CPUExecutionProvider"  # the built-in model on onnxruntime
     assert "MAD x1e3" in table and "flicker x1e3" in table
     line = next(line for line in table.splitlines() if line.startswith("astronaut"))
     # The printed MAD is the JSON's, and against an empty truth it is the mean alpha: the

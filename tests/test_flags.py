@@ -135,6 +135,8 @@ REGISTRY: dict[tuple[str, str], str | None] = {
     + "test_remote_control_without_a_page_is_refused",
     ("run", "--control-allow-remote"): f"{LIVE_SPY} {FILE_REFUSED} {LIVE_REFUSED} "
     "test_web.py::test_control_addresses " + T + "test_remote_control_without_a_page_is_refused",
+    ("run", "--no-saved-settings"): f"{FILE_REFUSED} {LIVE_REFUSED} "
+    "test_web.py::test_flags_typed_win_over_saved_page_settings_and_the_page_shows_what_runs",
     ("run", "--on-demand"): f"{LIVE_SPY} {FILE_REFUSED} "
     "test_on_demand.py::test_camera_runs_only_while_the_virtual_camera_is_held "
     "test_on_demand.py::test_on_demand_is_linux_only_in_one_sentence",
@@ -424,9 +426,10 @@ def test_live_settings_reach_the_live_driver(
         ("mediapipe", ["--model-spec", "spec.toml"], "drop it"),
         ("mediapipe", ["--downsample-ratio", "0.5"], "drop it"),
         ("model.onnx", ["--variant", "general"], "drop it"),
-        # The built-in model refuses these itself (it does run on the CPU, so cpu is fine).
-        ("mediapipe", ["--device", "cuda"], "does not apply"),
-        ("mediapipe", ["--precision", "fp16"], "does not apply"),
+        # The built-in model takes every device: one this onnxruntime lacks names the pip
+        # line, and fp16 of its fp32 files is TensorRT's alone.
+        ("mediapipe", ["--device", "cuda"], "pip install 'livematte[gpu]'"),
+        ("mediapipe", ["--precision", "fp16"], "--device tensorrt"),
     ],
     ids=["model-type", "model-spec", "downsample-ratio", "variant", "device", "precision"],
 )
@@ -458,6 +461,7 @@ def test_model_flags_for_another_kind_of_model_are_refused(
         ["--control", "0"],
         ["--no-control"],
         ["--control-allow-remote"],
+        ["--no-saved-settings"],
         ["--on-demand"],
     ],
     ids=lambda flag: flag[0],
@@ -483,8 +487,20 @@ def test_file_run_refuses_live_settings(
         (["-o", "null", "--preset", "fast"], ["--preset", "writes no video"]),
         (["-o", "null", "-b", "#00ff00", "--blur", "5"], ["--blur", "blur"]),
         (["--live", "-o", "null", "--control-allow-remote"], ["needs a control page"]),
+        (["--live", "-o", "null", "--no-saved-settings"], ["needs a control page"]),
     ],
-    ids=["alpha-out", "no-planar", "size", "fourcc", "crf", "codec", "preset", "blur", "remote"],
+    ids=[
+        "alpha-out",
+        "no-planar",
+        "size",
+        "fourcc",
+        "crf",
+        "codec",
+        "preset",
+        "blur",
+        "remote",
+        "saved",
+    ],
 )
 def test_live_run_refuses_file_settings(
     argv: list[str], words: list[str], tiny: Path, capsys: pytest.CaptureFixture[str]

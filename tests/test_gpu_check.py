@@ -112,6 +112,7 @@ def test_cpu_dry_run_goes_through_every_step_and_reads_the_run_summary(tmp_path)
     cases = [(row["case"], row["provider"], row["ok"]) for row in results["rows"]]
     assert cases == [
         ("cpu fp32", "CPUExecutionProvider", True),
-        ("livematte run cpu", "CPUExecutionProvider", True),
+        ("built-in selfie cpu", "CPUExecutionProvider", True),
+        ("livematte run rvm_sized.onnx cpu", "CPUExecutionProvider", True),
     ]
-    assert results["rows"][1]["fps"] > 0
+    assert results["rows"][1]["median_ms"] > 0 and results["rows"][2]["fps"] > 0

@@ -26,7 +26,6 @@ from conftest import video_info, write_clip
 from livematte import cli
 from livematte.errors import Interrupted
 from livematte.io import video_file
-from livematte.io.sinks import partial_path
 from livematte.run.interrupt import SECOND_PRESS_S, StopRequest
 from livematte.run.offline import process_video
 
@@ -55,10 +54,15 @@ def leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if "livematte-partial" in p.name)
 
 
-def start(clip: Path, out: Path, own_group: bool = False) -> subprocess.Popen[str]:
+def command(clip: Path, out: Path, *flags: str, python: tuple[str, ...] = ()) -> list[str]:
+    """``livematte run CLIP -o OUT FLAGS`` as Python runs it (``python``: its own flags)."""
+    return [sys.executable, *python, "-m", "livematte", "run", str(clip), "-o", str(out), *flags]
+
+
+def start(clip: Path, out: Path, own_group: bool = False, *flags: str) -> subprocess.Popen[str]:
     """The real command; ``own_group`` puts it in a process group of its own."""
     return subprocess.Popen(
-        [sys.executable, "-m", "livematte", "run", str(clip), "-o", str(out)],
+        command(clip, out, *flags),
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=own_group,
@@ -67,12 +71,16 @@ def start(clip: Path, out: Path, own_group: bool = False) -> subprocess.Popen[st
 
 def wait_until_writing(process: subprocess.Popen[str], out: Path, size: int = 20_000) -> None:
     """Until frames are being written: the hidden partial file exists and has grown."""
-    partial = partial_path(out)
     deadline = time.monotonic() + 60
-    while not (partial.exists() and partial.stat().st_size > size):
+    while not any(p.stat().st_size > size for p in partials(out)):
         assert process.poll() is None, process.communicate()[1]
         assert time.monotonic() < deadline, "no output was being written after 60 s"
         time.sleep(0.02)
+
+
+def partials(out: Path) -> list[Path]:
+    """The hidden partial files of ``out`` (each run's own name)."""
+    return list(out.parent.glob(f".{out.stem}.livematte-partial-*{out.suffix}"))
 
 
 def finish(process: subprocess.Popen[str]) -> tuple[int, str, float]:
@@ -307,3 +315,87 @@ def test_stop_keeps_the_png_frames_done(tmp_path: Path) -> None:
     assert 5 <= len(files) == report.frames < 100
     assert [f.name for f in files] == [f"{i:05d}.png" for i in range(report.frames)]
     assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "after", ["livematte.cli", "numpy", "cv2", "av", "livematte.stages", "livematte.run.offline"]
+)
+def test_ctrl_c_from_the_first_instruction_is_a_clean_line(
+    long_clip: Path, tmp_path: Path, after: str
+) -> None:
+    """Ctrl-C while Python imports livematte, parses the flags or loads the model: one
+    clean line and exit 130, never a KeyboardInterrupt traceback, nothing left behind.
+
+    ``-X importtime`` has the command say each module as it is imported, so the signal
+    lands in a known phase of the start-up (once ``after`` is imported), not at a time.
+    """
+    out = tmp_path / "out.mp4"
+    process = subprocess.Popen(
+        command(long_clip, out, python=("-X", "importtime")),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    seen = []
+    for line in process.stderr:  # "import time: self | cumulative | <indent>module"
+        seen.append(line)
+        if line.rsplit("|", 1)[-1].strip() == after:
+            break
+    else:
+        pytest.fail(f"{after} was never imported: {''.join(seen[-5:])}")
+    process.send_signal(signal.SIGINT)
+    code, err, _ = finish(process)
+    said = [line for line in err.splitlines() if line and not line.startswith("import time:")]
+    assert not any("Traceback" in line or "KeyboardInterrupt" in line for line in said), said
+    assert code == 130, said
+    assert said[-1] == "livematte: interrupted." or any("stopping after" in x for x in said), said
+    assert leftovers(tmp_path) == []
+
+
+def test_two_runs_on_one_output_the_second_refuses_before_any_work(
+    long_clip: Path, tmp_path: Path
+) -> None:
+    """A second run onto an output a live run is writing says so in one sentence and
+    touches nothing; the first run's file is whole and its own (red, not blue)."""
+    out = tmp_path / "same.mp4"
+    first = start(long_clip, out, False, "-b", "#ff0000")
+    try:
+        wait_until_writing(first, out)
+        second = subprocess.run(
+            command(long_clip, out, "-b", "#0000ff"),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert second.returncode == 2, second.stderr
+        said = second.stderr.strip().splitlines()
+        assert len(said) == 1 and "Another livematte run" in said[0] and str(out) in said[0]
+        assert len(partials(out)) == 1 and not out.exists()
+    finally:
+        first.send_signal(signal.SIGINT)
+    code, err, _ = finish(first)
+    assert code == 130, err
+    with av.open(str(out)) as container:
+        frame = next(container.decode(video=0)).to_ndarray(format="rgb24")
+    assert frame[0:8, 0:8, 0].mean() > 150 and frame[0:8, 0:8, 2].mean() < 100  # red, A's
+    assert partials(out) == [] and not list(tmp_path.glob(".*livematte-lock"))
+
+
+def test_a_crashed_run_leaves_no_stuck_lock_and_its_partial_is_cleared(
+    long_clip: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out.mp4"
+    crashed = start(long_clip, out)
+    wait_until_writing(crashed, out)
+    crashed.kill()  # SIGKILL: no handler runs, the partial file stays behind
+    crashed.communicate()
+    assert len(partials(out)) == 1
+    short = write_clip(tmp_path / "short.mp4", frames=3, audio=None)
+    again = subprocess.run(
+        command(short, out),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert again.returncode == 0, again.stderr
+    assert video_info(out)["frames"] == 3 and partials(out) == []

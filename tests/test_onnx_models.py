@@ -400,10 +400,10 @@ def test_selfie_onnx_on_davis(selfie_onnx, clip, floor):
     assert np.mean(scores) > floor
 
 
-def test_selfie_onnx_agrees_with_the_mediapipe_path(selfie_onnx):
-    from livematte.matting.mediapipe_selfie import MediaPipeSelfie
+def test_selfie_onnx_agrees_with_the_built_in_selfie(selfie_onnx):
+    from livematte.matting.selfie import Selfie
 
-    reference = MediaPipeSelfie("general")
+    reference = Selfie("general")
     for rgb, _ in davis("hike", 5) + davis("dance-twirl", 5):
         ours, theirs = selfie_onnx.infer(rgb).alpha, reference.infer(rgb).alpha
         assert ours.shape == theirs.shape

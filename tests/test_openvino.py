@@ -67,3 +67,43 @@ def test_auto_picks_openvino_and_the_reports_say_so(tmp_path, capsys):
     capsys.readouterr()
     assert main(["run", str(clip), "-o", str(tmp_path / "o.mp4"), "--model", model]) == 0
     assert f"(model.onnx on openvino ({OPENVINO}))" in capsys.readouterr().err
+
+
+def davis_frames(count: int) -> list[np.ndarray]:
+    """Full-body frames of a real clip (hike), RGB, at the pose work size."""
+    import cv2
+
+    folder = shared_data("frames_gt/davis2016_hike/images")
+    names = sorted(folder.iterdir())[:count]
+    return [cv2.cvtColor(cv2.imread(str(name)), cv2.COLOR_BGR2RGB) for name in names]
+
+
+@pytest.mark.parametrize("model", ["selfie", "pose", "auto"])
+def test_built_in_models_on_openvino_match_the_cpu(model):
+    """The packaged models on OpenVINO: the same mattes as on onnxruntime's CPU provider.
+
+    Each frame starts afresh (reset): the pose tracker steers its next crop by its own
+    landmarks, so float rounding between devices compounds over a clip (IoU 0.96-0.998
+    by the sixth tracked frame of hike), while one frame compares the models themselves."""
+    from livematte.config import ModelConfig
+    from livematte.matting import create_matter
+
+    on_openvino = create_matter(ModelConfig(name=model, device="openvino"))
+    on_cpu = create_matter(ModelConfig(name=model, device="cpu"))
+    assert (on_openvino.device, on_openvino.provider) == ("openvino", OPENVINO)
+    frames = davis_frames(6) if model != "selfie" else list(person_frames(4, 640, 360))
+    for rgb in frames:
+        on_openvino.reset()
+        on_cpu.reset()
+        ours, theirs = on_openvino.infer(rgb).alpha, on_cpu.infer(rgb).alpha
+        assert theirs.mean() > 0.02  # the CPU found the person
+        assert mask_iou(ours, theirs) >= 0.999
+        assert float(np.abs(ours - theirs).mean()) < 0.002
+
+
+def test_run_with_the_default_model_on_openvino_says_so(tmp_path, capsys):
+    clip = write_clip(tmp_path / "in.mp4", frames=4, audio=None)
+    assert main(["run", str(clip), "-o", str(tmp_path / "o.mp4"), "--device", "openvino"]) == 0
+    err = capsys.readouterr().err
+    assert "model auto on OpenVINO (OpenVINOExecutionProvider" in err
+    assert f"on openvino ({OPENVINO}))" in err

@@ -323,3 +323,203 @@ def test_api_refusals_name_arguments_not_flags(clip: Path, tmp_path: Path) -> No
         livematte.process_video(clip, tmp_path / "o.mp4", config=config)
     for refused in (same, both, crf):
         assert " -o " not in str(refused.value) and "--" not in str(refused.value)
+
+
+# 10. one blur range (config.BLUR_RANGE) for the flags, the config file, the API and the page
+@pytest.mark.parametrize(
+    ("argv", "config_text"),
+    [
+        (["--blur", "100000"], None),
+        (["--blur", "1"], None),
+        (["-b", "blur:100000"], None),
+        (["-b", "blur:0.5"], None),
+        ([], "[background]\nblur = 500.0\n"),
+        ([], '[background]\nspecs = ["blur:201"]\n'),
+    ],
+    ids=["flag-high", "flag-low", "spec-high", "spec-low", "file-blur", "file-spec"],
+)
+def test_a_blur_outside_the_one_range_is_refused_everywhere(
+    argv: list[str],
+    config_text: str | None,
+    tiny: Path,
+    tmp_path: Path,
+    no_work: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    if config_text is not None:
+        (tmp_path / "c.toml").write_text(config_text)
+        argv = [*argv, "--config", str(tmp_path / "c.toml")]
+    if "--blur" in argv:
+        argv = ["-b", "blur", *argv]
+    refused(capsys, ["run", str(tiny), "-o", str(tmp_path / "o.mp4"), *argv], "2", "200")
+
+
+def test_the_api_and_the_page_refuse_the_same_blur_range(tiny: Path, tmp_path: Path) -> None:
+    import livematte
+    from livematte.composite import parse_backgrounds
+    from livematte.config import BLUR_RANGE
+    from livematte.run.controls import LiveControls
+
+    with pytest.raises(UserError, match="between 2 and 200"):
+        livematte.process_video(tiny, tmp_path / "o.mp4", background="blur:100000")
+    controls = LiveControls(parse_backgrounds(["#ff0000"]))
+    for value in (BLUR_RANGE[0] - 0.5, BLUR_RANGE[1] + 1):
+        with pytest.raises(ValueError, match="between 2 and 200"):
+            controls.apply({"blur": value})
+    controls.apply({"blur": BLUR_RANGE[1]})
+    assert controls.state()["blur_range"] == list(BLUR_RANGE)
+
+
+# 11. every file the run reads is refused as an output, as the input is
+def _read_files(tmp_path: Path) -> dict[str, Path]:
+    """Files a run reads: a background picture and video, a folder of pictures, a model,
+    a model description, a config file, and a picture input."""
+    import cv2
+    import numpy as np
+
+    picture = tmp_path / "person.png"
+    cv2.imwrite(str(picture), np.full((48, 64, 3), 128, np.uint8))
+    bg = tmp_path / "bg.png"
+    cv2.imwrite(str(bg), np.full((48, 64, 3), 30, np.uint8))
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), np.full((48, 64, 3), 60, np.uint8))
+    model = tmp_path / "m.onnx"
+    model.write_bytes(b"not really a model")
+    spec = tmp_path / "m.toml"
+    spec.write_text('family = "sinet"\n')
+    config = tmp_path / "c.toml"
+    config.write_text("[output]\ncrf = 20\n")
+    video = write_clip(
+        tmp_path / "earth.webm", frames=3, width=96, height=64, audio=None, codec="libvpx-vp9"
+    )
+    return {
+        "PIC": picture,
+        "BG": bg,
+        "DIR": folder,
+        "MODEL": model,
+        "SPEC": spec,
+        "CFG": config,
+        "VID": video,
+    }
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["run", "PIC", "-o", "BG", "-b", "BG"], ["-o", "-b", "background"]),
+        (["run", "IN", "-o", "VID", "-b", "VID"], ["-o", "-b", "background"]),
+        (["run", "IN", "-o", "./VID", "-b", "VID"], ["-o", "background"]),
+        (["run", "IN", "-o", "LINK", "-b", "VID"], ["-o", "background"]),
+        (["run", "IN", "-o", "HARD", "-b", "VID"], ["-o", "background"]),
+        (["run", "IN", "-o", "o.mp4", "--alpha-out", "VID", "-b", "VID"], ["--alpha-out"]),
+        (["run", "PIC", "-o", "DIR/a.png", "-b", "DIR"], ["-o", "-b", "folder"]),
+        (["run", "IN", "-o", "DIR", "-b", "DIR"], ["-o", "-b"]),
+        (["run", "IN", "-o", "o.mp4", "-b", "BG", "--stats-json", "BG"], ["--stats-json"]),
+        (
+            ["run", "IN", "--live", "-o", "null", "--privacy-image", "BG", "--stats-json", "BG"],
+            ["--stats-json", "--privacy-image"],
+        ),
+        (["run", "IN", "-o", "o.mp4", "--model", "MODEL", "--stats-json", "MODEL"], ["--model"]),
+        (
+            [
+                "run",
+                "IN",
+                "-o",
+                "o.mp4",
+                "--model",
+                "MODEL",
+                "--model-spec",
+                "SPEC",
+                "--stats-json",
+                "SPEC",
+            ],
+            ["--model-spec"],
+        ),
+        (["run", "IN", "-o", "o.mp4", "--config", "CFG", "--stats-json", "CFG"], ["--config"]),
+        (["bench", "IN", "--config", "CFG", "--json", "CFG"], ["--json", "--config"]),
+        (["bench", "IN", "-b", "BG", "--plot", "BG"], ["--plot", "-b"]),
+        (["eval", "IN", "--model", "MODEL", "--json", "MODEL"], ["--json", "--model"]),
+    ],
+    ids=[
+        "image-bg",
+        "video-bg",
+        "dot-slash",
+        "symlink",
+        "hard-link",
+        "matte",
+        "folder-picture",
+        "folder",
+        "stats",
+        "privacy",
+        "model",
+        "model-spec",
+        "config",
+        "bench-json",
+        "bench-plot",
+        "eval-json",
+    ],
+)
+def test_a_file_the_run_reads_is_never_an_output(
+    argv: list[str],
+    words: list[str],
+    tiny: Path,
+    tmp_path: Path,
+    no_work: None,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    names = {k: str(v) for k, v in _read_files(tmp_path).items()}
+    names["IN"] = str(tiny)
+    (tmp_path / "link.webm").symlink_to(names["VID"])
+    (tmp_path / "hard.webm").hardlink_to(names["VID"])
+    names.update(LINK=str(tmp_path / "link.webm"), HARD=str(tmp_path / "hard.webm"))
+    monkeypatch.chdir(tmp_path)
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+
+    def named(arg: str) -> str:
+        if arg.startswith("./"):
+            return "./" + Path(names[arg[2:]]).name
+        head, _, tail = arg.partition("/")
+        return names[head] + ("/" + tail if tail else "") if head in names else arg
+
+    line = refused(capsys, [named(a) for a in argv], *words)
+    assert "never overwrites" in line
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+
+
+def test_batch_and_the_api_refuse_an_output_onto_a_file_they_read(
+    tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import livematte
+
+    files = _read_files(tmp_path)
+    with pytest.raises(UserError, match="^The output .* background"):
+        livematte.process_video(files["PIC"], files["BG"], background=files["BG"])
+    with pytest.raises(UserError, match=r"^The output .*\(config_file "):
+        livematte.process_video(tiny, files["CFG"], config_file=files["CFG"])
+    # A batch output (OUTDIR/in.mp4) that is a background video of the batch.
+    out = tmp_path / "out"
+    out.mkdir()
+    background = write_clip(out / "in.mp4", frames=2, width=96, height=64, audio=None)
+    kept = background.read_bytes()
+    with pytest.raises(UserError, match="background"):
+        livematte.process_batch([tiny], out, background=background, jobs=1)
+    assert main(["batch", str(tiny), "-o", str(out), "-b", str(background)]) == 2
+    assert "background" in capsys.readouterr().err
+    # ... or of one manifest row.
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(f"input,output,background\n{tiny},x.mp4,{out / 'x.mp4'}\n")
+    (out / "x.mp4").write_bytes(kept)
+    assert main(["batch", "-o", str(out), "--manifest", str(manifest)]) == 2
+    assert "background" in capsys.readouterr().err
+    # ... and a report onto the config file or the background.
+    for report, flags in (
+        (files["CFG"], ["--config", str(files["CFG"])]),
+        (files["BG"], ["-b", str(files["BG"])]),
+    ):
+        assert main(["batch", str(tiny), "-o", str(out), "--report", str(report), *flags]) == 2
+        assert "--report" in capsys.readouterr().err
+    with pytest.raises(UserError, match="config_file"):
+        livematte.process_batch([tiny], out, config_file=files["CFG"], report=files["CFG"], jobs=1)
+    assert background.read_bytes() == kept and (out / "x.mp4").read_bytes() == kept

@@ -87,22 +87,81 @@ def test_a_folder_of_photos_keeps_each_size_and_name(tmp_path: Path) -> None:
     assert cv2.imread(str(out / "tall.jpg.png")).shape == (100, 100, 3)
 
 
+def _backgrounds(tmp_path: Path) -> dict[str, str]:
+    """One background of each kind: colour, image, video, blur, transparent."""
+    image = tmp_path / "bg.png"
+    cv2.imwrite(str(image), np.full((90, 160, 3), (40, 90, 200), np.uint8))
+    video = write_clip(tmp_path / "bg.mp4", frames=3, audio=None)
+    return {
+        "colour": "#00ff00",
+        "image": str(image),
+        "video": str(video),
+        "blur": "blur",
+        "transparent": "transparent",
+    }
+
+
+def _colour_tags(path: Path) -> list[tuple[int, int, int, int]]:
+    """(matrix, range, primaries, transfer) as the container says and as the decoder reads
+    them from the first frame's own bitstream (what ffprobe reports)."""
+    with av.open(str(path)) as container:
+        ctx = container.streams.video[0].codec_context
+        stream = (ctx.colorspace, ctx.color_range, ctx.color_primaries, ctx.color_trc)
+        frame = next(container.decode(video=0))
+        decoded = (frame.colorspace, frame.color_range, frame.color_primaries, frame.color_trc)
+    return [tuple(int(v) for v in stream), tuple(int(v) for v in decoded)]
+
+
 @pytest.mark.parametrize(
-    ("name", "background"),
-    [("alpha.mov", "transparent"), ("alpha.webm", "transparent"), ("out.mkv", "#00ff00")],
+    ("name", "codec", "kinds"),
+    [
+        ("out.mp4", "", ("colour", "image", "video", "blur")),
+        ("out.mkv", "", ("colour", "image", "video", "blur", "transparent")),
+        ("out.mov", "", ("colour", "image", "video", "blur", "transparent")),
+        ("out.webm", "", ("colour", "image", "video", "blur", "transparent")),
+        ("out.mkv", "ffv1", ("colour", "image", "video", "blur", "transparent")),
+        ("out.mp4", "vp9", ("colour", "transparent")),
+    ],
+    ids=["mp4-h264", "mkv-h264", "mov-prores", "webm-vp9", "mkv-ffv1", "mp4-vp9"],
 )
 def test_yuv_outputs_say_which_colours_their_pixels_are(
-    tmp_path: Path, name: str, background: str
+    tmp_path: Path, name: str, codec: str, kinds: tuple[str, ...]
 ) -> None:
+    """Every container and codec, every background kind (ProRes 4444 with alpha included):
+    the tags in the container and in the coded frames match the pixels."""
     source = write_clip(tmp_path / "in.mp4", frames=3, audio=None)
-    out = tmp_path / name
-    livematte.process_video(source, out, background=background)
-    with av.open(str(out)) as container:
-        ctx = container.streams.video[0].codec_context
-        # Made from RGB with BT.601 in limited range; the primaries and transfer are the
-        # source's (an untagged small clip: BT.709's), never "unspecified".
-        assert (int(ctx.colorspace), int(ctx.color_range)) == (6, 1)
-        assert int(ctx.color_primaries) == 1 and int(ctx.color_trc) == 1
+    backgrounds = _backgrounds(tmp_path)
+    for kind in kinds:
+        out = tmp_path / f"{kind}-{name}"
+        config = Config()
+        config.output.codec = codec
+        if kind == "transparent" and name.endswith(".mp4"):
+            continue  # H.264 carries no alpha (refused elsewhere)
+        livematte.process_video(source, out, background=backgrounds[kind], config=config)
+        # Made from RGB with BT.601 in limited range, or the decoded 4:2:0 passed through
+        # (the source's tags: untagged, BT.709 as players take it); the primaries and
+        # transfer are the source's, never "unspecified" (2).
+        for tags in _colour_tags(out):
+            assert tags[0] in (1, 6) and tags[1] == 1, (kind, name, codec, tags)
+            assert tags[2] == 1 and tags[3] == 1, (kind, name, codec, tags)
+
+
+@pytest.mark.parametrize("name", ["matte.mkv", "matte.mov", "matte.webm", "matte.mp4"])
+def test_matte_videos_say_their_range_and_pictures_say_srgb(tmp_path: Path, name: str) -> None:
+    """A grey matte is full range (0 and 255 mean exactly out and in); a picture input's
+    output is sRGB, said as such."""
+    source = write_clip(tmp_path / "in.mp4", frames=3, audio=None)
+    matte = tmp_path / name
+    livematte.process_video(source, tmp_path / "o.mp4", alpha_out=matte)
+    for tags in _colour_tags(matte):
+        # Grey FFV1 (.mkv) has no matrix, only its range; the others are Y'CbCr.
+        assert tags[1] in (1, 2) and (name == "matte.mkv" or tags[0] in (1, 6)), (name, tags)
+    picture = tmp_path / "p.png"
+    cv2.imwrite(str(picture), np.full((64, 96, 3), 128, np.uint8))
+    still = tmp_path / f"still{Path(name).suffix}"
+    livematte.process_video(picture, still, background="#0000ff")
+    for tags in _colour_tags(still):
+        assert tags == (6, 1, 1, 13), (name, tags)
 
 
 def test_a_live_recording_of_a_file_keeps_its_audio(clip: Path, tmp_path: Path) -> None:

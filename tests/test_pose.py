@@ -11,10 +11,8 @@ from conftest import shared_data
 from livematte.frame import shrink_to
 from livematte.matting.auto import AutoMatter
 from livematte.matting.choice import POSE, SELFIE
-from livematte.matting.mediapipe_selfie import MediaPipeSelfie
 from livematte.matting.pose import PoseTracker, Roi, ssd_anchors, work_size
-
-pytest.importorskip("ai_edge_litert")
+from livematte.matting.selfie import Selfie
 
 
 def davis(clip: str, index: int) -> tuple[np.ndarray, np.ndarray]:
@@ -39,7 +37,7 @@ def tracker() -> PoseTracker:
 
 
 def auto(mode: str = "auto") -> AutoMatter:
-    return AutoMatter(MediaPipeSelfie(), PoseTracker(), mode)
+    return AutoMatter(Selfie(), PoseTracker(), mode)
 
 
 def test_anchor_layout_matches_the_detector_output():
@@ -163,8 +161,8 @@ def test_empty_room_falls_back_to_selfie_and_the_return_is_blended():
     [
         ("auto", AutoMatter, "auto"),
         ("pose", AutoMatter, "pose"),
-        ("selfie", MediaPipeSelfie, None),
-        ("mediapipe", MediaPipeSelfie, None),  # the old name of selfie
+        ("selfie", Selfie, None),
+        ("mediapipe", Selfie, None),  # the old name of selfie
     ],
 )
 def test_model_names(name, kind, mode):

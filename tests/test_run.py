@@ -112,6 +112,20 @@ def test_transparent_webm_is_vp9_with_alpha_and_audio_reencoded(
         assert stream.metadata.get("alpha_mode") == "1" or stream.metadata.get("ALPHA_MODE") == "1"
 
 
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [("out.webm", "1 audio stream re-encoded to opus"), ("out.mp4", "1 audio stream copied")],
+)
+def test_the_summary_says_what_became_of_the_audio(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, said: str
+) -> None:
+    out = tmp_path / name
+    assert main(["run", str(clip), "-o", str(out), "-b", "#00ff00"]) == 0
+    summary = [line for line in capsys.readouterr().err.splitlines() if str(out) in line]
+    assert any(said in line for line in summary), summary
+    assert not any("copied" in line for line in summary if "re-encoded" in said), summary
+
+
 def test_transparent_folder_gives_rgba_pngs(clip: Path, tmp_path: Path) -> None:
     out = tmp_path / "rgba"
     livematte.process_video(clip, out, background="transparent")
@@ -264,13 +278,21 @@ def test_demo_writes_video_and_side_by_side(tmp_path: Path) -> None:
 def test_summary_names_the_selfie_variant_that_ran(clip: Path) -> None:
     """``auto`` resolves per frame shape: the summary names the variant that made the
     output (a 16:9 clip runs the landscape model), not the setting."""
-    from livematte.matting.mediapipe_selfie import MediaPipeSelfie
+    from livematte.matting.selfie import Selfie
 
     report = livematte.process_video(clip, "null", model="selfie")
-    assert report.model == "mediapipe-selfie (landscape)"
-    assert any("mediapipe-selfie (landscape)" in line for line in report.summary_lines())
-    square = MediaPipeSelfie("auto")
-    assert square.name == "mediapipe-selfie (auto)"  # before any frame: the setting
+    assert report.model == "selfie (landscape)"
+    assert any("selfie (landscape)" in line for line in report.summary_lines())
+    square = Selfie("auto")
+    assert square.name == "selfie (auto)"  # before any frame: the setting
     square.infer(np.zeros((256, 256, 3), np.uint8))
-    assert square.name == "mediapipe-selfie (general)"
+    assert square.name == "selfie (general)"
     square.close()
+
+
+def test_one_name_for_a_model_whichever_route_chose_it(clip: Path) -> None:
+    """``--model selfie`` and ``auto`` choosing selfie name the same model the same way;
+    auto only says that it chose."""
+    chosen = livematte.process_video(clip, "null", model="auto")
+    typed = livematte.process_video(clip, "null", model="selfie")
+    assert chosen.model == f"auto: {typed.model}"

@@ -238,7 +238,7 @@ def test_page_changes_are_saved_and_restored_unless_a_flag_overrides(tmp_path: P
         "blur": 40.0,
         "colour": "#123456",
     }
-    assert load_settings(path, frozenset({"background"})) == {"blur": 40.0, "colour": "#123456"}
+    assert load_settings(path, frozenset({"background"})) == {}  # -b: none of the saved look
     assert "blur" not in load_settings(path, frozenset({"blur"}))
     controls = LiveControls(parse_backgrounds(["#ff0000"]))
     controls.apply(load_settings(path))
@@ -342,3 +342,195 @@ def test_a_change_from_another_thread_reaches_the_next_frames() -> None:
     right = [tuple(image[20, 60]) for image in recorder.fresh]
     assert right[2] == (255, 0, 0) and (0, 0, 255) in right[6:10]
     assert right[-1] == (0, 0, 255) and (0, 255, 0) not in right  # frozen before green
+
+
+def test_the_page_has_a_favicon(server) -> None:
+    """Browsers ask for /favicon.ico on every page: an icon, not a 404 in the console."""
+    status, body, headers = request(server, "/favicon.ico", token=False)
+    assert status == 200 and headers["Content-Type"] == "image/x-icon"
+    reserved, kind, count = struct.unpack("<HHH", body[:6])
+    assert (reserved, kind, count) == (0, 1, 1)
+    *_, size, offset = struct.unpack("<BBBBHHII", body[6:22])
+    icon = cv2.imdecode(np.frombuffer(body[offset : offset + size], np.uint8), -1)
+    assert icon is not None and icon.shape[:2] == (32, 32)
+
+
+def test_an_any_address_page_prints_addresses_a_browser_can_open(tmp_path: Path, capsys) -> None:
+    from types import SimpleNamespace
+
+    from livematte.config import LiveConfig
+    from livematte.web.attach import start_control
+
+    controls = LiveControls(parse_backgrounds(["#ff0000"]))
+    driver = SimpleNamespace(controls=controls, page_stats=dict)
+    live = LiveConfig(control="0.0.0.0:0", control_allow_remote=True)
+    server = start_control(
+        driver, [], live, camera=True, settings=tmp_path / "s.toml", uploads=tmp_path / "u"
+    )
+    try:
+        printed = [line for line in capsys.readouterr().err.splitlines() if "http://" in line]
+        urls = [line[line.index("http://") :] for line in printed]
+        assert urls and not any("0.0.0.0" in url for url in urls), printed
+        assert urls[0].startswith(f"http://127.0.0.1:{server.port}/?token=")
+        for url in urls:  # each one answers (the machine's own addresses too)
+            with urllib.request.urlopen(url, timeout=10) as response:
+                assert response.status == 200
+    finally:
+        server.close()
+
+
+# --- saved settings against the command line, in a real `livematte run` ------------------
+
+
+class PageRun:
+    """``livematte run CLIP --live -o null --control 0 ...`` in a subprocess, its page's URL
+    read from what it prints; saved settings under ``home``/config."""
+
+    def __init__(self, clip: Path, home: Path, *flags: str) -> None:
+        import os
+        import subprocess
+        import sys
+
+        env = {
+            **os.environ,
+            "XDG_CONFIG_HOME": str(home / "config"),
+            "XDG_DATA_HOME": str(home / "data"),
+        }
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "livematte",
+                "run",
+                str(clip),
+                "--live",
+                "-o",
+                "null",
+                "--control",
+                "0",
+                *flags,
+            ],
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        assert self.process.stderr is not None
+        self.lines: list[str] = []
+        for line in self.process.stderr:
+            self.lines.append(line)
+            if "control page http://" in line:
+                self.url = line[line.index("http://") :].strip()
+                break
+        else:
+            raise AssertionError("".join(self.lines))
+        parts = urllib.parse.urlsplit(self.url)
+        self.base = f"{parts.scheme}://{parts.netloc}"
+        self.token = urllib.parse.parse_qs(parts.query)["token"][0]
+
+    def get(self, path: str) -> bytes:
+        req = urllib.request.Request(
+            self.base + path, headers={"Authorization": f"Bearer {self.token}"}
+        )
+        with urllib.request.urlopen(req, timeout=10) as response:
+            return response.read()
+
+    def state(self) -> dict:
+        return json.loads(self.get("/api/state"))
+
+    def corner(self) -> np.ndarray:
+        """The mean RGB of the snapshot's top-left corner (the background there)."""
+        data = np.frombuffer(self.get("/snapshot.jpg"), np.uint8)
+        image = cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+        return image[:12, :12].reshape(-1, 3).mean(axis=0)
+
+    def close(self) -> None:
+        import signal
+
+        self.process.send_signal(signal.SIGINT)
+        self.process.communicate(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def live_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from conftest import write_clip
+
+    return write_clip(
+        tmp_path_factory.mktemp("page") / "talk.mp4",
+        frames=300,
+        audio=None,
+        options={"preset": "ultrafast"},
+    )
+
+
+SAVED_BLUE = 'background = "#0000ff"\nmode = "colour"\nblur = 60.0\ncolour = "#0000ff"\n'
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (["-b", "#00b140"], {"mode": "image", "colour": "#00b140", "background": "#00b140"}),
+        (["-b", "OFFICE"], {"mode": "image", "background": "OFFICE", "blur": 25.0}),
+        (["-b", "blur", "--blur", "40"], {"mode": "image", "background": "blur", "blur": 40.0}),
+        (["--blur", "40"], {"mode": "colour", "colour": "#0000ff", "blur": 40.0}),
+        ([], {"mode": "colour", "colour": "#0000ff", "blur": 60.0}),
+        (["--no-saved-settings"], {"mode": "image", "background": "blur", "blur": 25.0}),
+    ],
+    ids=["colour-flag", "image-flag", "blur-flags", "blur-only", "no-flags", "no-saved"],
+)
+def test_flags_typed_win_over_saved_page_settings_and_the_page_shows_what_runs(
+    live_clip: Path, tmp_path: Path, flags: list[str], expected: dict
+) -> None:
+    saved = tmp_path / "config" / "livematte" / "live.toml"
+    saved.parent.mkdir(parents=True)
+    saved.write_text(SAVED_BLUE)
+    office = tmp_path / "office.png"
+    cv2.imwrite(str(office), np.full((90, 160, 3), (0, 200, 255), np.uint8))  # BGR: orange
+    flags = [str(office) if f == "OFFICE" else f for f in flags]
+    expected = {k: str(office) if v == "OFFICE" else v for k, v in expected.items()}
+    run = PageRun(live_clip, tmp_path, *flags)
+    try:
+        state = wait_for(lambda: (s := run.state())["stats"]["fps"] > 0 and s, limit=60)
+        assert {k: state[k] for k in expected} == expected
+        assert state["saved"]["path"] == str(saved)
+        assert state["saved"]["enabled"] is ("--no-saved-settings" not in flags)
+        corner = run.corner()
+        if expected.get("colour") == "#00b140" or expected.get("background") == "#00b140":
+            assert corner[1] > 120 and corner[2] < 110, corner  # green, not blue
+        if expected.get("mode") == "image":
+            assert corner[2] < 100, corner  # no blue anywhere
+    finally:
+        run.close()
+    if "--no-saved-settings" in flags:
+        assert saved.read_text() == SAVED_BLUE  # neither read nor rewritten
+
+
+def test_the_page_says_what_it_restored_and_can_forget_it(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from livematte.config import LiveConfig
+    from livematte.web.attach import start_control
+
+    settings = tmp_path / "live.toml"
+    settings.write_text(SAVED_BLUE)
+    controls = LiveControls(parse_backgrounds(["#ff0000"]))
+    driver = SimpleNamespace(controls=controls, page_stats=dict)
+    server = start_control(
+        driver,
+        [],
+        LiveConfig(control="0"),
+        camera=True,
+        settings=settings,
+        uploads=tmp_path / "u",
+    )
+    try:
+        state = json.loads(request(server, "/api/state")[1])
+        assert sorted(state["saved"]["restored"]) == ["background", "blur", "colour", "mode"]
+        assert state["saved"]["path"] == str(settings)
+        status, body, _ = request(server, "/api/settings", method="DELETE")
+        assert status == 200 and not settings.exists()
+        assert json.loads(body)["saved"]["restored"] == []
+        assert controls.mode == "colour"  # forgetting changes nothing shown now
+        page_html = request(server, "/")[1].decode()
+        assert "forget saved settings" in page_html.lower() and "api/settings" in page_html
+    finally:
+        server.close()

@@ -1,6 +1,6 @@
 import sys
 
-from .cli import main
+from .launch import main
 
 # Guarded: `livematte batch` starts worker processes that import the main module again.
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ figures are for people and for ``benchmarks/``, not for tests.
 
 from __future__ import annotations
 
+import importlib.util
 import resource
 import sys
 import threading
@@ -28,6 +29,11 @@ from .run.offline import run_offline
 from .stages import STAGE_NAMES, Stages
 
 # Rows of the table in this order; "processing" is everything between decode and encode.
+# What the decode row measures (the JSON key and the table say the same).
+DECODE_NOTE = (
+    "decode_wait: the reader's wait for each decoded frame; FFmpeg decodes on its own "
+    "threads, whose CPU is in the CPU line below"
+)
 ROWS = (*STAGE_NAMES[:-1], "processing", STAGE_NAMES[-1])
 _PAGE = 4096
 
@@ -130,6 +136,8 @@ def format_table(results: dict[str, Any]) -> str:
     ]
     for name, figures in results["stages"].items():
         lines.append(f"{name:<12}{figures['median_ms']:>11.2f}{figures['p95_ms']:>10.2f}")
+    if "decode_wait" in results["stages"]:
+        lines.append(DECODE_NOTE)
     lines += [
         f"end to end: {results['fps']:.1f} fps ({results['seconds']:.2f} s)",
         f"CPU: {results['cpu_ms_per_frame']:.1f} ms per frame ({results['cpu_percent']:.0f}% "
@@ -183,6 +191,11 @@ def main_bench(
     """The ``bench`` command: print the table, optionally write JSON and the plot."""
     if frames < 0:
         raise UserError(f"--frames must be 0 (all) or more, not {frames}.")
+    if plot_path and importlib.util.find_spec("matplotlib") is None:
+        raise UserError(
+            "--plot draws its chart with matplotlib, which is not installed; install it with: "
+            "pip install 'livematte[plot]' (or drop --plot)."
+        )
     results = run_bench(input, config, frames=frames, output=output)
     print(format_table(results))
     if json_path:

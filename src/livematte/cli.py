@@ -139,7 +139,7 @@ _GROUPS: dict[str, tuple[str, tuple[Flag, ...]]] = {
                 "(live runs: repeat to give several, 'b' cycles); default blur",
                 metavar="SPEC",
             ),
-            Flag(("--blur",), "background.blur", "default blur strength (sigma at 720p)"),
+            Flag(("--blur",), "background.blur", "default blur strength (sigma at 720p, 2 to 200)"),
         ),
     ),
     "matte": (
@@ -212,6 +212,13 @@ _GROUPS: dict[str, tuple[str, tuple[Flag, ...]]] = {
                 ("--control-allow-remote",),
                 "live.control_allow_remote",
                 "let --control listen on an address other machines can reach",
+            ),
+            Flag(
+                ("--no-saved-settings",),
+                "live.saved_settings",
+                "neither restore nor save the control page's choices "
+                "($XDG_CONFIG_HOME/livematte/live.toml) in this run",
+                negative=True,
             ),
             Flag(
                 ("--on-demand",),
@@ -359,6 +366,11 @@ def _cmd_batch(args: argparse.Namespace, config: Config) -> int:
     check_codec_fits("batch outputs such as", clip, config.output)
     if not inputs and not args.manifest:
         raise UserError("No inputs given; name video files or folders, or a --manifest.")
+    if args.config and args.report:
+        from .io.open import check_distinct_outputs
+
+        read = (f"the config file (--config {args.config})", args.config)
+        check_distinct_outputs([], {"--report": args.report}, [read])
     report = process_batch(
         inputs,
         args.outdir,
@@ -402,7 +414,7 @@ def _cmd_run(args: argparse.Namespace, config: Config) -> int:
     facts = RunFacts(live=live, camera=camera, output=output, video_input=_is_video(args.input))
     _refuse_idle_flags(args, config, facts)
     _check_outputs(
-        [args.input], output, config, live=live, **{"--stats-json": config.live.stats_json}
+        args, [args.input], output, config, live=live, **{"--stats-json": config.live.stats_json}
     )
     if live:
         from .run.live import run_live_command
@@ -436,12 +448,25 @@ def _is_video(spec: str) -> bool:
 
 
 def _check_outputs(
-    inputs: list[str], output: str, config: Config, live: bool = False, **side_files: str | None
+    args: argparse.Namespace,
+    inputs: list[str],
+    output: str,
+    config: Config,
+    live: bool = False,
+    **side_files: str | None,
 ) -> None:
-    """Every output of the run (side files by flag) checked before any work starts."""
+    """Every output of the run (side files by flag) checked before any work starts: none
+    is a file the run reads (the input, a background, the model, the --config file...)."""
     from .io.output_checks import check_run_outputs
 
-    check_run_outputs(inputs, output, config, side_files=side_files, live=live)
+    check_run_outputs(
+        inputs,
+        output,
+        config,
+        side_files=side_files,
+        live=live,
+        config_file=("--config", getattr(args, "config", None)),
+    )
 
 
 def _refuse_idle_flags(args: argparse.Namespace, config: Config, run: RunFacts) -> None:
@@ -463,7 +488,7 @@ def _cmd_demo(args: argparse.Namespace, config: Config) -> int:
     from .demo import DEMO_VIDEO, main_demo
 
     _refuse_idle_flags(args, config, RunFacts(output=DEMO_VIDEO))
-    _check_outputs([], DEMO_VIDEO, config)
+    _check_outputs(args, [], DEMO_VIDEO, config)
     return main_demo(config)
 
 
@@ -471,7 +496,7 @@ def _cmd_eval(args: argparse.Namespace, config: Config) -> int:
     from .eval_command import main_eval
 
     _refuse_idle_flags(args, config, RunFacts())
-    _check_outputs(args.clips, "", config, **{"--json": args.json_path})
+    _check_outputs(args, args.clips, "", config, **{"--json": args.json_path})
     return main_eval(args.clips, config, args.json_path)
 
 
@@ -480,7 +505,7 @@ def _cmd_bench(args: argparse.Namespace, config: Config) -> int:
 
     _refuse_idle_flags(args, config, RunFacts(output=args.output, video_input=True))
     _check_outputs(
-        [args.input], args.output, config, **{"--json": args.json_path, "--plot": args.plot}
+        args, [args.input], args.output, config, **{"--json": args.json_path, "--plot": args.plot}
     )
     return main_bench(
         args.input,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+import re
 import sys
 import types
 import typing
@@ -33,6 +34,10 @@ CODEC_NAMES = {
     "h264": "h264", "libx264": "h264", "prores": "prores", "prores_ks": "prores",
     "vp9": "vp9", "libvpx-vp9": "vp9", "ffv1": "ffv1",
 }  # fmt: skip
+# The blur strengths (sigma at 720p) every route takes: --blur, -b blur:N, a config file, the
+# API and the control page. Under 2 the room is barely blurred; over 200 it is flat grey.
+BLUR_RANGE = (2.0, 200.0)
+_BLUR_SPEC = re.compile(r"^blur(?::(\d+(?:\.\d+)?))?$")
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -144,6 +149,9 @@ class LiveConfig:
     # "HOST:PORT" ("0" = any free port); a host other than loopback needs allow_remote.
     control: str = "auto"
     control_allow_remote: bool = False
+    # Restore the page's choices saved by earlier runs ($XDG_CONFIG_HOME/livematte/live.toml)
+    # and save this run's; false (--no-saved-settings) neither reads nor writes that file.
+    saved_settings: bool = True
     # Linux: open the webcam only while an app has the virtual camera open.
     on_demand: bool = False
 
@@ -234,10 +242,30 @@ def _range_checks(config: Config) -> list[tuple[bool, str]]:
             config.temporal.motion_threshold > 0,
             f"temporal.motion_threshold must be above 0, not {config.temporal.motion_threshold}",
         ),
-        (config.background.blur > 0, f"blur must be above 0, not {config.background.blur}"),
+        *((blur_problem(value) is None, f"{blur_problem(value)}") for value in _blurs(config)),
         (config.model.threads >= 0, f"threads must be 0 or more, not {config.model.threads}"),
         (config.live.fps >= 0, f"fps must be 0 or more, not {config.live.fps}"),
     ]
+
+
+def blur_problem(value: float) -> str | None:
+    """Why ``value`` is not a blur strength livematte takes; None when it is one."""
+    low, high = BLUR_RANGE
+    if low <= value <= high:
+        return None
+    return f"blur must be between {low:g} and {high:g}, not {value:g}"
+
+
+def blur_of_spec(spec: str) -> float | None:
+    """The strength a ``blur:N`` background spec names (None for other specs and ``blur``)."""
+    match = _BLUR_SPEC.match(spec.strip().lower())
+    return float(match.group(1)) if match and match.group(1) else None
+
+
+def _blurs(config: Config) -> list[float]:
+    """Every blur strength the settings name: the default and each ``blur:N``."""
+    named = (blur_of_spec(spec) for spec in config.background.specs)
+    return [config.background.blur, *(value for value in named if value is not None)]
 
 
 def _quality_checks(config: Config) -> list[tuple[bool, str]]:

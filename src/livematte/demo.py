@@ -1,6 +1,6 @@
 """``livematte demo``: the whole pipeline on a real person, with no camera and no download.
 
-The clip is made from the astronaut portrait that ships inside scikit-image, moved the way
+The clip is made from NASA's astronaut portrait (shipped in the package), moved the way
 a hand-held webcam moves (slow pan, zoom, slight shake) with sensor noise added, so the
 temporal stage has real work to do.
 """
@@ -11,12 +11,14 @@ import math
 import time
 from collections.abc import Iterator
 from fractions import Fraction
+from importlib.resources import files
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from .config import Config
+from .errors import UserError
 from .frame import Frame
 from .io.open import open_outputs
 from .io.sinks import partial_path
@@ -31,11 +33,20 @@ DEMO_PICTURE = "livematte-demo.png"
 DEMO_FRAMES = 90  # three seconds at 30 fps
 
 
-def astronaut() -> np.ndarray:
-    """The portrait from scikit-image's bundled data (RGB uint8, 512x512), no download."""
-    from skimage import data
+ASTRONAUT = "astronaut.jpg"
 
-    return np.ascontiguousarray(data.astronaut())
+
+def astronaut() -> np.ndarray:
+    """NASA's portrait of Eileen Collins (public domain; scikit-image's ``astronaut``), RGB
+    uint8 512x512, from the package's own copy: no download, no image library beyond OpenCV."""
+    path = Path(str(files("livematte") / "assets" / ASTRONAUT))
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise UserError(
+            f"The demo picture {path} is missing or unreadable; reinstall livematte: "
+            "pip install --force-reinstall livematte."
+        )
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
 class SimulatedWebcam(Source):

@@ -110,13 +110,13 @@ _RULES: tuple[tuple[tuple[str, ...], Callable[[Config, RunFacts], bool], str], .
         "drop it, or add --live (or use -o preview)",
     ),
     (
-        ("control", "no_control", "control_allow_remote"),
+        ("control", "no_control", "control_allow_remote", "no_saved_settings"),
         _file_run,
         "sets up the control page of a live run, and a file run has no page; drop it, or "
         "add --live",
     ),
     (
-        ("control_allow_remote",),
+        ("control_allow_remote", "no_saved_settings"),
         _no_control_page,
         "needs a control page, and this run has none (a file played with --live, or "
         "--no-control); add --control HOST:PORT",

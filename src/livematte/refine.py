@@ -81,6 +81,9 @@ class Refiner:
         np.subtract(weight, 1.0, out=weight)
         np.abs(weight, out=weight)
         np.subtract(1.0, weight, out=weight)
+        # An alpha of exactly 1 (a saturated sigmoid) can come out of the linear resize a
+        # rounding step above 1: a weight of -1e-7, which the root would turn into NaN.
+        np.maximum(weight, 0.0, out=weight)
         if cfg.confidence_power == 0.5:
             np.sqrt(weight, out=weight)  # 20x faster than the general power
         elif cfg.confidence_power != 1.0:

@@ -24,7 +24,9 @@ from .refine import Refiner
 from .scene import SceneCutDetector, thumbnail
 from .temporal import TemporalFilter
 
-STAGE_NAMES = ("decode", "model", "temporal", "refine", "composite", "encode")
+# decode_wait: the reader's time to get each frame from PyAV. FFmpeg decodes on threads of
+# its own, so their work counts there only while the reader waits for it.
+STAGE_NAMES = ("decode_wait", "model", "temporal", "refine", "composite", "encode")
 
 
 class SampleRing:

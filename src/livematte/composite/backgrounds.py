@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import blur_problem
 from ..errors import UserError
 from ..frame import cover_resize
 from ..io.sources import IMAGE_EXTENSIONS, read_image
@@ -181,8 +182,9 @@ def parse_background(spec: str, blur_default: float = 25.0) -> Background:
     match = _BLUR_RE.match(lowered)
     if match:
         strength = float(match.group(1)) if match.group(1) else blur_default
-        if strength <= 0:
-            raise UserError(f"Blur strength in '{spec}' must be above 0, e.g. blur:25.")
+        problem = blur_problem(strength)
+        if problem is not None:
+            raise UserError(f"Background '{spec}': {problem}; e.g. blur:25.")
         return BlurBackground(strength, spec=text)
     match = _COLOUR_RE.match(text) if text.startswith("#") else None
     if match:

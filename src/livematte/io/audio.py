@@ -27,6 +27,10 @@ _AudioEncoder = Literal["libopus", "mp3", "aac"]
 _AUDIO_FALLBACK: dict[str, _AudioEncoder] = {".webm": "libopus", ".avi": "mp3"}
 
 
+def _said(stream: AudioStream) -> str:
+    return stream.codec_context.name.replace("lib", "")
+
+
 class AudioCopier:
     """Copies the input's audio packets into the output, interleaved with the video.
 
@@ -71,6 +75,17 @@ class AudioCopier:
     @property
     def streams(self) -> int:
         return len(self._routes)
+
+    def describe(self) -> str:
+        """What became of the audio, for the run's summary ("1 audio stream copied")."""
+        kinds: dict[str, int] = {}
+        for out_stream, resampler in self._routes.values():
+            done = "copied" if resampler is None else f"re-encoded to {_said(out_stream)}"
+            kinds[done] = kinds.get(done, 0) + 1
+        return ", ".join(
+            f"{count} audio stream{'s' if count > 1 else ''} {done}"
+            for done, count in kinds.items()
+        )
 
     def copy_until(self, seconds: float | None) -> None:
         """Mux audio packets that start before ``seconds`` (None = all that remain)."""

@@ -38,10 +38,24 @@ class OutputNames:
     matte: str = "--alpha-out"
     codec: str = "--codec"
     crf: str = "--crf"
+    # The files a run reads besides its input (never to be overwritten by an output).
+    background: str = "-b"
+    privacy: str = "--privacy-image"
+    model: str = "--model"
+    spec: str = "--model-spec"
 
 
 CLI_NAMES = OutputNames()
-API_NAMES = OutputNames("output", "alpha_out", "output.codec", "output.crf")
+API_NAMES = OutputNames(
+    "output",
+    "alpha_out",
+    "output.codec",
+    "output.crf",
+    "background",
+    "live.privacy_image",
+    "model",
+    "model.spec",
+)
 
 
 def is_transparent(config: Config) -> bool:

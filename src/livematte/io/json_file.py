@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,8 @@ from ..errors import UserError
 def write_json(path: str | Path, data: Any) -> None:
     """Write ``data`` via a temporary name, so a reader never sees half a file."""
     target = Path(path)
-    tmp = target.with_name(f".{target.name}.livematte-partial")
+    # A name of its own: two runs writing one report never write into one partial file.
+    tmp = target.with_name(f".{target.name}.livematte-partial-{uuid.uuid4().hex[:12]}")
     try:
         text = json.dumps(_nan_to_none(data), indent=2, allow_nan=False)
         tmp.write_text(text + "\n", encoding="utf-8")

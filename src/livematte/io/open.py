@@ -22,6 +22,7 @@ from .camera import CameraSource, LiveSource, RealTimeFileSource
 from .codecs import VIDEO_EXTENSIONS
 from .image_files import ImageFileSink, ImageFolderSink
 from .images import IMAGE_EXTENSIONS
+from .locks import OutputLocks, claim_outputs
 from .sinks import NullSink, Sink, close_sinks
 from .sources import ImageFolderSource, ImageSource, Source, VideoFileSource
 from .video_file import VideoFileSink
@@ -70,9 +71,15 @@ def open_source(
     return source
 
 
-def check_distinct_outputs(inputs: Sequence[str], outputs: Mapping[str, str]) -> None:
-    """Refuse an output (flag -> path) that is an input, or that another output also names:
-    livematte never overwrites its input, and no output of a run overwrites another."""
+def check_distinct_outputs(
+    inputs: Sequence[str],
+    outputs: Mapping[str, str],
+    reads: Sequence[tuple[str, str]] = (),
+) -> None:
+    """Refuse an output (flag -> path) that is an input or another file the run reads
+    (``reads``: what it is, e.g. "the background (-b bg.jpg)", and its path), or that
+    another output also names: livematte never overwrites a file it reads, and no output
+    of a run overwrites another."""
     seen: list[tuple[str, str]] = []
     for flag, target in outputs.items():
         if not target or target in DEVICE_OUTPUTS:
@@ -83,6 +90,12 @@ def check_distinct_outputs(inputs: Sequence[str], outputs: Mapping[str, str]) ->
                     f"{_named(flag, target, first=True)} is the input itself; livematte never "
                     "overwrites its input, so choose another name."
                 )
+        for what, path in reads:
+            if path and same_path(path, target):
+                raise UserError(
+                    f"{_named(flag, target, first=True)} is {what}; livematte never "
+                    "overwrites a file it reads, so choose another name."
+                )
         for other_flag, other in seen:
             if same_path(other, target):
                 raise UserError(
@@ -90,6 +103,13 @@ def check_distinct_outputs(inputs: Sequence[str], outputs: Mapping[str, str]) ->
                     "each output needs a name of its own, or one would overwrite the other."
                 )
         seen.append((flag, target))
+
+
+def claim_run_outputs(*targets: str) -> OutputLocks:
+    """Lock the run's file outputs (see livematte.io.locks): another live run writing one
+    is refused now, before any work. Release the locks (a ``with``) when the run ends."""
+    finals = [(t, Path(t)) for t in targets if t and t not in DEVICE_OUTPUTS]
+    return claim_outputs(finals)
 
 
 def _named(label: str, target: str, first: bool = False) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 from ..config import Config
 from ..errors import UserError
 from .codecs import CLI_NAMES, OutputNames, check_codec_fits, is_transparent, is_video_path
+from .images import IMAGE_EXTENSIONS
 from .open import check_distinct_outputs
 from .sinks import check_writable_folder
 
@@ -29,6 +30,7 @@ def check_run_outputs(
     side_files: Mapping[str, str | None] | None = None,
     live: bool = False,
     names: OutputNames = CLI_NAMES,
+    config_file: tuple[str, str | Path | None] = ("--config", None),
 ) -> None:
     """Refuse, in one sentence, any output of this run that could not be written as asked.
 
@@ -36,6 +38,7 @@ def check_run_outputs(
     the command line, or the arguments of the Python API).
     ``side_files`` maps a flag (--stats-json, --json, --plot) to its path (None = not given).
     A live run writes no matte, so its --alpha-out setting is not one of its outputs.
+    ``config_file`` is (its flag or argument, its path): read too, so never an output.
     """
     alpha_out = "" if live else config.output.alpha_out
     if alpha_out == "null":
@@ -44,7 +47,10 @@ def check_run_outputs(
             "folder or a video file."
         )
     sides = {flag: path for flag, path in (side_files or {}).items() if path}
-    check_distinct_outputs(inputs, {names.picture: output, names.matte: alpha_out, **sides})
+    reads = files_read(config, names, live=live)
+    if config_file[1]:
+        reads.append((f"the config file ({config_file[0]} {config_file[1]})", str(config_file[1])))
+    check_distinct_outputs(inputs, {names.picture: output, names.matte: alpha_out, **sides}, reads)
     transparent = is_transparent(config)
     for flag, target, grey in ((names.picture, output, False), (names.matte, alpha_out, True)):
         if target and is_video_path(target):
@@ -62,6 +68,37 @@ def check_run_outputs(
                 f"{which} needs a display, and there is none here; run livematte from a "
                 "desktop session, or drop it (-o vcam or -o null)."
             )
+
+
+def files_read(
+    config: Config, names: OutputNames = CLI_NAMES, *, live: bool = False
+) -> list[tuple[str, str]]:
+    """The files a run with ``config`` reads besides its input, each with what it is (for
+    the sentence): backgrounds (a folder and each picture in it), the privacy picture of
+    a live run, an ONNX model and its description."""
+    reads: list[tuple[str, str]] = []
+    for spec in config.background.specs:
+        path = Path(spec.strip())
+        if path.is_dir():
+            said = f"{names.background} {spec}"
+            reads.append((f"the background folder ({said})", spec))
+            reads += [
+                (f"a picture of the background folder ({said})", str(item))
+                for item in sorted(path.iterdir())
+                if item.suffix.lower() in IMAGE_EXTENSIONS
+            ]
+        elif path.is_file():
+            reads.append((f"the background ({names.background} {spec})", spec))
+    model = config.model
+    named = [
+        (live, "the privacy picture", names.privacy, config.live.privacy_image),
+        (Path(model.name).suffix.lower() == ".onnx", "the model", names.model, model.name),
+        (True, "the model description", names.spec, model.spec),
+    ]
+    reads += [
+        (f"{what} ({flag} {path})", path) for used, what, flag, path in named if used and path
+    ]
+    return reads
 
 
 def check_side_file(flag: str, path: str) -> None:

@@ -9,6 +9,7 @@ the user typed.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,8 +106,10 @@ def close_sinks(sinks: Sequence[Sink | None], keep: bool, complete: bool = True)
 
 
 def partial_path(final: Path) -> Path:
-    """A hidden sibling of ``final`` with the same extension (so formats are guessed alike)."""
-    return final.with_name(f".{final.stem}.livematte-partial{final.suffix}")
+    """A hidden sibling of ``final``, unique to this writer, with the same extension (so
+    formats are guessed alike): two runs never write into one partial file."""
+    token = uuid.uuid4().hex[:12]
+    return final.with_name(f".{final.stem}.livematte-partial-{token}{final.suffix}")
 
 
 def check_writable_folder(path: Path) -> None:

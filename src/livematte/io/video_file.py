@@ -35,7 +35,7 @@ _WRITE_BUFFER = 1 << 18
 
 # AVColorSpace SMPTE170M (BT.601 525, the same matrix as BT.470BG) and AVColorRange MPEG;
 # primaries BT.709 (sRGB's too), transfer IEC 61966-2-1 (sRGB), and 'unspecified'.
-_BT601, _LIMITED_RANGE = 6, 1
+_BT601, _LIMITED_RANGE, _FULL_RANGE = 6, 1, 2
 _BT709, _SRGB, _UNSPECIFIED = 1, 13, 2
 
 
@@ -119,6 +119,7 @@ class VideoFileSink(Sink):
         self._layout = "rgba" if transparent else ("grey" if grey else "rgb")
         self._input_format = {"rgba": "rgba", "grey": "gray", "rgb": "rgb24"}[self._layout]
         self._yuv: np.ndarray | None = None  # reused I420 buffer (from_ndarray copies it)
+        self._frame_tags: dict[str, int] = {}  # colour tags each frame carries (_tag_colour)
         # FFmpeg's own file writer only reports a failed write (a full disk) when the file
         # is closed, after the whole clip was encoded for nothing; through a Python file
         # every write that fails raises at once.
@@ -159,7 +160,7 @@ class VideoFileSink(Sink):
         self._frames = 0
         self._closed = False
         self._next_check = 0.0
-        audio = f", {self._audio.streams} audio stream(s) copied" if self._audio else ""
+        audio = f", {self._audio.describe()}" if self._audio and self._audio.streams else ""
         self.description = f"{self.path} ({self.settings.codec}{audio})"
 
     def accepts(self, fmt: PixelFormat) -> bool:
@@ -188,9 +189,11 @@ class VideoFileSink(Sink):
         converted with BT.601 in limited range (OpenCV's and swscale's conversion); their
         primaries and transfer are the source video's own (never converted), else sRGB's.
         """
-        if not self.settings.pix_fmt.startswith("yuv"):
-            return
         ctx = self._stream.codec_context
+        if not self.settings.pix_fmt.startswith("yuv"):  # grey: a matte, 0 to 255
+            ctx.color_range = _FULL_RANGE
+            self._frame_tags = {"color_range": _FULL_RANGE}
+            return
         colour = fmt.colour if fmt is not None else None
         if fmt is not None and fmt.layout == "i420" and colour is not None:
             ctx.colorspace, ctx.color_range = colour.matrix, colour.range_tag
@@ -198,10 +201,18 @@ class VideoFileSink(Sink):
             ctx.colorspace, ctx.color_range = _BT601, _LIMITED_RANGE
         if colour is None:  # still images and cameras: sRGB
             ctx.color_primaries, ctx.color_trc = _BT709, _SRGB
-            return
-        # A video's own tags; untagged ones are BT.709 video, as players take them.
-        ctx.color_primaries = colour.primaries if colour.primaries != _UNSPECIFIED else _BT709
-        ctx.color_trc = colour.transfer if colour.transfer != _UNSPECIFIED else _BT709
+        else:
+            # A video's own tags; untagged ones are BT.709 video, as players take them.
+            ctx.color_primaries = colour.primaries if colour.primaries != _UNSPECIFIED else _BT709
+            ctx.color_trc = colour.transfer if colour.transfer != _UNSPECIFIED else _BT709
+        # Some encoders (ProRes) write the frame's own tags into the bitstream, which is
+        # what decoders and ffprobe read: each frame carries the same ones.
+        self._frame_tags = {
+            "colorspace": ctx.colorspace,
+            "color_range": ctx.color_range,
+            "color_primaries": ctx.color_primaries,
+            "color_trc": ctx.color_trc,
+        }
 
     def write(self, frame: Frame, image: np.ndarray) -> None:
         if self._pad != (0, 0):
@@ -226,6 +237,8 @@ class VideoFileSink(Sink):
                 vframe = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
         else:
             vframe = av.VideoFrame.from_ndarray(image, format=self._input_format)
+        for name, value in self._frame_tags.items():
+            setattr(vframe, name, value)
         vframe.pts = frame.pts if frame.pts is not None else self._frames
         vframe.time_base = self._time_base
         try:

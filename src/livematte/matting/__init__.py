@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from ..config import ModelConfig
@@ -10,8 +11,10 @@ from .base import Matte, Matter
 
 __all__ = ["Matte", "Matter", "create_matter"]
 
-# The models shipped in the mediapipe wheel: the per-shot choice and pose, then selfie under
-# its names (old ones included; the last two name a variant).
+log = logging.getLogger("livematte")
+
+# The built-in models (ONNX files inside the package): the per-shot choice and pose, then
+# selfie under its names (old ones included; the last two name a variant).
 CHOOSING = ("auto", "pose", "default")
 SELFIE = ("selfie", "mediapipe", "mediapipe-selfie", "mediapipe-general", "mediapipe-landscape")
 BUILT_IN = CHOOSING + SELFIE
@@ -22,18 +25,7 @@ def create_matter(config: ModelConfig) -> Matter:
     "selfie" ("mediapipe" is its old name), "pose" or a .onnx file."""
     name = config.name
     if name in BUILT_IN:
-        from .mediapipe_selfie import MediaPipeSelfie
-
-        refuse_accelerator_options(config)
-        variant = name.split("-", 1)[1] if name in SELFIE[3:] else config.variant
-        selfie = MediaPipeSelfie(variant, threads=config.threads or 1)
-        if name in SELFIE:
-            return selfie
-        from .auto import AutoMatter
-        from .pose import PoseTracker
-
-        tracker = PoseTracker(config.threads or 1)
-        return AutoMatter(selfie, tracker, "pose" if name == "pose" else "auto")
+        return _built_in(config)
     path = Path(name)
     if path.suffix.lower() == ".onnx":
         if not path.is_file():
@@ -54,17 +46,25 @@ def create_matter(config: ModelConfig) -> Matter:
     )
 
 
-def refuse_accelerator_options(config: ModelConfig) -> None:
-    """The built-in model runs on LiteRT's CPU: --device and --precision must not be ignored."""
-    if config.device not in ("auto", "cpu"):
-        raise UserError(
-            f"The built-in model runs on the CPU through LiteRT, so --device {config.device} "
-            f"does not apply to it; to run on {config.device}, give an ONNX model: --model "
-            f"path/to/model.onnx --device {config.device}."
-        )
-    if config.precision != "auto":
-        raise UserError(
-            "The built-in model runs on the CPU through LiteRT in its own precision, so "
-            f"--precision {config.precision} does not apply to it; --precision is for ONNX "
-            "models (--model path/to/model.onnx)."
-        )
+def _built_in(config: ModelConfig) -> Matter:
+    """Selfie, pose or the per-shot choice, every session on the device the user asked for
+    (one thread on the CPU unless told otherwise: the codec needs the other core)."""
+    from .auto import AutoMatter
+    from .pose import PoseTracker
+    from .providers import thread_note
+    from .selfie import Selfie
+
+    name, threads = config.name, config.threads or 1
+    variant = name.split("-", 1)[1] if name in SELFIE[3:] else config.variant
+    selfie = Selfie(variant, threads=threads, device=config.device, precision=config.precision)
+    if name in SELFIE:
+        matter: Matter = selfie
+    else:
+        tracker = PoseTracker((config.device, threads, config.precision))
+        matter = AutoMatter(selfie, tracker, "pose" if name == "pose" else "auto")
+    where = selfie.opened.describe(*thread_note(selfie.device, threads))
+    # The default run on a CPU-only install stays quiet (its summary names the provider); a
+    # device asked for, or an accelerator found, is said at once.
+    quiet = config.device == "auto" and selfie.device == "cpu"
+    log.log(logging.DEBUG if quiet else logging.INFO, "model %s on %s", name, where)
+    return matter

@@ -18,8 +18,8 @@ import numpy as np
 
 from .base import Matte, Matter
 from .choice import POSE, SELFIE, ShotChoice
-from .mediapipe_selfie import MediaPipeSelfie
 from .pose import PoseResult, PoseTracker, work_size
+from .selfie import Selfie
 
 # Frames over which the output moves from one model's matte to the other's.
 BLEND_FRAMES = 6
@@ -32,18 +32,16 @@ MIN_OTHER_AREA = 0.003
 class AutoMatter(Matter):
     """``mode`` "auto" chooses per shot; "pose" uses pose wherever it finds a person."""
 
-    device = "cpu"
-    provider = "LiteRT CPU"
-
     def __init__(
         self,
-        selfie: MediaPipeSelfie,
+        selfie: Selfie,
         tracker: PoseTracker,
         mode: str = "auto",
         probe_every: int = PROBE_EVERY,
         blend_frames: int = BLEND_FRAMES,
     ) -> None:
         self.selfie, self.tracker, self.mode = selfie, tracker, mode
+        self.device, self.provider = selfie.device, selfie.provider
         self.chooser = ShotChoice() if mode == "auto" else ShotChoice(math.inf, math.inf)
         self.probe_every = max(1, probe_every)
         self.step = 1.0 / max(1, blend_frames)
@@ -61,7 +59,11 @@ class AutoMatter(Matter):
 
     @property
     def name(self) -> str:  # type: ignore[override]  # computed: it names the shot's choice
-        return f"{self.mode} ({self.choice})" if self.mode == "auto" else "pose"
+        """``pose``, or under ``auto`` the model the shot uses, named as ``--model`` names
+        it when chosen by hand: ``auto: pose``, ``auto: selfie (landscape)``."""
+        if self.mode != "auto":
+            return "pose"
+        return f"auto: {self.selfie.name if self.choice == SELFIE else 'pose'}"
 
     def input_size(self, width: int, height: int) -> tuple[int, int]:
         if self.chooser.choice != POSE and self.weight == 0.0:

@@ -36,6 +36,7 @@ from .providers import (
     check_precision,
     exported_precision,
     open_session,
+    thread_note,
 )
 
 log = logging.getLogger("livematte")
@@ -261,9 +262,8 @@ def load_onnx_matter(
     matter.precision = "fp16" if "fp16" in (precision, exported_precision(spec.dtype)) else "fp32"
     _warm_up(matter)
     details = ["fp16"] if matter.precision == "fp16" else []
-    if opened.device in ("cpu", "openvino"):
-        threads_used = session.get_session_options().intra_op_num_threads
-        details.append(f"{threads_used} thread{'s' if threads_used != 1 else ''}")
+    threads_used = session.get_session_options().intra_op_num_threads
+    details += thread_note(opened.device, threads_used)
     matter.info = matter.info_line(*details)
     log.info("%s", matter.info)
     return matter

@@ -1,13 +1,13 @@
 """Full-body person mattes from MediaPipe's pose models (BlazePose GHUM), run through LiteRT.
 
-Where the files come from: the installed ``mediapipe==0.10.21`` wheel ships both, found by
-path without importing mediapipe (see :func:`~.mediapipe_selfie.wheel_file`):
+Both models come from MediaPipe (``mediapipe==0.10.21``'s wheel) as ONNX files inside the
+package (see ``livematte/models/MODELS.md``), run by onnxruntime on the run's device:
 
-- ``mediapipe/modules/pose_detection/pose_detection.tflite``: the person detector, input
+- ``pose_detection.onnx``: the person detector, input
   224x224 RGB in [-1, 1] (the frame letterboxed), output 2254 SSD boxes with 4 keypoints
   each (hip centre, a point on the circle around the whole body, the same pair for the
   upper body) and their scores;
-- ``mediapipe/modules/pose_landmark/pose_landmark_full.tflite``: the landmark model, input a
+- ``pose_landmark_full.onnx``: the landmark model, input a
   256x256 RGB crop in [0, 1] of a rotated square around the body, output 39 landmarks
   (x, y, z, visibility, presence; 33 body points then the hip centre and body-circle point
   the next frame's crop is made from), the pose presence score, and a 256x256 person
@@ -28,12 +28,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
 
-from .mediapipe_selfie import quiet_native_stderr, wheel_file
+from .builtin import BuiltinNet
+from .providers import OpenedSession
 
 DETECTOR_SIZE = 224
 LANDMARK_SIZE = 256
@@ -51,9 +51,8 @@ MAX_PEOPLE = 2
 # A further person is followed only at this share of the largest one's body size or more.
 MIN_RELATIVE_SIZE = 0.5
 REDETECT_EVERY = 30
-# (folder under mediapipe/modules, file) of the two models in the wheel.
-DETECTOR_FILE = ("pose_detection", "pose_detection.tflite")
-LANDMARK_FILE = ("pose_landmark", "pose_landmark_full.tflite")
+DETECTOR_FILE = "pose_detection.onnx"
+LANDMARK_FILE = "pose_landmark_full.onnx"
 # Long side of the frame the pose alpha is made at (the caller's work copy).
 WORK_LONG_SIDE = 512
 
@@ -128,38 +127,26 @@ class PoseResult:
     scale: float
 
 
-def model_files() -> list[Path]:
-    """Paths of the detector and landmark models in the installed wheel (UserError if not)."""
-    return [wheel_file(*DETECTOR_FILE), wheel_file(*LANDMARK_FILE)]
+def model_files() -> list[str]:
+    """The detector's and the landmark model's files under livematte/models."""
+    return [DETECTOR_FILE, LANDMARK_FILE]
 
 
-def _interpreter(module: str, filename: str, threads: int):  # noqa: ANN202 (LiteRT type)
-    from ai_edge_litert.interpreter import Interpreter
-
-    with quiet_native_stderr():
-        interpreter = Interpreter(model_path=str(wheel_file(module, filename)), num_threads=threads)
-        interpreter.allocate_tensors()
-    return interpreter
-
-
-def _outputs_by_shape(interpreter) -> dict[tuple[int, ...], int]:  # noqa: ANN001
-    return {tuple(d["shape"]): d["index"] for d in interpreter.get_output_details()}
+# Where each session runs: (device, threads, precision), as the run chose them.
+NetOptions = tuple[str, "int | None", str]
+CPU_ONE_THREAD: NetOptions = ("auto", 1, "auto")
 
 
 class PoseDetector:
     """The person detector: frame in, each person's box keypoints (4, 2) in frame pixels and
     score, best first (at most MAX_PEOPLE)."""
 
-    def __init__(self, threads: int = 1) -> None:
-        self._net = _interpreter(*DETECTOR_FILE, threads)
-        (inp,) = self._net.get_input_details()
-        outs = _outputs_by_shape(self._net)
-        self._in = inp["index"]
-        self._boxes = outs[(1, 2254, 12)]
-        self._scores = outs[(1, 2254, 1)]
+    def __init__(self, options: NetOptions = CPU_ONE_THREAD) -> None:
+        self._net = BuiltinNet(DETECTOR_FILE, *options)
+        self._boxes = self._net.output_index((1, 2254, 12))
+        self._scores = self._net.output_index((1, 2254, 1))
         self._anchors = ssd_anchors()
         self._canvas = np.zeros((DETECTOR_SIZE, DETECTOR_SIZE, 3), np.uint8)
-        self._input = np.empty((1, DETECTOR_SIZE, DETECTOR_SIZE, 3), np.float32)
 
     def detect(self, rgb: np.ndarray) -> list[tuple[np.ndarray, float]]:
         height, width = rgb.shape[:2]
@@ -171,13 +158,13 @@ class PoseDetector:
         cv2.resize(
             rgb, (w, h), dst=self._canvas[y0 : y0 + h, x0 : x0 + w], interpolation=cv2.INTER_AREA
         )
-        np.multiply(self._canvas, np.float32(2.0 / 255.0), out=self._input[0], casting="unsafe")
-        np.subtract(self._input, np.float32(1.0), out=self._input)
-        self._net.set_tensor(self._in, self._input)
-        self._net.invoke()
-        raw = self._net.get_tensor(self._boxes)[0]
+        tensor = self._net.input
+        np.multiply(self._canvas, np.float32(2.0 / 255.0), out=tensor[0], casting="unsafe")
+        np.subtract(tensor, np.float32(1.0), out=tensor)
+        outputs = self._net.run()
+        raw = outputs[self._boxes][0]
         # The graph clips at 100; past 80 the sigmoid is 0 or 1 in float32 anyway.
-        logits = np.clip(self._net.get_tensor(self._scores)[0, :, 0], -80.0, 80.0)
+        logits = np.clip(outputs[self._scores][0, :, 0], -80.0, 80.0)
         scores = 1.0 / (1.0 + np.exp(-logits))
         keep = np.flatnonzero(scores >= _MIN_SCORE)
         if keep.size == 0:
@@ -212,17 +199,13 @@ class PoseTracker:
     """Detector when nobody is tracked, then the landmark model on a region that follows the
     person from frame to frame (MediaPipe's pose graph, see the module docstring)."""
 
-    def __init__(self, threads: int = 1) -> None:
-        self.detector = PoseDetector(threads)
-        self._net = _interpreter(*LANDMARK_FILE, threads)
-        (inp,) = self._net.get_input_details()
-        outs = _outputs_by_shape(self._net)
-        self._in = inp["index"]
-        self._landmarks = outs[(1, 195)]
-        self._presence = outs[(1, 1)]
-        self._segmentation = outs[(1, LANDMARK_SIZE, LANDMARK_SIZE, 1)]
+    def __init__(self, options: NetOptions = CPU_ONE_THREAD) -> None:
+        self.detector = PoseDetector(options)
+        self._net = BuiltinNet(LANDMARK_FILE, *options)
+        self._landmarks = self._net.output_index((1, 195))
+        self._presence = self._net.output_index((1, 1))
+        self._segmentation = self._net.output_index((1, LANDMARK_SIZE, LANDMARK_SIZE, 1))
         self._crop = np.empty((LANDMARK_SIZE, LANDMARK_SIZE, 3), np.uint8)
-        self._input = np.empty((1, LANDMARK_SIZE, LANDMARK_SIZE, 3), np.float32)
         self._seg = np.empty((LANDMARK_SIZE, LANDMARK_SIZE, 2), np.float32)
         self._seg[:, :, 1] = 1.0  # second channel: where the crop lies, once warped
         self._warped: list[np.ndarray] = []  # one (h, w, 2) buffer per person followed
@@ -232,6 +215,11 @@ class PoseTracker:
         self._size = (0, 0)  # (width, height) of the frame the regions are in
         self._empty_frames = 0  # frames in a row with nobody followed
         self._next_slot = 0  # first warp buffer this frame's results do not hold
+
+    @property
+    def opened(self) -> OpenedSession:
+        """The landmark model's session: where the pose models run and why."""
+        return self._net.opened
 
     def reset(self) -> None:
         self.rois = []
@@ -374,17 +362,16 @@ class PoseTracker:
             flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
             borderMode=cv2.BORDER_REPLICATE,
         )
-        np.multiply(self._crop, np.float32(1.0 / 255.0), out=self._input[0], casting="unsafe")
-        self._net.set_tensor(self._in, self._input)
-        self._net.invoke()
-        presence = float(self._net.get_tensor(self._presence)[0, 0])
+        np.multiply(self._crop, np.float32(1.0 / 255.0), out=self._net.input[0], casting="unsafe")
+        outputs = self._net.run()
+        presence = float(outputs[self._presence][0, 0])
         if presence < _PRESENCE:
             return None
-        raw = self._net.get_tensor(self._landmarks)[0].reshape(39, 5)
+        raw = outputs[self._landmarks][0].reshape(39, 5)
         # Crop pixels (continuous, 0..256) to frame pixels through the same matrix.
         crop_xy = raw[:, :2] - 0.5
         landmarks = crop_xy @ matrix[:, :2].T + matrix[:, 2] + 0.5
-        logits = self._net.get_tensor(self._segmentation)[0, :, :, 0]
+        logits = outputs[self._segmentation][0, :, :, 0]
         seg = self._seg[:, :, 0]
         np.clip(logits, -80.0, 80.0, out=seg)  # sigmoid, without float32 overflow
         np.negative(seg, out=seg)

@@ -84,6 +84,13 @@ def default_threads(cores: int | None = None) -> int:
     return max(1, min(cores - 1, 8))
 
 
+def thread_note(device: str, threads: int) -> list[str]:
+    """``["1 thread"]`` where onnxruntime's thread count applies (CPU and OpenVINO)."""
+    if device not in ("cpu", "openvino"):
+        return []
+    return [f"{threads} thread{'s' if threads != 1 else ''}"]
+
+
 def session_options(ort: ModuleType, threads: int | None) -> Any:
     """Options for a latency-bound, one-frame-at-a-time session."""
     options = ort.SessionOptions()

@@ -19,8 +19,19 @@ from pathlib import Path
 from ..config import Config, config_for_call
 from ..errors import UserError
 from ..io.json_file import write_json
+from ..io.locks import OutputLocks, claim_outputs
+from ..io.open import check_distinct_outputs
+from ..io.output_checks import files_read
 from ..io.sources import VideoFileSource
-from .clip import DONE, FAILED, SKIPPED, STOPPED, ClipResult, remove_stale_attempts
+from .clip import (
+    ALREADY_DONE,
+    DONE,
+    FAILED,
+    NOT_A_VIDEO,
+    STOPPED,
+    ClipResult,
+    remove_stale_attempts,
+)
 from .executors import (
     CLIP_CPUS,
     check_ray_reachable,
@@ -32,7 +43,7 @@ from .executors import (
 )
 from .interrupt import StopRequest
 from .journal import JOURNAL_NAME, Journal
-from .manifest import ClipJob, ClipPlan, check_ext, plan_clips
+from .manifest import ClipJob, ClipPlan, check_ext, given_name, plan_clips
 from .progress import Progress
 
 
@@ -54,7 +65,7 @@ class BatchReport:
 
     @property
     def exit_code(self) -> int:
-        """0 all done or skipped, 1 a clip failed, 130 stopped by the user."""
+        """0 all done (now or before), 1 a clip failed, 130 stopped by the user."""
         if self.interrupted:
             return 130
         return 1 if self.count(FAILED) else 0
@@ -111,55 +122,68 @@ def process_batch(
     if not plan.jobs:
         raise UserError("No video clips among the inputs; give video files or folders of them.")
     if report:
-        check_report_path(Path(report), plan, outdir, manifest)
-    started = time.perf_counter()
-    journal = Journal(outdir)
-    results: dict[int, ClipResult] = {}
-    todo: list[ClipJob] = []
-    for index, job in enumerate(plan.jobs):
-        entry = journal.finished(job)
-        if entry is None:
-            todo.append(job)
-        else:
-            results[index] = ClipResult(
-                str(job.input), str(job.output), SKIPPED, int(entry.get("frames", 0))
-            )
-    quiet = config.quiet
-    _note(quiet, None, f"{len(todo)} clip(s) to process, {len(results)} already finished.")
-    for job in todo:
-        job.frames = _frame_count(job.input)
-    bar = BatchProgress(todo, enabled=show_progress and not quiet)
-    order = {id(job): plan.jobs.index(job) for job in todo}
-    by_output = {str(job.output): job for job in todo}
-    batch = BatchReport()
-    with stop or StopRequest() as stop_request:
-        for result in _execute(todo, jobs, ray, clip_cpus, stop_request, config.debug):
-            job = by_output[result.output]
-            if result.status == DONE:
-                journal.record(job, result.frames, result.seconds)
-                remove_stale_attempts(job.output)
-            results[order[id(job)]] = result
-            _note(quiet, bar, _clip_line(result))
-            bar.finish(result)
-        batch.interrupted = stop_request.requested
-    bar.close()
-    batch.results = [results[i] for i in sorted(results)]
-    batch.results += [
-        ClipResult(str(p.resolve()), "", SKIPPED, error="not a video file") for p in plan.not_videos
-    ]
-    batch.not_videos = len(plan.not_videos)
-    batch.seconds = time.perf_counter() - started
-    if report:
-        write_json(report, batch.to_list())
-    _note(quiet, None, summary(batch))
-    return batch
+        check_report_path(Path(report), plan, outdir, manifest, config_file)
+    with claim_outdir(outdir):
+        started = time.perf_counter()
+        journal = Journal(outdir)
+        results: dict[int, ClipResult] = {}
+        todo: list[ClipJob] = []
+        for index, job in enumerate(plan.jobs):
+            entry = journal.finished(job)
+            if entry is None:
+                todo.append(job)
+            else:
+                results[index] = ClipResult(
+                    job.name, str(job.output), ALREADY_DONE, int(entry.get("frames", 0))
+                )
+        quiet = config.quiet
+        _note(quiet, None, f"{len(todo)} clip(s) to process, {len(results)} already finished.")
+        for job in todo:
+            job.frames = _frame_count(job.input)
+        bar = BatchProgress(todo, enabled=show_progress and not quiet)
+        order = {id(job): plan.jobs.index(job) for job in todo}
+        by_output = {str(job.output): job for job in todo}
+        batch = BatchReport()
+        with stop or StopRequest() as stop_request:
+            for result in _execute(todo, jobs, ray, clip_cpus, stop_request, config.debug):
+                job = by_output[result.output]
+                if result.status == DONE:
+                    journal.record(job, result.frames, result.seconds)
+                    remove_stale_attempts(job.output)
+                results[order[id(job)]] = result
+                _note(quiet, bar, _clip_line(result))
+                bar.finish(result)
+            batch.interrupted = stop_request.requested
+        bar.close()
+        batch.results = [results[i] for i in sorted(results)]
+        batch.results += [
+            ClipResult(given_name(p), "", NOT_A_VIDEO, error="not a video file")
+            for p in plan.not_videos
+        ]
+        batch.not_videos = len(plan.not_videos)
+        batch.seconds = time.perf_counter() - started
+        if report:
+            write_json(report, batch.to_list())
+        _note(quiet, None, summary(batch))
+        return batch
+
+
+def claim_outdir(outdir: Path) -> OutputLocks:
+    """One batch at a time in an output folder: a second is refused before any work (each
+    clip's own output is locked too, by the process that writes it)."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    return claim_outputs([(f"the batch output folder {outdir}", outdir / JOURNAL_NAME)])
 
 
 def check_report_path(
-    report: Path, plan: ClipPlan, outdir: Path, manifest: str | Path | None
+    report: Path,
+    plan: ClipPlan,
+    outdir: Path,
+    manifest: str | Path | None,
+    config_file: str | Path | None = None,
 ) -> None:
     """Refuse a --report that would overwrite a file of the batch: an input, an output,
-    the manifest or the journal (checked before any clip starts)."""
+    the manifest, the journal or a file a clip reads (checked before any clip starts)."""
     taken = {job.input.resolve() for job in plan.jobs} | {p.resolve() for p in plan.not_videos}
     taken |= {job.output.resolve() for job in plan.jobs} | {(outdir / JOURNAL_NAME).resolve()}
     if manifest:
@@ -169,6 +193,10 @@ def check_report_path(
             f"--report {report} would overwrite a file of the batch (an input, an output or "
             "the manifest) or is a folder; name a new .json file for the report."
         )
+    reads = {read for job in plan.jobs for read in files_read(job.config)}
+    if config_file:
+        reads.add((f"the config file (config_file {config_file})", str(config_file)))
+    check_distinct_outputs([], {"--report": str(report)}, sorted(reads))
 
 
 def check_batch_arguments(jobs: object, ray: object, clip_cpus: object, ext: object = None) -> None:
@@ -243,17 +271,13 @@ def _clip_line(result: ClipResult) -> str:
 
 
 def summary(batch: BatchReport) -> str:
-    not_videos = batch.not_videos
     counts = ", ".join(
-        f"{batch.count(s) - (not_videos if s == SKIPPED else 0)} {s}"
-        for s in (DONE, SKIPPED, FAILED, STOPPED)
+        f"{batch.count(s)} {s}" for s in (DONE, ALREADY_DONE, FAILED, STOPPED, NOT_A_VIDEO)
     )
     minutes = batch.seconds / 60.0
     rate = batch.count(DONE) / minutes if minutes > 0 else 0.0
-    others = f"; {not_videos} file(s) that are not videos skipped" if not_videos else ""
     return (
-        f"batch: {counts}{others}; {batch.frames} frames in {batch.seconds:.1f} s "
-        f"({rate:.1f} clips/min)."
+        f"batch: {counts}; {batch.frames} frames in {batch.seconds:.1f} s ({rate:.1f} clips/min)."
     )
 
 

@@ -18,10 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UserError
+from ..io.open import claim_run_outputs
 from .interrupt import StopRequest
 from .manifest import ClipJob
 
-DONE, SKIPPED, FAILED, STOPPED = "done", "skipped", "failed", "stopped"
+DONE, FAILED, STOPPED = "done", "failed", "stopped"
+# Not processed in this run: finished by an earlier run (the journal says so), or a file
+# in an input folder that is not a video.
+ALREADY_DONE, NOT_A_VIDEO = "already done", "not a video"
 
 # Failures of the machine rather than of the clip: worth another attempt elsewhere.
 SYSTEM_ERRORS: tuple[type[BaseException], ...] = (MemoryError, ConnectionError)
@@ -75,17 +79,18 @@ def run_clip(job: ClipJob, stop: StopRequest | None = None) -> ClipResult:
     """
     from .offline import process_video  # the model stack loads in workers only
 
-    result = ClipResult(str(job.input), str(job.output), FAILED)
+    result = ClipResult(job.name, str(job.output), FAILED)
     started = time.perf_counter()
     attempt = attempt_path(job.output)
     try:
         job.output.parent.mkdir(parents=True, exist_ok=True)
-        report = process_video(job.input, attempt, config=job.config, stop=stop)
-        if report.interrupted:
-            result.status = STOPPED
-        else:
-            os.replace(attempt, job.output)
-            result.status, result.frames = DONE, report.frames
+        with claim_run_outputs(str(job.output)):  # no other live run writes this clip
+            report = process_video(job.input, attempt, config=job.config, stop=stop)
+            if report.interrupted:
+                result.status = STOPPED
+            else:
+                os.replace(attempt, job.output)
+                result.status, result.frames = DONE, report.frames
     except SYSTEM_ERRORS:
         raise
     except UserError as exc:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from ..composite import Background, BlurBackground, ColourBackground, Compositor
+from ..config import BLUR_RANGE, blur_problem
 from ..io.partials import add_abort_hook, remove_abort_hook
 
 log = logging.getLogger("livematte")
@@ -27,7 +28,6 @@ MODES = ("image", "blur", "colour", "passthrough")
 # The colour mode's default: a chroma-key green OBS keys out well.
 DEFAULT_COLOUR = (0, 177, 64)
 BLUR_STEP = 1.25
-BLUR_RANGE = (2.0, 200.0)
 KEY_HELP = "keys: b background, m mode, +/- blur, p privacy, q quit"
 # What apply() takes, in the order it applies them (a background after the blur it may set).
 CHANGE_KEYS = ("blur", "colour", "background", "mode", "privacy")
@@ -122,8 +122,9 @@ class LiveControls:
         if key == "blur":
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ValueError(f"blur must be a number, not {value!r}")
-            if not BLUR_RANGE[0] <= value <= BLUR_RANGE[1]:
-                raise ValueError(f"blur must be between {BLUR_RANGE[0]:g} and {BLUR_RANGE[1]:g}")
+            problem = blur_problem(value)
+            if problem is not None:
+                raise ValueError(problem)
             return lambda: self._set_blur(float(value))
         if key == "privacy":
             if not isinstance(value, bool):
@@ -214,6 +215,7 @@ class LiveControls:
                 "index": self.index,
                 "mode": self.mode,
                 "blur": round(self.blur.strength, 2),
+                "blur_range": list(BLUR_RANGE),
                 "colour": self.colour.spec,
                 "privacy": self.privacy,
             }

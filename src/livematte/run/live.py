@@ -34,7 +34,13 @@ from ..frame import Frame, cover_resize
 from ..io.camera import LiveSource
 from ..io.images import read_image
 from ..io.json_file import write_json
-from ..io.open import Outputs, is_camera_spec, open_live_outputs, open_source
+from ..io.open import (
+    Outputs,
+    claim_run_outputs,
+    is_camera_spec,
+    open_live_outputs,
+    open_source,
+)
 from ..io.sinks import Sink
 from ..io.vcam import VirtualCameraSink
 from ..stages import MatteOutput, Stages
@@ -338,7 +344,7 @@ def run_live(
     """
     validate(config)
     live = config.live
-    opened: list[Any] = []
+    opened: list[Any] = [claim_run_outputs(output)]
     outputs = Outputs()
     keep = False
     try:

@@ -23,6 +23,8 @@ from ..composite import parse_backgrounds
 from ..config import Config, set_value, setting_type, validate
 from ..errors import UserError
 from ..io.codecs import VIDEO_EXTENSIONS
+from ..io.open import check_distinct_outputs
+from ..io.output_checks import files_read
 from ..io.video_file import choose_video_settings
 
 OUTPUT_EXTENSIONS = ("mp4", "mkv", "mov", "webm")
@@ -40,9 +42,12 @@ class ClipJob:
     config: Config
     settings: str = ""  # hash of what shapes the output (see settings_hash)
     frames: int = 0  # the container's frame count, for the progress bar (0 = unknown)
+    # The input as the user named it (absolute, symlinks kept): what progress and report say.
+    name: str = ""
 
     def __post_init__(self) -> None:
         self.settings = self.settings or settings_hash(self.config, self.output)
+        self.name = self.name or str(self.input)
 
 
 @dataclass
@@ -104,10 +109,12 @@ def plan_clips(
         found.extend(_discover(spec, outdir, recursive, plan.not_videos))
     rows = read_manifest(Path(manifest)) if manifest else []
     by_input = {path.resolve(): relative for path, relative in found}
+    names = {path.resolve(): given_name(path) for path, _ in reversed(found)}
     for listed in rows:
         if not listed.input.is_file():
             raise UserError(f"{listed.where}: input {listed.input} does not exist; fix that line.")
         by_input.setdefault(listed.input.resolve(), Path(listed.input.stem))
+        names.setdefault(listed.input.resolve(), given_name(listed.input))
     settings = {row.input.resolve(): row for row in rows}
     claimed: dict[Path, Path] = {}
     backgrounds = BackgroundCheck()
@@ -123,6 +130,7 @@ def plan_clips(
         if row is not None and row.output:
             output = outdir / row.output
         _check_output(output, outdir, source, row)
+        _check_not_read(output, clip_config, row)
         _check_alpha(output, clip_config, ext, row)
         key = output.resolve()
         if key in claimed:
@@ -133,8 +141,14 @@ def plan_clips(
         if key == source:
             raise UserError(f"Output {output} is the input itself; choose another -o folder.")
         claimed[key] = source
-        plan.jobs.append(ClipJob(source, output, clip_config))
+        plan.jobs.append(ClipJob(source, output, clip_config, name=names[source]))
     return plan
+
+
+def given_name(path: Path) -> str:
+    """``path`` as the user named it, made absolute without following symlinks (a clip
+    linked from a store of hashed names keeps the name the user knows)."""
+    return str(path.absolute())
 
 
 def check_outdir(inputs: list[Path], outdir: Path) -> None:
@@ -166,6 +180,16 @@ def _check_output(output: Path, outdir: Path, source: Path, row: ManifestRow | N
             f"{where}Output {output} lies outside the output folder {outdir}; give a path "
             "inside it."
         )
+
+
+def _check_not_read(output: Path, config: Config, row: ManifestRow | None) -> None:
+    """An output is none of the files its clip reads (a background video in OUTDIR, say)."""
+    try:
+        check_distinct_outputs([], {"output": str(output)}, files_read(config))
+    except UserError as exc:
+        if row is None:
+            raise
+        raise UserError(f"{row.where}: {exc}") from None
 
 
 def _check_alpha(output: Path, config: Config, ext: str | None, row: ManifestRow | None) -> None:

@@ -28,6 +28,7 @@ from ..frame import Frame
 from ..io.codecs import API_NAMES
 from ..io.open import (
     Outputs,
+    claim_run_outputs,
     open_outputs,
     open_source,
     writes_pictures,
@@ -105,20 +106,27 @@ def process_video(
         config.output.alpha_out = str(alpha_out)
     validate(config)
     input_spec, output_spec = str(input), str(output)
-    check_run_outputs([input_spec], output_spec, config, names=API_NAMES)
-    source = open_source(input_spec, same_size=not writes_pictures(output_spec))
-    try:
-        stages = Stages(config)
+    check_run_outputs(
+        [input_spec],
+        output_spec,
+        config,
+        names=API_NAMES,
+        config_file=("config_file", config_file),
+    )
+    with claim_run_outputs(output_spec, config.output.alpha_out):
+        source = open_source(input_spec, same_size=not writes_pictures(output_spec))
         try:
-            outputs = open_outputs(
-                input_spec, output_spec, source, config, transparent=stages.transparent
-            )
-            with stop or StopRequest() as stop_request:
-                return run_offline(source, stages, outputs, config, stop_request, show_progress)
+            stages = Stages(config)
+            try:
+                outputs = open_outputs(
+                    input_spec, output_spec, source, config, transparent=stages.transparent
+                )
+                with stop or StopRequest() as stop_request:
+                    return run_offline(source, stages, outputs, config, stop_request, show_progress)
+            finally:
+                stages.close()
         finally:
-            stages.close()
-    finally:
-        source.close()
+            source.close()
 
 
 def run_offline(
@@ -291,7 +299,7 @@ def _read_frames(
                 frame = next(iterator)
             except StopIteration:
                 break
-            stages.timer.add("decode", (time.perf_counter() - start) * 1000.0)
+            stages.timer.add("decode_wait", (time.perf_counter() - start) * 1000.0)
             _hand_over(worker, frames, frame)
     finally:
         close = getattr(iterator, "close", None)

@@ -10,7 +10,7 @@ from typing import Any
 from ..errors import UserError
 from ..run.controls import CHANGE_KEYS
 from .guards import is_loopback
-from .settings import load_settings, settings_path, uploads_folder
+from .settings import SavedSettings, load_settings, settings_path, uploads_folder
 from .stream import MjpegSink
 from .uploads import open_background, saved_uploads
 
@@ -49,15 +49,19 @@ def control_address(
     return host, int(port_text), False
 
 
-def restore(controls: Any, saved: dict[str, Any]) -> None:
+def restore(controls: Any, saved: dict[str, Any]) -> list[str]:
     """Apply saved settings one by one (in apply's order), skipping any that no longer fit
-    (a background file that was not given this time)."""
+    (a background file that was not given this time); the keys restored."""
+    restored = []
     for key in CHANGE_KEYS:
         if key in saved:
             try:
                 controls.apply({key: saved[key]})
             except ValueError as exc:
                 log.warning("the saved page setting %s was not restored (%s)", key, exc)
+            else:
+                restored.append(key)
+    return restored
 
 
 def start_control(
@@ -84,7 +88,16 @@ def start_control(
             controls.add_background(open_background(path))
         except UserError as exc:
             log.warning("skipping the uploaded background %s: %s", path.name, exc)
-    restore(controls, load_settings(settings, flags_given))
+    saved = SavedSettings(settings, enabled=live.saved_settings)
+    if saved.enabled:
+        saved.restored = restore(controls, load_settings(settings, flags_given))
+        if saved.restored:
+            log.info(
+                "control page: restored %s from %s (--no-saved-settings or the page's "
+                "'forget saved settings' to drop them)",
+                ", ".join(saved.restored),
+                settings,
+            )
     stream = MjpegSink()
     outputs.append(stream)
     host, port, fallback = address
@@ -96,11 +109,11 @@ def start_control(
         port=port,
         allow_remote=live.control_allow_remote,
         uploads=uploads,
-        settings=settings,
+        saved=saved,
         fallback=fallback,
     )
     try:
-        url = server.start()
+        server.start()
     except BaseException:
         stream.close()
         raise
@@ -110,5 +123,8 @@ def start_control(
             "your camera, and the traffic is not encrypted",
             host,
         )
-    print(f"livematte: control page {url}", file=sys.stderr, flush=True)
+    first, *others = server.urls()
+    print(f"livematte: control page {first}", file=sys.stderr, flush=True)
+    for url in others:
+        print(f"livematte: control page from other machines: {url}", file=sys.stderr, flush=True)
     return server

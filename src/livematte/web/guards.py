@@ -18,6 +18,9 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 COOKIE = "livematte_token_{port}"
 # Changes (state, uploads) need the Origin checks; reading needs the token only.
 CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Served without the token (still on an allowed Host): a browser asks for the icon on its
+# own, and the icon tells nothing about the run.
+PUBLIC_PATHS = frozenset({"/favicon.ico"})
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -62,6 +65,8 @@ class Guard:
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if not self.allowed_host(request.headers.get("Host")):
             raise _refuse(403, "this page answers on 127.0.0.1, localhost or [::1] only")
+        if request.path in PUBLIC_PATHS and request.method == "GET":
+            return await handler(request)
         token = self.presented(request)
         if token is None:
             raise _refuse(401, "open the URL livematte printed; it carries the page's token")

@@ -25,8 +25,10 @@ from aiohttp import web
 
 from ..errors import UserError
 from ..run.controls import LiveControls
+from .addresses import openable_hosts
+from .favicon import FAVICON
 from .guards import Guard
-from .settings import save_settings
+from .settings import SavedSettings, forget_settings, save_settings, settings_path
 from .stream import MjpegSink
 from .thumbs import Thumbnails
 from .uploads import MAX_UPLOAD_BYTES, accept_upload
@@ -51,6 +53,7 @@ class ControlServer:
         allow_remote: bool = False,
         uploads: Path,
         settings: Path | None = None,
+        saved: SavedSettings | None = None,
         fallback: bool = True,
     ) -> None:
         self.controls = controls
@@ -58,7 +61,9 @@ class ControlServer:
         self.stats = stats
         self.host, self.port, self.fallback = host, port, fallback
         self.uploads = uploads
-        self.settings = settings
+        # Where the page saves its choices, whether it may (--no-saved-settings: neither
+        # read nor written) and what this run restored from there.
+        self.saved = saved or SavedSettings(settings or settings_path(), enabled=True)
         self.token = secrets.token_urlsafe(24)
         self.guard = Guard(self.token, allow_any_host=allow_remote)
         self.thumbnails = Thumbnails()
@@ -75,8 +80,14 @@ class ControlServer:
 
     @property
     def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}/?token={self.token}"
+        return self.urls()[0]
+
+    def urls(self) -> list[str]:
+        """The page's URLs a browser can open (an any-address names this machine's own)."""
+        return [
+            f"http://{f'[{host}]' if ':' in host else host}:{self.port}/?token={self.token}"
+            for host in openable_hosts(self.host)
+        ]
 
     def start(self) -> str:
         """Bind and serve on a thread; the URL (with the token) once it listens."""
@@ -125,10 +136,12 @@ class ControlServer:
         app.add_routes(
             [
                 web.get("/", self._page),
+                web.get("/favicon.ico", self._favicon),
                 web.get("/stream.mjpg", self._stream),
                 web.get("/snapshot.jpg", self._snapshot),
                 web.get("/api/state", self._get_state),
                 web.post("/api/state", self._post_state),
+                web.delete("/api/settings", self._forget_settings),
                 web.post("/api/backgrounds", self._upload),
                 web.get("/api/backgrounds/{index}/thumb.jpg", self._thumb),
             ]
@@ -195,8 +208,19 @@ class ControlServer:
             },
         )
 
+    async def _favicon(self, request: web.Request) -> web.Response:
+        return web.Response(
+            body=FAVICON,
+            content_type="image/x-icon",
+            headers={"Cache-Control": "max-age=86400"},
+        )
+
+    @property
+    def settings(self) -> Path:
+        return self.saved.path
+
     def state(self) -> dict[str, Any]:
-        return {**self.controls.state(), "stats": self.stats()}
+        return {**self.controls.state(), "stats": self.stats(), "saved": self.saved.to_dict()}
 
     async def _get_state(self, request: web.Request) -> web.Response:
         return _json(self.state())
@@ -221,10 +245,25 @@ class ControlServer:
         return _json({**self.state(), "message": message})
 
     def _save(self) -> None:
+        if not self.saved.enabled:
+            return
         try:
-            save_settings(self.controls.state(), self.settings)
+            save_settings(self.controls.state(), self.saved.path)
         except OSError as exc:
             log.warning("control page: settings not saved (%s)", exc)
+
+    async def _forget_settings(self, request: web.Request) -> web.Response:
+        """Delete the saved choices (what shows now stays; the next change saves again)."""
+        if not self.saved.enabled:
+            return _json(
+                {"error": "this run leaves saved settings alone (--no-saved-settings)"}, 409
+            )
+        try:
+            forget_settings(self.saved.path)
+        except OSError as exc:
+            return _json({"error": f"the saved settings could not be deleted ({exc})"}, 500)
+        self.saved.restored = []
+        return _json({**self.state(), "message": f"forgot the saved settings ({self.saved.path})"})
 
     async def _upload(self, request: web.Request) -> web.Response:
         if (request.content_length or 0) > MAX_UPLOAD_BYTES:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +18,22 @@ log = logging.getLogger("livematte")
 
 # The settings a run restores: each is skipped when its flag was given (flags win).
 SAVED_KEYS = ("background", "mode", "blur", "colour")
-# Which command-line flag overrides which saved setting.
-FLAG_OVERRIDES = {"background": ("background", "mode"), "blur": ("blur",)}
+# Which command-line flag overrides which saved settings: -b says what to show, so none
+# of the page's saved look is restored over it; --blur sets the blur strength.
+FLAG_OVERRIDES = {"background": SAVED_KEYS, "blur": ("blur",)}
+
+
+@dataclass
+class SavedSettings:
+    """The page's saved choices as this run uses them: where they live, whether this run
+    reads and writes them (--no-saved-settings: neither), and which it restored."""
+
+    path: Path
+    enabled: bool = True
+    restored: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": str(self.path), "enabled": self.enabled, "restored": self.restored}
 
 
 def _xdg(variable: str, fallback: str) -> Path:
@@ -49,6 +65,16 @@ def load_settings(
     return {k: v for k, v in saved.items() if k in SAVED_KEYS and k not in skip}
 
 
+def forget_settings(path: Path | None = None) -> bool:
+    """Delete the saved settings (the page's "forget" button); False when there were none."""
+    path = path or settings_path()
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
 def save_settings(state: dict[str, Any], path: Path | None = None) -> None:
     """Write the restorable part of ``state`` (atomically: a crash leaves the old file)."""
     path = path or settings_path()
@@ -58,6 +84,6 @@ def save_settings(state: dict[str, Any], path: Path | None = None) -> None:
             # JSON strings and numbers are valid TOML values.
             lines.append(f"{key} = {json.dumps(state[key])}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
+    partial = path.with_name(f".{path.name}.partial-{uuid.uuid4().hex[:12]}")  # per writer
     partial.write_text("\n".join(lines) + "\n", encoding="utf-8")
     os.replace(partial, path)
