@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 OV_VENV ?= .venv-openvino
 OV_BIN := $(OV_VENV)/bin
 
-.PHONY: demo test test-openvino lint bench clean
+.PHONY: demo test test-openvino test-debian13 test-debian14 lint bench clean
 
 # Each venv with its extras; made afresh when pyproject.toml changes, so a package that left
 # the dependencies (or a second OpenCV or onnxruntime wheel) never lingers.
@@ -29,6 +29,24 @@ test: $(BIN)/livematte
 # --device openvino for real, plus the device checks under that build.
 test-openvino: $(OV_BIN)/livematte
 	$(OV_BIN)/python -m pytest -q tests/test_openvino.py tests/test_devices.py
+
+# The whole suite under Debian's Python in a Debian root kept in DEBIAN_CACHE (made again when
+# its package list changes; the venv inside when pyproject.toml does). Needs root.
+# Chromium is Debian's, for the control page's browser test.
+DEBIAN_CACHE ?= /var/tmp/livematte
+DEBIAN_LIBS := ca-certificates,libxcb1,libgl1,libglib2.0-0t64
+DEBIAN_APT := chromium
+export DEBIAN_CACHE DEBIAN_APT
+
+# Debian 13 (trixie): Python 3.13.
+test-debian13:
+	DEBIAN_PACKAGES=python3,python3-venv,python3-pip,$(DEBIAN_LIBS) EXTRAS=cpu,dev,ray \
+		tools/debian_suite.sh trixie $(PYTEST_ARGS)
+
+# Debian 14 in the making (forky, today's testing): Python 3.14.
+test-debian14:
+	DEBIAN_PACKAGES=python3.14,python3.14-venv,$(DEBIAN_LIBS) DEBIAN_PYTHON=python3.14 \
+		EXTRAS=cpu,dev,ray tools/debian_suite.sh forky $(PYTEST_ARGS)
 
 lint: $(BIN)/livematte
 	$(BIN)/ruff check src tests benchmarks

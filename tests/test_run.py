@@ -35,6 +35,26 @@ def test_run_keeps_frames_timestamps_and_audio_packets(clip: Path, tmp_path: Pat
     assert not _hidden_partials(tmp_path)
 
 
+def test_clip_whose_metadata_is_not_utf8_is_read(clip: Path, tmp_path: Path) -> None:
+    # Older cameras and editors write titles in Latin-1: such a clip is still processed.
+    latin = tmp_path / "latin.mkv"
+    with av.open(str(clip)) as source, av.open(str(latin), "w") as target:
+        target.metadata["title"] = "Sommer QQQQ"
+        streams = {s.index: target.add_stream_from_template(s) for s in source.streams}
+        for packet in source.demux():
+            if packet.dts is not None:
+                packet.stream = streams[packet.stream.index]
+                target.mux(packet)
+    data = latin.read_bytes()
+    assert data.count(b"QQQQ") == 1
+    latin.write_bytes(data.replace(b"QQQQ", "\xe9t\xe9!".encode("latin-1")))
+    out = tmp_path / "out.mp4"
+    assert main(["run", str(latin), "-o", str(out), "-q"]) == 0
+    before, after = video_info(clip), video_info(out)
+    assert after["frames"] == before["frames"]
+    assert after["audio_packets"] == before["audio_packets"]
+
+
 def test_person_kept_and_background_replaced(clip: Path, tmp_path: Path) -> None:
     out = tmp_path / "frames"
     alpha = tmp_path / "alpha"

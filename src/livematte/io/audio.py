@@ -10,6 +10,8 @@ import av
 from av.audio.resampler import AudioResampler
 from av.audio.stream import AudioStream
 
+from .sources import open_input
+
 log = logging.getLogger("livematte")
 
 # Audio codecs each container can hold as they are; anything else is re-encoded.
@@ -37,7 +39,7 @@ class AudioCopier:
     """
 
     def __init__(self, input_path: Path, output: av.container.OutputContainer, ext: str) -> None:
-        self._input = av.open(str(input_path), metadata_errors="ignore")
+        self._input = open_input(input_path)
         self._routes: dict[int, tuple[AudioStream, AudioResampler | None]] = {}
         for in_stream in self._input.streams.audio:
             codec = in_stream.codec_context.name

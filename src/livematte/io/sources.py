@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import av
 import cv2
@@ -161,6 +161,18 @@ def _output_names(files: list[Path]) -> list[str]:
     return [file.name if stems.count(file.stem) > 1 else file.stem for file in files]
 
 
+# PyAV before 19 raises on container metadata that is not UTF-8 unless told to ignore it;
+# 19 removed that argument and decodes such bytes itself, so it is passed only before 19.
+_READ_OPTIONS: dict[str, Any] = (
+    {"metadata_errors": "ignore"} if int(av.__version__.split(".")[0]) < 19 else {}
+)
+
+
+def open_input(path: Path) -> av.container.InputContainer:
+    """Open a media file for reading, whatever bytes its metadata holds."""
+    return av.open(str(path), **_READ_OPTIONS)
+
+
 class VideoFileSource(Source):
     """Any video FFmpeg can read, decoded with PyAV into RGB frames with their timestamps.
 
@@ -171,7 +183,7 @@ class VideoFileSource(Source):
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            self._container = av.open(str(path), metadata_errors="ignore")
+            self._container = open_input(path)
         except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
             if mp4_index_missing(path):
                 raise UserError(
