@@ -66,7 +66,7 @@ def test_auto_picks_openvino_and_the_reports_say_so(tmp_path, capsys):
     assert json.loads(report.read_text())["provider"] == OPENVINO
     capsys.readouterr()
     assert main(["run", str(clip), "-o", str(tmp_path / "o.mp4"), "--model", model]) == 0
-    assert f"(model.onnx on openvino ({OPENVINO}))" in capsys.readouterr().err
+    assert f"(model.onnx on openvino ({OPENVINO})" in capsys.readouterr().err
 
 
 def davis_frames(count: int) -> list[np.ndarray]:
@@ -106,4 +106,4 @@ def test_run_with_the_default_model_on_openvino_says_so(tmp_path, capsys):
     assert main(["run", str(clip), "-o", str(tmp_path / "o.mp4"), "--device", "openvino"]) == 0
     err = capsys.readouterr().err
     assert "model auto on OpenVINO (OpenVINOExecutionProvider" in err
-    assert f"on openvino ({OPENVINO}))" in err
+    assert f"on openvino ({OPENVINO})" in err
