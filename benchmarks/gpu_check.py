@@ -253,9 +253,19 @@ def cuda_problem(model: str) -> str | None:
     return None
 
 
+def timings(matter: Any, frame: Any, frames: int) -> dict[str, float]:
+    """First frame (TensorRT builds this size's engine there), then median and p90 ms."""
+    from onnx_throughput import time_infer
+
+    first = time_infer(matter, frame, 1)[0]
+    times = time_infer(matter, frame, frames)
+    median = statistics.median(times)
+    p90 = sorted(times)[max(0, math.ceil(0.9 * len(times)) - 1)]
+    return {"first_s": first, "median_ms": median * 1e3, "p90_ms": p90 * 1e3, "fps": 1 / median}
+
+
 def measure_case(rec: Recorder, model: str, device: str, precision: str, args) -> None:
     import numpy as np
-    from onnx_throughput import time_infer
 
     from livematte.errors import UserError
     from livematte.matting.onnx_matter import load_onnx_matter
@@ -275,19 +285,13 @@ def measure_case(rec: Recorder, model: str, device: str, precision: str, args) -
             continue
         h, w = RESOLUTIONS[name]
         frame = np.random.default_rng(0).integers(0, 256, (h, w, 3), np.uint8)
-        first = time_infer(matter, frame, 1)[0]  # TensorRT builds this size's engine here
-        times = time_infer(matter, frame, args.frames)
-        median = statistics.median(times)
         rec.row(
             case=case,
             resolution=name,
             provider=active,
             ok=active == PROVIDER[device] and matter.provider == active,
             load_s=load_s,
-            first_s=first,
-            median_ms=median * 1e3,
-            p90_ms=sorted(times)[max(0, math.ceil(0.9 * len(times)) - 1)] * 1e3,
-            fps=1.0 / median,
+            **timings(matter, frame, args.frames),
         )
         load_s = None  # the session loads once per case
 
@@ -299,7 +303,6 @@ BUILT_IN = ("selfie", "pose", "modnet", "object")
 def measure_builtin(rec: Recorder, name: str, device: str, args) -> None:
     """A built-in model on ``device`` at 720p: load time, median ms, the provider held."""
     import numpy as np
-    from onnx_throughput import time_infer
 
     from livematte.config import ModelConfig
     from livematte.errors import UserError
@@ -324,19 +327,13 @@ def measure_builtin(rec: Recorder, name: str, device: str, args) -> None:
         import cv2
 
         frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
-    first = time_infer(matter, frame, 1)[0]
-    times = time_infer(matter, frame, args.frames)
-    median = statistics.median(times)
     rec.row(
         case=case,
         resolution="720p",
         provider=matter.provider,
         ok=matter.provider == PROVIDER[device],
         load_s=load_s,
-        first_s=first,
-        median_ms=median * 1e3,
-        p90_ms=sorted(times)[max(0, math.ceil(0.9 * len(times)) - 1)] * 1e3,
-        fps=1.0 / median,
+        **timings(matter, frame, args.frames),
     )
     matter.close()
 

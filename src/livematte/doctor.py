@@ -127,7 +127,8 @@ def _model_files() -> list[Path]:
 
 def _damaged_models(paths: list[Path]) -> list[str]:
     """Names of the built-in files whose bytes differ from the hashes the package records."""
-    from .matting.builtin import file_sha256, recorded_hashes
+    from .matting.builtin import recorded_hashes
+    from .matting.engine_cache import file_sha256
 
     recorded = recorded_hashes()
     return [path.name for path in paths if recorded.get(path.name) != file_sha256(path)]

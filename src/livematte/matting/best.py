@@ -29,6 +29,7 @@ import numpy as np
 from .auto import AutoMatter
 from .base import Matte, Matter
 from .choice import POSE
+from .model_spec import round_to
 from .modnet import MULTIPLE, ModnetMatter, demo_size
 
 # The fast model's alpha above this is the person whose surroundings MODNet may fill.
@@ -176,7 +177,7 @@ class BestMatter(Matter):
         scale = MAX_SHORT / min(height, width)
         if scale >= 1.0:
             return self.modnet.infer(np.ascontiguousarray(crop)).alpha
-        size = (_multiple(width * scale), _multiple(height * scale))
+        size = (round_to(width * scale, MULTIPLE), round_to(height * scale, MULTIPLE))
         alpha = self.modnet.infer(cv2.resize(crop, size, interpolation=cv2.INTER_AREA)).alpha
         return cv2.resize(alpha, (width, height), interpolation=cv2.INTER_LINEAR)
 
@@ -219,7 +220,3 @@ class BestMatter(Matter):
     def close(self) -> None:
         self.finder.close()
         self.modnet.close()
-
-
-def _multiple(value: float) -> int:
-    return max(MULTIPLE, int(round(value / MULTIPLE)) * MULTIPLE)

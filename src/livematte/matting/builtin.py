@@ -8,7 +8,6 @@ proof, as a user's own ONNX model.
 
 from __future__ import annotations
 
-import hashlib
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -44,14 +43,6 @@ def recorded_hashes() -> dict[str, str]:
     return {name: digest for digest, name in pairs}
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class BuiltinNet:
     """One built-in ONNX file in an onnxruntime session: a fixed-size float input in, its
     outputs looked up by shape (the graph keeps the original model's tensor shapes)."""
@@ -67,9 +58,8 @@ class BuiltinNet:
         session = self.opened.session
         (inp,) = session.get_inputs()
         self.input_name: str = inp.name
-        self.input_shape = tuple(int(d) for d in inp.shape)
         self._outputs = [(o.name, tuple(o.shape)) for o in session.get_outputs()]
-        self.input = np.empty(self.input_shape, np.float32)
+        self.input = np.empty(tuple(int(d) for d in inp.shape), np.float32)
 
     @property
     def device(self) -> str:

@@ -25,13 +25,18 @@ def cache_root() -> Path:
     return root / "livematte"
 
 
-def model_digest(path: str | Path, chunk: int = 1 << 20) -> str:
-    """The first 16 hex digits of the model file's SHA-256."""
+def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
+    """The file's SHA-256, in hex, read a block at a time."""
     digest = hashlib.sha256()
     with open(path, "rb") as model:
         while block := model.read(chunk):
             digest.update(block)
-    return digest.hexdigest()[:16]
+    return digest.hexdigest()
+
+
+def model_digest(path: str | Path) -> str:
+    """The first 16 hex digits of the model file's SHA-256."""
+    return file_sha256(path)[:16]
 
 
 def engine_folder(path: str | Path, fp16: bool) -> Path:

@@ -98,12 +98,11 @@ class ModelSpec:
         if self.size is not None:
             return self.size
         factor = self.long_side / max(frame_h, frame_w)
-        return _round_to(frame_h * factor, self.multiple), _round_to(
-            frame_w * factor, self.multiple
-        )
+        return round_to(frame_h * factor, self.multiple), round_to(frame_w * factor, self.multiple)
 
 
-def _round_to(value: float, multiple: int) -> int:
+def round_to(value: float, multiple: int) -> int:
+    """``value`` rounded to the nearest multiple of ``multiple``, at least one multiple."""
     return max(multiple, int(round(value / multiple)) * multiple)
 
 

@@ -12,10 +12,7 @@ multiple of 32. The matte comes back at that size and the refiner brings it to f
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..config import ModelConfig
-from .base import Matte
 from .builtin import model_path
 from .onnx_matter import OnnxMatter, load_onnx_matter
 
@@ -41,13 +38,10 @@ class ModnetMatter(OnnxMatter):
     def input_size(self, width: int, height: int) -> tuple[int, int]:
         return demo_size(width, height)
 
-    def infer(self, rgb: np.ndarray) -> Matte:
-        """Alpha at the input's size, rounded down to multiples of 32 where it is not."""
-        height, width = rgb.shape[:2]
-        size = (height - height % MULTIPLE or MULTIPLE, width - width % MULTIPLE or MULTIPLE)
-        tensor = self._packer.pack(rgb, size)
-        (output,) = self.session.run(self._output_names, {self.spec.input_name: tensor})
-        return Matte(alpha=np.ascontiguousarray(output[0, 0], dtype=np.float32))
+    def tensor_size(self, height: int, width: int) -> tuple[int, int]:
+        """The input's own size (already shrunk by the caller), rounded down to multiples
+        of 32 where it is not."""
+        return height - height % MULTIPLE or MULTIPLE, width - width % MULTIPLE or MULTIPLE
 
 
 def load_modnet(config: ModelConfig) -> ModnetMatter:

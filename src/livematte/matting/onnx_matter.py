@@ -156,10 +156,13 @@ class OnnxMatter(Matter):
 
     def infer(self, rgb: np.ndarray) -> Matte:
         """Alpha at the model's input resolution; the refiner brings it to full size."""
-        size = self.spec.input_size(rgb.shape[0], rgb.shape[1])
-        tensor = self._packer.pack(rgb, size)
+        tensor = self._packer.pack(rgb, self.tensor_size(rgb.shape[0], rgb.shape[1]))
         (output,) = self.session.run(self._output_names, {self.spec.input_name: tensor})
         return Matte(alpha=person_alpha(output, self.spec))
+
+    def tensor_size(self, height: int, width: int) -> tuple[int, int]:
+        """(height, width) of the input tensor for a frame of this size."""
+        return self.spec.input_size(height, width)
 
     def reset(self) -> None:
         """Stateless: nothing to forget."""

@@ -35,7 +35,6 @@ import numpy as np
 
 from ..boxes import shrink_factor
 from .builtin import BuiltinNet
-from .providers import OpenedSession
 
 DETECTOR_SIZE = 224
 LANDMARK_SIZE = 256
@@ -225,11 +224,6 @@ class PoseTracker:
         self._size = (0, 0)  # (width, height) of the frame the regions are in
         self._empty_frames = 0  # frames in a row with nobody followed
         self._next_slot = 0  # first warp buffer this frame's results do not hold
-
-    @property
-    def opened(self) -> OpenedSession:
-        """The landmark model's session: where the pose models run and why."""
-        return self._net.opened
 
     def reset(self) -> None:
         self.rois = []
