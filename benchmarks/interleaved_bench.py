@@ -25,6 +25,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from private_home import use_private_home  # the script's own folder is on sys.path
+
 
 def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[str]]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -54,6 +56,7 @@ def bench_once(python: str, clip: str, background: str, model: str, extra: list[
 
 def main(argv: list[str] | None = None) -> int:
     args, extra = parse_args(argv)
+    use_private_home()  # the runs it starts keep away from the user's folders
     installs = [item.split("=", 1) for item in args.install]
     backgrounds = args.background or ["blur"]
     cases = [(clip, bg) for clip in args.clip for bg in backgrounds]

@@ -33,6 +33,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+from private_home import use_private_home  # the script's own folder is on sys.path
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos"
 SOURCES = ("pixabay_doctor_26732.mp4", "sam2_juggle.mp4")
@@ -130,6 +131,7 @@ def _mark(ok: bool) -> str:
 
 
 def main() -> int:
+    use_private_home()  # its runs save page settings: never the user's own
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clip", type=Path, default=None, help="a 1280x720 30 fps clip")
     parser.add_argument(

@@ -144,7 +144,10 @@ def video_info(path: Path) -> dict[str, object]:
 
 @pytest.fixture(autouse=True)
 def _private_user_folders(tmp_path_factory, monkeypatch) -> None:
-    """No test reads or writes the real user's saved page settings or uploads."""
+    """No test reads or writes the real user's folders: saved page settings, uploads, the
+    TensorRT engine cache, or anything under HOME (subprocesses inherit all four)."""
     home = tmp_path_factory.mktemp("xdg")
+    monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
