@@ -144,10 +144,10 @@ def video_info(path: Path) -> dict[str, object]:
 
 @pytest.fixture(autouse=True)
 def _private_user_folders(tmp_path_factory, monkeypatch) -> None:
-    """No test reads or writes the real user's folders: saved page settings, uploads, the
-    TensorRT engine cache, or anything under HOME (subprocesses inherit all four)."""
+    """No test reads or writes the real user's folders: saved page settings, uploads and
+    the TensorRT engine cache (livematte reaches HOME only through these three; subprocesses
+    inherit them). HOME itself stays: Ray's test cluster times out starting under a new one."""
     home = tmp_path_factory.mktemp("xdg")
-    monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
