@@ -52,6 +52,8 @@ lint: $(BIN)/livematte
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(PYTHON) ../shared/tools/import_cycles.py src livematte 2>/dev/null || [ ! -f ../shared/tools/import_cycles.py ]
 
 clean:
 	rm -rf $(VENV) $(OV_VENV) livematte-demo.mp4 livematte-demo.png

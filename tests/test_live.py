@@ -27,6 +27,7 @@ from live_fakes import (
 
 from livematte.cli import main
 from livematte.config import Config
+from livematte.controls import DEFAULT_COLOUR, LiveControls, TerminalKeys
 from livematte.errors import UserError
 from livematte.io import camera as camera_module
 from livematte.io.camera import CameraSource, RealTimeFileSource
@@ -34,7 +35,6 @@ from livematte.io.preview import PreviewWindow
 from livematte.io.sinks import Sink
 from livematte.io.sources import VideoFileSource
 from livematte.io.vcam import MODPROBE_FIX
-from livematte.run.controls import DEFAULT_COLOUR, LiveControls, TerminalKeys
 from livematte.run.interrupt import StopRequest
 from livematte.run.live import LiveDriver, run_live
 from livematte.run.report import LatencyHistogram

@@ -358,7 +358,7 @@ def test_the_api_and_the_page_refuse_the_same_blur_range(tiny: Path, tmp_path: P
     import livematte
     from livematte.composite import parse_backgrounds
     from livematte.config import BLUR_RANGE
-    from livematte.run.controls import LiveControls
+    from livematte.controls import LiveControls
 
     with pytest.raises(UserError, match="between 2 and 200"):
         livematte.process_video(tiny, tmp_path / "o.mp4", background="blur:100000")

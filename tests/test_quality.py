@@ -14,6 +14,7 @@ from conftest import person_frames, shared_data, write_clip
 from livematte.cli import main
 from livematte.composite import ColourBackground
 from livematte.config import Config, ModelConfig, load_config
+from livematte.controls import LiveControls
 from livematte.errors import UserError
 from livematte.matting import create_matter, quality
 from livematte.matting import modnet as modnet_module
@@ -22,7 +23,6 @@ from livematte.matting.base import Matte, Matter
 from livematte.matting.best import BestMatter, crop_for
 from livematte.matting.modnet import demo_size
 from livematte.metrics import iou, mad
-from livematte.run.controls import LiveControls
 from livematte.stages import Stages
 
 P3M = "images/p3m_demo"
@@ -220,11 +220,11 @@ def test_switching_quality_rebuilds_the_model() -> None:
     config.model.quality, config.model.threads = "fast", 1
     stages = Stages(config)
     assert isinstance(stages.matter, AutoMatter)
-    quality.switch_quality(stages, "best")
+    stages.switch_quality("best")
     assert isinstance(stages.matter, BestMatter) and stages.matter.quality == "best"
     rgb = np.full((180, 320, 3), 128, np.uint8)
     assert stages.matte(rgb).alpha.shape == (180, 320)
-    quality.switch_quality(stages, "fast")
+    stages.switch_quality("fast")
     assert isinstance(stages.matter, AutoMatter)
     stages.close()
 

@@ -19,8 +19,8 @@ from live_fakes import wait_for
 from web_fakes import page, solid
 
 from livematte.composite import parse_backgrounds
+from livematte.controls import LiveControls
 from livematte.errors import UserError
-from livematte.run.controls import LiveControls
 from livematte.web.attach import control_address, restore
 from livematte.web.settings import load_settings, save_settings
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from livematte.composite import parse_backgrounds
-from livematte.run.controls import LiveControls
+from livematte.controls import LiveControls
 from livematte.web.server import ControlServer
 from livematte.web.stream import MjpegSink
 

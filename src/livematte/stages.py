@@ -8,6 +8,7 @@ each other.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +29,8 @@ from .temporal import TemporalFilter
 # decode_wait: the reader's time to get each frame from PyAV. FFmpeg decodes on threads of
 # its own, so their work counts there only while the reader waits for it.
 STAGE_NAMES = ("decode_wait", "model", "temporal", "refine", "composite", "encode")
+
+log = logging.getLogger("livematte")
 
 
 class SampleRing:
@@ -285,8 +288,14 @@ class Stages:
             self.matter.input_size(width, height) is not None and self.compositor.supports_planar()
         )
 
-    def output_channels(self) -> int:
-        return 4 if self.transparent else 3
+    def switch_quality(self, quality: str) -> None:
+        """Swap the running ``--model auto`` for one at ``quality`` (the control page's
+        switch): the new model is built, the stages start afresh, the old one is closed."""
+        old = self.matter
+        self.matter = create_matter(dataclasses.replace(self.config.model, quality=quality))
+        self.reset()
+        old.close()
+        log.info("quality %s: model %s", quality, self.matter.name)
 
     def close(self) -> None:
         for background in self.backgrounds:

@@ -195,7 +195,7 @@ class Compositor:
         lying over a textured old background), I - B_old is the old background's own
         texture, and adding it back unbounded paints a mottled band of it around the
         person."""
-        bound = cv2.multiply(mask, 0.5)  # 255 a / 2, in the units of o / 2
+        bound = cv2.multiply(mask, 0.5)  # type: ignore[call-overload]  # 255 a / 2
         high = cv2.add(bound, 128)  # type: ignore[call-overload]
         low = cv2.subtract(128, bound)  # type: ignore[call-overload]
         if half.ndim == 3:  # (a scalar operand reaches only the first channel)

@@ -363,14 +363,16 @@ def parse_size(size: str) -> tuple[int, int] | None:
 
 def _open_capture(target: Any) -> Any:
     """cv2.VideoCapture without OpenCV's own warnings on a missing device."""
-    previous = cv2.getLogLevel()
-    cv2.setLogLevel(_LOG_LEVEL_ERROR)
+    # OpenCV 4.14 keeps the log level under cv2.utils.logging only (cv2.getLogLevel is gone).
+    logging_api: Any = getattr(cv2.utils, "logging", cv2)
+    previous = logging_api.getLogLevel()
+    logging_api.setLogLevel(_LOG_LEVEL_ERROR)
     try:
         if sys.platform.startswith("linux"):
             return cv2.VideoCapture(target, cv2.CAP_V4L2)
         return cv2.VideoCapture(target)
     finally:
-        cv2.setLogLevel(previous)
+        logging_api.setLogLevel(previous)
 
 
 def available_cameras(probe: Callable[[Any], Any] | None = None) -> list[str]:

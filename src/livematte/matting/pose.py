@@ -394,7 +394,7 @@ class PoseTracker:
             dst=warped,
             flags=cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_CONSTANT,
-            borderValue=0,  # type: ignore[call-overload]  # a scalar: the stubs want a tuple
+            borderValue=(0, 0, 0, 0),
         )
         return PoseResult(
             alpha=warped[:, :, 0],

@@ -12,14 +12,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from ..config import ModelConfig
 from ..errors import UserError
 from .base import Matter
-
-if TYPE_CHECKING:
-    from ..stages import Stages
 
 log = logging.getLogger("livematte")
 
@@ -94,15 +90,3 @@ def create_quality_matter(config: ModelConfig, fast: Callable[[ModelConfig], Mat
     finder = fast(fast_config)
     assert isinstance(finder, AutoMatter)
     return BestMatter(modnet, finder)
-
-
-def switch_quality(stages: Stages, quality: str) -> None:
-    """Swap the running model for ``--model auto`` at ``quality`` (the control page's
-    switch): the new one is built, the stages start afresh, the old one is closed."""
-    from . import create_matter
-
-    old = stages.matter
-    stages.matter = create_matter(dataclasses.replace(stages.config.model, quality=quality))
-    stages.reset()
-    old.close()
-    log.info("quality %s: model %s", quality, stages.matter.name)

@@ -29,6 +29,7 @@ import numpy as np
 
 from ..composite import TransparentBackground
 from ..config import Config, LiveConfig, validate
+from ..controls import KEY_HELP, LiveControls, TerminalKeys
 from ..errors import UserError, reason_of
 from ..frame import Frame, cover_resize
 from ..io.camera import LiveSource
@@ -43,10 +44,9 @@ from ..io.open import (
 )
 from ..io.sinks import Sink
 from ..io.vcam import VirtualCameraSink
-from ..matting.quality import QUALITY_MODELS, switch_quality
+from ..matting.quality import QUALITY_MODELS
 from ..stages import MatteOutput, Stages
 from ..web.attach import start_control
-from .controls import KEY_HELP, LiveControls, TerminalKeys
 from .interrupt import StopRequest
 from .negotiate import negotiate
 from .on_demand import OnDemandSource, require_linux
@@ -260,7 +260,7 @@ class LiveDriver:
             self.schedule.force()
         self._private, self._mode = controls.privacy, controls.mode
         if controls.quality and controls.quality != self.stages.matter.quality:
-            switch_quality(self.stages, controls.quality)
+            self.stages.switch_quality(controls.quality)
             self.schedule.force()
         controls.point(self.stages.compositor)
         self._message = (controls.message, time.perf_counter())

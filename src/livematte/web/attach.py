@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..controls import CHANGE_KEYS
 from ..errors import UserError
-from ..run.controls import CHANGE_KEYS
 from .guards import is_loopback
 from .settings import SavedSettings, load_settings, settings_path, uploads_folder
 from .stream import MjpegSink

@@ -1,7 +1,7 @@
 """The control page's server: aiohttp on its own thread and event loop.
 
 Nothing here runs on the live loop's thread. The page reads and changes the one
-:class:`~livematte.run.controls.LiveControls` state (the live loop picks changes up at its
+:class:`~livematte.controls.LiveControls` state (the live loop picks changes up at its
 next frame), watches the output through :class:`~livematte.web.stream.MjpegSink`, and adds
 uploaded backgrounds. An error in a request is answered (400 for a bad value, 500 for a
 fault, logged) and never reaches the video.
@@ -23,8 +23,8 @@ from typing import Any
 
 from aiohttp import web
 
+from ..controls import LiveControls
 from ..errors import UserError
-from ..run.controls import LiveControls
 from .addresses import openable_hosts
 from .favicon import FAVICON
 from .guards import Guard

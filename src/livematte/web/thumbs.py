@@ -58,7 +58,7 @@ def picture(spec: str) -> np.ndarray:
 def _label(text: str) -> np.ndarray:
     width, height = SIZE
     ramp = np.linspace(70, 150, width, dtype=np.uint8)
-    tile = np.repeat(np.repeat(ramp[None, :, None], height, 0), 3, 2)
+    tile: np.ndarray = np.repeat(np.repeat(ramp[None, :, None], height, 0), 3, 2)
     tile = cv2.GaussianBlur(tile, (0, 0), 3)
     cv2.putText(
         tile,

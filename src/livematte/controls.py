@@ -18,9 +18,9 @@ import threading
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from ..composite import Background, BlurBackground, ColourBackground, Compositor
-from ..config import BLUR_RANGE, blur_problem
-from ..io.partials import add_abort_hook, remove_abort_hook
+from .composite import Background, BlurBackground, ColourBackground, Compositor
+from .config import BLUR_RANGE, blur_problem
+from .io.partials import add_abort_hook, remove_abort_hook
 
 log = logging.getLogger("livematte")
 
