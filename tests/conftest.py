@@ -12,7 +12,6 @@ import av
 import numpy as np
 import pytest
 
-os.environ.setdefault("GLOG_minloglevel", "2")
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

@@ -295,7 +295,7 @@ class _Seen(Exception):
 
 
 MODEL_AND_QUALITY = [
-    "--model", "mediapipe", "--threads", "1", "--variant", "landscape",
+    "--model", "selfie", "--threads", "1", "--variant", "landscape",
     "--no-temporal", "--no-refine", "--debug",
 ]  # fmt: skip
 ENCODING_FLAGS = ["--alpha-out", "matte", "--codec", "h264", "--crf", "30", "--preset", "fast"]
@@ -329,7 +329,7 @@ def test_settings_flags_reach_the_stages(
     config: Config = seen["config"]
     assert config.refine.feather == 1  # from --config
     assert (config.model.name, config.model.threads, config.model.variant) == (
-        "mediapipe",
+        "selfie",
         1,
         "landscape",
     )
@@ -427,16 +427,16 @@ def test_live_settings_reach_the_live_driver(
 @pytest.mark.parametrize(
     ("model", "flag", "why"),
     [
-        ("mediapipe", ["--model-type", "rvm"], "drop it"),
-        ("mediapipe", ["--model-spec", "spec.toml"], "drop it"),
-        ("mediapipe", ["--downsample-ratio", "0.5"], "drop it"),
+        ("selfie", ["--model-type", "rvm"], "drop it"),
+        ("selfie", ["--model-spec", "spec.toml"], "drop it"),
+        ("selfie", ["--downsample-ratio", "0.5"], "drop it"),
         ("model.onnx", ["--variant", "general"], "drop it"),
         ("modnet", ["--variant", "general"], "drop it"),
         ("selfie", ["--quality", "best"], "use --model auto"),
         # The built-in model takes every device: one this onnxruntime lacks names the pip
         # line, and fp16 of its fp32 files is TensorRT's alone.
-        ("mediapipe", ["--device", "cuda"], "pip install 'livematte[gpu]'"),
-        ("mediapipe", ["--precision", "fp16"], "--device tensorrt"),
+        ("selfie", ["--device", "cuda"], "pip install 'livematte[gpu]'"),
+        ("selfie", ["--precision", "fp16"], "--device tensorrt"),
         # The packaged object model has its own description and no MediaPipe variant.
         ("object", ["--model-type", "modnet"], "built in"),
         ("object", ["--variant", "general"], "drop it"),

@@ -162,7 +162,6 @@ def test_empty_room_falls_back_to_selfie_and_the_return_is_blended():
         ("auto", AutoMatter, "auto"),
         ("pose", AutoMatter, "pose"),
         ("selfie", Selfie, None),
-        ("mediapipe", Selfie, None),  # the old name of selfie
     ],
 )
 def test_model_names(name, kind, mode):
@@ -173,3 +172,13 @@ def test_model_names(name, kind, mode):
     assert isinstance(matter, kind)
     assert getattr(matter, "mode", None) == mode
     assert ModelConfig().name == "auto"
+
+
+@pytest.mark.parametrize("old", ["default", "mediapipe", "mediapipe-landscape"])
+def test_the_pre_release_model_names_are_refused_naming_the_current_ones(old):
+    from livematte.config import ModelConfig
+    from livematte.errors import UserError
+    from livematte.matting import create_matter
+
+    with pytest.raises(UserError, match="use auto .*selfie, pose, modnet, object"):
+        create_matter(ModelConfig(name=old))

@@ -615,8 +615,6 @@ def _subparsers(
 
 
 def _setup_logging(debug: bool, quiet: bool) -> None:
-    os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's native logging
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("livematte: %(message)s"))
     log.handlers[:] = [handler]

@@ -63,7 +63,7 @@ class ModelConfig:
     """Which network finds the person."""
 
     # "auto" (the default: selfie for close-ups, pose for wider shots, chosen per shot, or
-    # MODNet steered by them at quality best), "selfie" (old name "mediapipe"), "pose",
+    # MODNet steered by them at quality best), "selfie", "pose",
     # "modnet", "object" (U²-Net-p: products, pets, things; all built in) or a .onnx path.
     name: str = "auto"
     # MediaPipe: "auto" picks landscape (144x256) for wide frames, else general (256x256).

@@ -88,7 +88,7 @@ def _not_mediapipe(config: Config, run: RunFacts) -> bool:
 
 
 def _not_auto_model(config: Config, run: RunFacts) -> bool:
-    return config.model.name not in ("auto", "default")
+    return config.model.name != "auto"
 
 
 def _no_blur_background(config: Config, run: RunFacts) -> bool:

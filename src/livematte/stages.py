@@ -268,7 +268,7 @@ class Stages:
     def composite(self, image: np.ndarray | Picture, matte: MatteOutput, out: Any) -> Any:
         """Blend ``image`` over the background into ``out``; safe on another thread than
         :meth:`matte` (the compositor's buffers are its own) given a :meth:`MatteOutput`
-        whose buffers the next matte does not overwrite (see ``pipeline.MatteRing``).
+        whose buffers the next matte does not overwrite (see ``run.offline.MatteRing``).
 
         An :class:`~livematte.planar.I420Picture` is blended plane by plane into ``out``,
         another one (see :meth:`can_stay_planar`); an RGB frame into an RGB(A) array.

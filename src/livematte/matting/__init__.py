@@ -13,11 +13,10 @@ __all__ = ["Matte", "Matter", "create_matter"]
 
 log = logging.getLogger("livematte")
 
-# The built-in models (ONNX files inside the package): the per-shot choice and pose, then
-# selfie under its names (old ones included; the last two name a variant).
-CHOOSING = ("auto", "pose", "default")
-SELFIE = ("selfie", "mediapipe", "mediapipe-selfie", "mediapipe-general", "mediapipe-landscape")
-BUILT_IN = CHOOSING + SELFIE
+# The built-in models (ONNX files inside the package): the per-shot choice, pose, selfie.
+CHOOSING = ("auto", "pose")
+SELFIE = "selfie"
+BUILT_IN = (*CHOOSING, SELFIE)
 # Salient objects (products, pets, things): U²-Net-p, packaged as an ONNX file.
 OBJECT = "object"
 OBJECT_FILE = "u2netp.onnx"
@@ -25,12 +24,12 @@ OBJECT_FILE = "u2netp.onnx"
 
 def create_matter(config: ModelConfig) -> Matter:
     """Build the model the user asked for: "auto" (default: selfie or pose per shot, or
-    MODNet steered by them at quality best), "selfie" ("mediapipe" is its old name),
-    "pose", "modnet", "object" or a .onnx file."""
+    MODNet steered by them at quality best), "selfie", "pose", "modnet", "object" or a
+    .onnx file."""
     name = config.name
     if name == OBJECT:
         return _object_matter(config)
-    if name in ("auto", "default") and config.quality != "fast":
+    if name == "auto" and config.quality != "fast":
         from .quality import create_quality_matter
 
         return create_quality_matter(config, create_matter)
@@ -94,9 +93,10 @@ def _built_in(config: ModelConfig) -> Matter:
     from .selfie import Selfie
 
     name, threads = config.name, config.threads or 1
-    variant = name.split("-", 1)[1] if name in SELFIE[3:] else config.variant
-    selfie = Selfie(variant, threads=threads, device=config.device, precision=config.precision)
-    if name in SELFIE:
+    selfie = Selfie(
+        config.variant, threads=threads, device=config.device, precision=config.precision
+    )
+    if name == SELFIE:
         matter: Matter = selfie
     else:
         tracker = PoseTracker((config.device, threads, config.precision))

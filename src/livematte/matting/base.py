@@ -33,7 +33,7 @@ class Matter:
     device: str = "cpu"
     """Where it runs, as the user names devices (cpu, cuda, ...)."""
     provider: str = ""
-    """The runtime that really runs it (an onnxruntime provider name, or LiteRT)."""
+    """The runtime that really runs it (an onnxruntime provider name)."""
     quality: str = "fast"
     """"best" for a true matte (a matting network: MODNet, RVM), "fast" for a segmenter's
     person/background guess; the stages treat the two differently (see stages)."""

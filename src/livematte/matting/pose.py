@@ -1,4 +1,4 @@
-"""Full-body person mattes from MediaPipe's pose models (BlazePose GHUM), run through LiteRT.
+"""Full-body person mattes from MediaPipe's pose models (BlazePose GHUM).
 
 Both models come from MediaPipe (``mediapipe==0.10.21``'s wheel) as ONNX files inside the
 package (see ``livematte/models/MODELS.md``), run by onnxruntime on the run's device:

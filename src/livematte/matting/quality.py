@@ -19,7 +19,7 @@ from .base import Matter
 
 log = logging.getLogger("livematte")
 
-QUALITY_MODELS = ("auto", "default")
+QUALITY_MODELS = ("auto",)
 """The model names ``--quality`` chooses for."""
 
 ACCELERATORS = frozenset(
