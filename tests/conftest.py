@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -11,7 +10,6 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
