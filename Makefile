@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 OV_VENV ?= .venv-openvino
 OV_BIN := $(OV_VENV)/bin
 
-.PHONY: demo test test-openvino test-debian13 test-debian14 lint bench clean
+.PHONY: demo test test-fast test-openvino test-debian13 test-debian14 lint bench clean
 
 # Each venv with its extras; made afresh when pyproject.toml changes, so a package that left
 # the dependencies (or a second OpenCV or onnxruntime wheel) never lingers.
@@ -25,6 +25,10 @@ demo: $(BIN)/livematte
 test: $(BIN)/livematte
 	$(BIN)/python -m pytest -q
 	$(MAKE) test-openvino
+
+# The quick lane: everything but the end-to-end, Ray, browser and fuzz tests (marked slow).
+test-fast: $(BIN)/livematte
+	$(BIN)/python -m pytest -q -m "not slow"
 
 # --device openvino for real, plus the device checks under that build.
 test-openvino: $(OV_BIN)/livematte

@@ -195,6 +195,7 @@ REFUSED = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "args", "names"),
     [pytest.param(c[1], c[2], c[3], id=c[0]) for c in REFUSED],
@@ -318,6 +319,7 @@ def test_truncated_faststart_mp4_keeps_the_decodable_part(
     assert leftovers(out_dir) == []
 
 
+@pytest.mark.slow
 def test_zeroed_bytes_decode_past_the_damage(
     capsys: pytest.CaptureFixture[str], corpus: Path, out_dir: Path
 ) -> None:
@@ -333,6 +335,7 @@ def test_zeroed_bytes_decode_past_the_damage(
     assert_same_colours(first_frame(corpus / "zeroed.mp4"), first_frame(out))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "output", "size"),
     [
@@ -409,6 +412,7 @@ SUBPROCESS_CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "names"), SUBPROCESS_CASES)
 def test_real_command_refuses_quickly(corpus: Path, name: str, names: str) -> None:
     source = corpus / name

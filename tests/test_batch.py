@@ -62,6 +62,7 @@ def executor(request: pytest.FixtureRequest) -> dict[str, object]:
     return {"jobs": 2}
 
 
+@pytest.mark.slow
 def test_batch_writes_every_good_clip_reports_the_rest_and_resumes(
     tmp_path: Path, executor: dict[str, object]
 ) -> None:
@@ -118,6 +119,7 @@ def test_batch_writes_every_good_clip_reports_the_rest_and_resumes(
     assert finals(out) == {"intro.mp4", "voice.mp4", "week2/talk.mp4"}
 
 
+@pytest.mark.slow
 def test_cli_batch_exit_codes(tmp_path: Path) -> None:
     library = make_library(tmp_path)
     (library / "broken.mp4").unlink()
@@ -191,6 +193,7 @@ def test_two_inputs_onto_one_output_is_refused(tmp_path: Path) -> None:
         plan_clips([tmp_path / "a", tmp_path / "b"], tmp_path / "out", Config())
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_the_batch_cleanly_and_the_rerun_finishes(tmp_path: Path) -> None:
     library = tmp_path / "library"
     library.mkdir()
@@ -458,6 +461,7 @@ def test_one_input_may_be_given_alone_as_str_or_path(tmp_path: Path) -> None:
     assert [r.status for r in again.results] == ["already done"]
 
 
+@pytest.mark.slow
 def test_a_local_ray_batch_prints_only_livematte_lines(tmp_path: Path) -> None:
     """Ray's own log lines (its token-authentication notice) stay out of the output."""
     pytest.importorskip("ray", reason="Ray is not installed (pip install 'livematte[ray]')")
@@ -519,6 +523,7 @@ def test_a_batch_refuses_an_output_folder_another_batch_is_writing(
     assert finals(out) == {"a.mp4"}
 
 
+@pytest.mark.slow
 def test_a_clip_another_run_is_writing_fails_with_that_reason(tmp_path: Path) -> None:
     from livematte.io.open import claim_run_outputs
 

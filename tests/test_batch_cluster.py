@@ -13,6 +13,8 @@ from conftest import video_info, write_clip
 from livematte.run.batch import process_batch
 from livematte.run.journal import JOURNAL_NAME
 
+pytestmark = pytest.mark.slow  # a real browser, Ray cluster or fuzzing: the full lane only
+
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'livematte[ray]')")
 cluster_utils = pytest.importorskip("ray.cluster_utils")
 

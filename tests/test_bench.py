@@ -20,6 +20,7 @@ def tiny_clip(tmp_path_factory):
     return write_clip(tmp_path_factory.mktemp("bench") / "tiny.mp4", frames=12, audio=None)
 
 
+@pytest.mark.slow
 def test_bench_prints_table_and_writes_json_and_plot(tiny_clip, tmp_path, capsys):
     json_path, plot_path, encoded = tmp_path / "b.json", tmp_path / "b.png", tmp_path / "o.mp4"
     argv = ["bench", str(tiny_clip), "-o", str(encoded), "--json", str(json_path)]

@@ -386,6 +386,7 @@ def test_fp16_export_runs_as_fp16_and_refuses_fp32(tmp_path):
 BUILT_IN_MODELS = ["auto", "selfie", "pose"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", BUILT_IN_MODELS)
 @pytest.mark.parametrize("device", ["cuda", "tensorrt", "openvino", "directml", "coreml"])
 def test_built_in_models_run_on_every_accelerator_with_proof(monkeypatch, model, device):

@@ -298,6 +298,7 @@ def test_table_has_units_clip_rows_and_overall_row(tmp_path: Path):
 # --- real data ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_davis_clip_with_its_own_masks_scores_perfectly():
     root = SHARED_DATA / "frames_gt" / "davis2016_hike"
     if not (root / "images").is_dir():

@@ -423,6 +423,7 @@ def test_live_settings_reach_the_live_driver(
 # ---- refused where they have nothing to act on ------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["run", "demo", "eval", "bench"])
 @pytest.mark.parametrize(
     ("model", "flag", "why"),
@@ -545,6 +546,7 @@ def test_remote_control_without_a_page_is_refused(capsys: pytest.CaptureFixture[
     one_line_error(capsys, "--control-allow-remote", "--control HOST:PORT")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "backgrounds",
     [["-b", "#00ff00", "-b", "#0000ff"], ["-b", "FOLDER"]],
@@ -608,6 +610,7 @@ def test_no_planar_takes_the_rgb_path(tiny: Path, tmp_path: Path) -> None:
     assert run_report(tiny, tmp_path, "--no-planar")["planar"] is False
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["run", "bench"])
 def test_encoder_flags_shape_the_file(command: str, tiny: Path, tmp_path: Path) -> None:
     def encode(name: str, *flags: str) -> Path:
@@ -627,6 +630,7 @@ def test_encoder_flags_shape_the_file(command: str, tiny: Path, tmp_path: Path) 
 # ---- -q ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["run", "demo", "eval", "bench"])
 def test_quiet_silences_what_is_not_the_result(
     command: str,

@@ -22,6 +22,8 @@ from livematte.config import Config, apply_mapping, load_config, validate
 from livematte.errors import UserError
 from livematte.io.open import open_source
 
+pytestmark = pytest.mark.slow  # a real browser, Ray cluster or fuzzing: the full lane only
+
 FRAMES_TO_READ = 5
 HANG_SECONDS = 10.0
 FUZZ = settings(

@@ -35,6 +35,7 @@ def test_halo_counts_the_band_outside_the_body_only():
     assert halo(frame, body, KEY) == 0.0
 
 
+@pytest.mark.slow
 def test_full_body_over_a_key_colour_keeps_no_old_background_around_the_person():
     # sam2_juggle: a man in front of a window, a tree and grass. The soft edge of the pose
     # model's matte used to leave a mottled band of them around shoulders and arms (about

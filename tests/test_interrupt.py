@@ -260,6 +260,7 @@ class _FillingFile:
         return getattr(self._file, name)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("output", ["out.mp4", "out.mkv"])
 def test_full_disk_simulated(
     capsys: pytest.CaptureFixture[str],
@@ -292,6 +293,7 @@ def test_stop_before_the_first_frame_writes_nothing(tmp_path: Path) -> None:
     assert leftovers(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_stop_keeps_the_png_frames_done(tmp_path: Path) -> None:
     clip = write_clip(tmp_path / "in.mp4", frames=100, audio=None)
     out = tmp_path / "frames"
@@ -317,6 +319,7 @@ def test_stop_keeps_the_png_frames_done(tmp_path: Path) -> None:
     assert leftovers(tmp_path) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "after", ["livematte.cli", "numpy", "cv2", "av", "livematte.stages", "livematte.run.offline"]
 )
@@ -352,6 +355,7 @@ def test_ctrl_c_from_the_first_instruction_is_a_clean_line(
     assert leftovers(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_two_runs_on_one_output_the_second_refuses_before_any_work(
     long_clip: Path, tmp_path: Path
 ) -> None:
@@ -381,6 +385,7 @@ def test_two_runs_on_one_output_the_second_refuses_before_any_work(
     assert partials(out) == [] and not list(tmp_path.glob(".*livematte-lock"))
 
 
+@pytest.mark.slow
 def test_a_crashed_run_leaves_no_stuck_lock_and_its_partial_is_cleared(
     long_clip: Path, tmp_path: Path
 ) -> None:

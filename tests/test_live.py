@@ -130,6 +130,7 @@ def test_bad_camera_size_is_refused() -> None:
         CameraSource("0", size="720p", opener=CameraScript([ScriptedCapture(1, BLUE_BGR)]))
 
 
+@pytest.mark.slow
 def test_newest_frame_wins_and_the_output_keeps_real_time(tmp_path: Path) -> None:
     """A model three times slower than the frame period drops frames instead of lagging."""
     clip = write_clip(tmp_path / "in.mp4", frames=30, fps=30, audio=None)
@@ -164,6 +165,7 @@ def test_file_played_live_runs_at_its_own_rate(tmp_path: Path) -> None:
 # --- a camera that disappears and returns -------------------------------------------------
 
 
+@pytest.mark.slow
 def test_unplugged_camera_keeps_the_output_going_and_resumes(monkeypatch) -> None:
     monkeypatch.setattr(camera_module, "RETRY_SECONDS", 0.05)
     first = ScriptedCapture(10, BLUE_BGR)
@@ -261,6 +263,7 @@ def test_schedule_without_auto_keeps_the_requested_rate() -> None:
     assert pattern[:6] == [True, False, True, False, True, False]
 
 
+@pytest.mark.slow
 def test_slow_model_makes_the_driver_skip_inference(tmp_path: Path) -> None:
     clip = write_clip(tmp_path / "in.mp4", frames=45, fps=30, audio=None)
     config = make_config(auto_skip=True)
@@ -441,6 +444,7 @@ def test_the_preview_names_the_model_and_how_often_it_runs(tmp_path: Path) -> No
     assert "half 1/2" in driver.overlay()[0]
 
 
+@pytest.mark.slow
 def test_preview_output_shows_rate_and_stage_times(tmp_path: Path) -> None:
     clip = write_clip(tmp_path / "in.mp4", frames=20, fps=30, audio=None)
     config = make_config()
@@ -461,6 +465,7 @@ def fake_vcam():
     FakeVirtualCamera.uninstall()
 
 
+@pytest.mark.slow
 def test_virtual_camera_gets_rgb_frames_of_the_right_size_at_a_steady_rate(
     tmp_path: Path, fake_vcam
 ) -> None:
@@ -486,6 +491,7 @@ def test_virtual_camera_gets_rgb_frames_of_the_right_size_at_a_steady_rate(
     assert tuple(image[45, 150]) == GREEN  # the background, in RGB order
 
 
+@pytest.mark.slow
 def test_virtual_camera_slower_than_the_input_is_paced(tmp_path: Path, fake_vcam) -> None:
     clip = write_clip(tmp_path / "in.mp4", frames=30, fps=30, width=160, height=90, audio=None)
     config = make_config()
@@ -499,6 +505,7 @@ def test_virtual_camera_slower_than_the_input_is_paced(tmp_path: Path, fake_vcam
     assert 12 <= len(camera.frames) <= 18
 
 
+@pytest.mark.slow
 def test_vanished_virtual_camera_is_retried_without_stopping(
     tmp_path: Path, fake_vcam, monkeypatch, caplog
 ) -> None:
@@ -558,6 +565,7 @@ def test_vcam_on_a_machine_without_any_device(tmp_path: Path, capsys) -> None:
     assert MODPROBE_FIX in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_live_run_writes_its_statistics(tmp_path: Path, capsys) -> None:
     clip = write_clip(tmp_path / "in.mp4", frames=30, fps=30, audio=None)
     stats_path = tmp_path / "s.json"
@@ -585,6 +593,7 @@ def test_transparent_background_is_refused_live(tmp_path: Path, capsys) -> None:
     assert "transparency" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_live_recording_to_a_file(tmp_path: Path) -> None:
     from conftest import video_info
 
@@ -622,6 +631,7 @@ def test_preview_beside_another_output_without_a_display_is_refused(
         run_live(str(clip), "null", config, StopRequest(), stages=half_stages(config))
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_cleanly_and_still_writes_the_statistics(tmp_path: Path) -> None:
     import signal
     import subprocess

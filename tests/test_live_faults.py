@@ -152,6 +152,7 @@ def warnings_about(caplog: pytest.LogCaptureFixture, *words: str) -> list[str]:
 # ---- the model ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_model_raising_on_one_frame_keeps_the_stream_going(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -172,6 +173,7 @@ def test_model_raising_on_one_frame_keeps_the_stream_going(
     assert "illegal memory access" in warnings_about(caplog, "model failed on a frame")[0]
 
 
+@pytest.mark.slow
 def test_model_failing_for_a_while_logs_once_and_recovers(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -207,6 +209,7 @@ def test_model_failing_from_the_start_never_shows_the_real_background() -> None:
 # ---- the camera -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_camera_read_raising_is_treated_as_unplugged(
     fast_retries: None, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -227,6 +230,7 @@ def test_camera_read_raising_is_treated_as_unplugged(
     assert np.diff(out.times).max() < 0.5
 
 
+@pytest.mark.slow
 def test_virtual_camera_keeps_getting_frames_while_the_camera_is_unplugged(
     fast_retries: None, fake_vcam: type[FakeVirtualCamera]
 ) -> None:
@@ -253,6 +257,7 @@ def test_virtual_camera_keeps_getting_frames_while_the_camera_is_unplugged(
 # ---- the virtual camera ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_busy_virtual_camera_never_stalls_the_loop(
     fast_retries: None, fake_vcam: type[FakeVirtualCamera], caplog: pytest.LogCaptureFixture
 ) -> None:

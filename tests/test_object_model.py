@@ -42,6 +42,7 @@ def test_the_packaged_file_is_the_one_written_down() -> None:
     assert digest in (MODELS / "MODELS.md").read_text()
 
 
+@pytest.mark.slow
 def test_object_finds_a_product_the_person_model_misses() -> None:
     rgb, mask = product_shot()
     matter = create_matter(ModelConfig(name="object"))
@@ -62,6 +63,7 @@ def test_the_graph_is_recognised_without_a_type() -> None:
     assert matter.spec.family == "u2netp" and matter.spec.divide_by_max and matter.spec.minmax
 
 
+@pytest.mark.slow
 def test_divide_by_max_makes_exposure_irrelevant() -> None:
     """The authors' preprocessing divides by the brightest value: a darker shot of the same
     product (every pixel scaled) gives the same matte."""

@@ -82,6 +82,7 @@ class SlowOpener:
         return _camera(capture)
 
 
+@pytest.mark.slow
 def test_camera_runs_only_while_the_virtual_camera_is_held(tmp_path: Path) -> None:
     FakeVirtualCamera.install()
     proc = tmp_path / "proc"

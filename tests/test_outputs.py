@@ -112,6 +112,7 @@ def _colour_tags(path: Path) -> list[tuple[int, int, int, int]]:
     return [tuple(int(v) for v in stream), tuple(int(v) for v in decoded)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "codec", "kinds"),
     [
@@ -146,6 +147,7 @@ def test_yuv_outputs_say_which_colours_their_pixels_are(
             assert tags[2] == 1 and tags[3] == 1, (kind, name, codec, tags)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["matte.mkv", "matte.mov", "matte.webm", "matte.mp4"])
 def test_matte_videos_say_their_range_and_pictures_say_srgb(tmp_path: Path, name: str) -> None:
     """A grey matte is full range (0 and 255 mean exactly out and in); a picture input's
@@ -164,6 +166,7 @@ def test_matte_videos_say_their_range_and_pictures_say_srgb(tmp_path: Path, name
         assert tags == (6, 1, 1, 13), (name, tags)
 
 
+@pytest.mark.slow
 def test_a_live_recording_of_a_file_keeps_its_audio(clip: Path, tmp_path: Path) -> None:
     config = Config()
     config.live.live = True

@@ -101,6 +101,7 @@ def run_alone(tmp_path: Path, photos: Path, model: str) -> dict[str, np.ndarray]
     return alone
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["auto", "object"])
 def test_run_on_a_folder_of_photos_mattes_each_as_if_alone(tmp_path: Path, model: str) -> None:
     photos = tmp_path / "photos"
@@ -130,6 +131,7 @@ def test_run_on_a_folder_of_photos_mattes_each_as_if_alone(tmp_path: Path, model
         assert np.array_equal(cutout[:, :, 3], matte)
 
 
+@pytest.mark.slow
 def test_white_listing_background_keeps_names_and_sizes(tmp_path: Path) -> None:
     photos = tmp_path / "photos"
     sizes = make_pictures(photos)
@@ -141,6 +143,7 @@ def test_white_listing_background_keeps_names_and_sizes(tmp_path: Path) -> None:
             assert listing[0, 0].min() > 240 and listing[-1, -1].min() > 240
 
 
+@pytest.mark.slow
 def test_process_video_on_a_folder_equals_each_picture_alone(tmp_path: Path) -> None:
     photos = tmp_path / "photos"
     make_pictures(photos)
@@ -150,6 +153,7 @@ def test_process_video_on_a_folder_equals_each_picture_alone(tmp_path: Path) -> 
         assert np.array_equal(grey(tmp_path / "m" / f"{stem}.png"), matte), stem
 
 
+@pytest.mark.slow
 def test_treating_photos_as_a_clip_carries_the_matte_over(tmp_path: Path) -> None:
     """The override is real: as a clip, a picture's matte carries into the next one's."""
     photos = tmp_path / "photos"
@@ -189,6 +193,7 @@ def check_batch_outputs(
         assert np.array_equal(alpha, alone[stem]), stem
 
 
+@pytest.mark.slow
 def test_batch_mattes_pictures_alone_beside_clips(tmp_path: Path) -> None:
     shop = tmp_path / "shop"
     sizes = make_pictures(shop)
@@ -202,6 +207,7 @@ def test_batch_mattes_pictures_alone_beside_clips(tmp_path: Path) -> None:
     check_batch_outputs(tmp_path / "out", sizes, run_alone(tmp_path, shop, "object"))
 
 
+@pytest.mark.slow
 def test_process_batch_mattes_pictures_alone(tmp_path: Path) -> None:
     shop = tmp_path / "shop"
     sizes = make_pictures(shop)

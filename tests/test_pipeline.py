@@ -92,6 +92,7 @@ def run(source: Source, sink: RecordingSink, monkeypatch, **kwargs):
         return run_offline(source, stages, Outputs([sink]), config, stop, **kwargs)
 
 
+@pytest.mark.slow
 def test_every_frame_is_written_in_order_with_its_own_pixels(monkeypatch):
     # The writer is slower than the stages, so the output queue fills and the ring wraps
     # many times: a buffer handed out while still queued would show another frame's pixels.

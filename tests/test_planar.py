@@ -196,6 +196,7 @@ def test_untagged_sd_source_is_tagged_bt601(tmp_path):
     assert _video_tags(tmp_path / "out.mp4")[:2] == (6, 1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("output", "background", "overrides"),
     [

@@ -46,6 +46,7 @@ def modnet() -> Any:
     return create_matter(ModelConfig(name="modnet", device="cpu", threads=1))
 
 
+@pytest.mark.slow
 def test_modnet_mattes_a_real_portrait(modnet: Any) -> None:
     """The real MODNet file, run as --model modnet through the stages, on a P3M portrait:
     the person kept, the background gone, soft hair in between."""
@@ -122,6 +123,7 @@ def test_auto_quality_on_a_gpu_provider_builds_best(monkeypatch: pytest.MonkeyPa
     assert matter.describe()["quality"] == "best"
 
 
+@pytest.mark.slow
 def test_quality_best_on_a_cpu_runs_modnet_on_the_person() -> None:
     """A typed best runs on the CPU: the person in a P3M portrait mattes well."""
     folder = shared_data(P3M)
@@ -215,6 +217,7 @@ def test_the_page_switches_quality_under_auto_only() -> None:
     assert controls.state()["quality"] == "best"
 
 
+@pytest.mark.slow
 def test_switching_quality_rebuilds_the_model() -> None:
     config = Config()
     config.model.quality, config.model.threads = "fast", 1
@@ -229,6 +232,7 @@ def test_switching_quality_rebuilds_the_model() -> None:
     stages.close()
 
 
+@pytest.mark.slow
 def test_eval_with_quality_best_names_the_quality_and_the_model(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -242,6 +246,7 @@ def test_eval_with_quality_best_names_the_quality_and_the_model(
     assert "(quality best)" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_best_keeps_its_crop_while_the_person_stays_inside() -> None:
     """A still person gets the same MODNet input every frame: the crop does not wander."""
     matter = create_matter(ModelConfig(name="auto", quality="best", threads=1))

@@ -23,6 +23,7 @@ def _hidden_partials(folder: Path) -> list[Path]:
     return [p for p in folder.iterdir() if "livematte-partial" in p.name]
 
 
+@pytest.mark.slow
 def test_run_keeps_frames_timestamps_and_audio_packets(clip: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.mp4"
     assert main(["run", str(clip), "-o", str(out), "-b", "#00ff00", "-q"]) == 0
@@ -35,6 +36,7 @@ def test_run_keeps_frames_timestamps_and_audio_packets(clip: Path, tmp_path: Pat
     assert not _hidden_partials(tmp_path)
 
 
+@pytest.mark.slow
 def test_clip_whose_metadata_is_not_utf8_is_read(clip: Path, tmp_path: Path) -> None:
     # Older cameras and editors write titles in Latin-1: such a clip is still processed.
     latin = tmp_path / "latin.mkv"
@@ -55,6 +57,7 @@ def test_clip_whose_metadata_is_not_utf8_is_read(clip: Path, tmp_path: Path) -> 
     assert after["audio_packets"] == before["audio_packets"]
 
 
+@pytest.mark.slow
 def test_person_kept_and_background_replaced(clip: Path, tmp_path: Path) -> None:
     out = tmp_path / "frames"
     alpha = tmp_path / "alpha"
@@ -77,6 +80,7 @@ def test_person_kept_and_background_replaced(clip: Path, tmp_path: Path) -> None
     assert face_diff < 12
 
 
+@pytest.mark.slow
 def test_variable_frame_rate_timestamps_are_kept(tmp_path: Path) -> None:
     pts = [0, 1, 2, 4, 7, 8, 12, 13, 20, 21]
     source = write_clip(
@@ -87,6 +91,7 @@ def test_variable_frame_rate_timestamps_are_kept(tmp_path: Path) -> None:
     assert video_info(out)["pts_seconds"] == video_info(source)["pts_seconds"]
 
 
+@pytest.mark.slow
 def test_transparent_prores_4444_carries_alpha(clip: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.mov"
     livematte.process_video(clip, out, background="transparent")
@@ -99,6 +104,7 @@ def test_transparent_prores_4444_carries_alpha(clip: Path, tmp_path: Path) -> No
     assert frame[50:90, 140:180, 3].mean() > 200  # person opaque
 
 
+@pytest.mark.slow
 def test_transparent_webm_is_vp9_with_alpha_and_audio_reencoded(
     clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -112,6 +118,7 @@ def test_transparent_webm_is_vp9_with_alpha_and_audio_reencoded(
         assert stream.metadata.get("alpha_mode") == "1" or stream.metadata.get("ALPHA_MODE") == "1"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "said"),
     [("out.webm", "1 audio stream re-encoded to opus"), ("out.mp4", "1 audio stream copied")],
@@ -126,6 +133,7 @@ def test_the_summary_says_what_became_of_the_audio(
     assert not any("copied" in line for line in summary if "re-encoded" in said), summary
 
 
+@pytest.mark.slow
 def test_transparent_folder_gives_rgba_pngs(clip: Path, tmp_path: Path) -> None:
     out = tmp_path / "rgba"
     livematte.process_video(clip, out, background="transparent")
@@ -134,6 +142,7 @@ def test_transparent_folder_gives_rgba_pngs(clip: Path, tmp_path: Path) -> None:
     assert png[:10, :10, 3].mean() < 40 and png[50:90, 140:180, 3].mean() > 200
 
 
+@pytest.mark.slow
 def test_still_image_and_image_folder_inputs(tmp_path: Path) -> None:
     frames = list(person_frames(3))
     folder = tmp_path / "in"
@@ -152,6 +161,7 @@ def test_still_image_and_image_folder_inputs(tmp_path: Path) -> None:
     assert image[:10, -10:, 0].mean() > 200  # BGR: blue background in the corner
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "make",
     [
@@ -173,6 +183,7 @@ def test_unusual_image_formats_are_converted(tmp_path: Path, make) -> None:  # n
     assert image[:10, -10:, 2].mean() > 200  # red background
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("width", "height", "codec", "pix_fmt"),
     [(641, 361, "libx264", "yuv444p"), (320, 180, "libx264", "yuv444p10le")],
@@ -198,6 +209,7 @@ def test_odd_sizes_and_high_bit_depth_video(
     assert width <= info["width"] <= width + 1 and height <= info["height"] <= height + 1
 
 
+@pytest.mark.slow
 def test_video_background_loops_and_image_background_covers(clip: Path, tmp_path: Path) -> None:
     short_bg = write_clip(tmp_path / "bg.mp4", frames=4, width=200, height=200, audio=None)
     out = tmp_path / "out.mp4"
@@ -225,6 +237,7 @@ def _one_frame(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_existing_output_is_replaced_only_at_the_end(clip: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.mp4"
     out.write_bytes(b"old")
@@ -235,6 +248,7 @@ def test_existing_output_is_replaced_only_at_the_end(clip: Path, tmp_path: Path)
     assert video_info(out)["frames"] == 30
 
 
+@pytest.mark.slow
 def test_davis_alpha_out_matches_ground_truth(tmp_path: Path) -> None:
     clip_dir = shared_data("frames_gt/davis2016_hike")
     images = sorted((clip_dir / "images").iterdir())[:12]
@@ -253,6 +267,7 @@ def test_davis_alpha_out_matches_ground_truth(tmp_path: Path) -> None:
     assert float(np.mean(ious)) > 0.75
 
 
+@pytest.mark.slow
 def test_cli_entry_point_runs_as_a_program(clip: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.mkv"
     result = subprocess.run(

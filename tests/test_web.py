@@ -130,6 +130,7 @@ def test_a_foreign_origin_cannot_change_anything(server) -> None:
     assert server.controls.privacy
 
 
+@pytest.mark.slow
 def test_oversize_bodies_are_refused(server) -> None:
     big = b'{"mode": "' + b"x" * 20000 + b'"}'
     assert request(server, "/api/state", method="POST", body=big)[0] == 413
@@ -187,6 +188,7 @@ def test_an_uploaded_image_joins_the_gallery_and_can_be_shown(server) -> None:
     assert status == 200 and headers["Content-Type"] == "image/jpeg" and jpeg[:2] == b"\xff\xd8"
 
 
+@pytest.mark.slow
 def test_stream_and_snapshot_send_jpegs_of_the_output_only_while_watched(server) -> None:
     stream = server.stream
     stream.repeat(solid(1280, 720))
@@ -308,6 +310,7 @@ def test_keys_and_page_change_one_state(server) -> None:
     assert state["index"] == 1 and state["background"] == controls.background.spec
 
 
+@pytest.mark.slow
 def test_a_change_from_another_thread_reaches_the_next_frames() -> None:
     """Privacy from the page freezes the output, as the key does; colour then follows."""
     from live_fakes import CameraScript, HalfMatter, ScriptedCapture, stop_when
@@ -465,6 +468,7 @@ def live_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 SAVED_BLUE = 'background = "#0000ff"\nmode = "colour"\nblur = 60.0\ncolour = "#0000ff"\n'
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("flags", "expected"),
     [

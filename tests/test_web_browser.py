@@ -26,6 +26,8 @@ from livematte.run.interrupt import StopRequest  # noqa: E402
 from livematte.run.live import run_live  # noqa: E402
 from livematte.stages import Stages  # noqa: E402
 
+pytestmark = pytest.mark.slow  # a real browser, Ray cluster or fuzzing: the full lane only
+
 CHROMIUM = "/usr/bin/chromium"
 INSTALL = "apt-get install -y chromium (Debian's package; the test never downloads a browser)"
 FLAGS = [
