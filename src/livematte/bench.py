@@ -23,9 +23,10 @@ from .config import Config
 from .errors import UserError
 from .io.json_file import write_json
 from .io.open import open_outputs, open_source
-from .io.output_checks import check_run_outputs
+from .run.flag_scope import RunFacts
 from .run.interrupt import StopRequest
 from .run.offline import run_offline
+from .run.request import API, Request, check_request
 from .stages import STAGE_NAMES, Stages
 
 # Rows of the table in this order; "processing" is everything between decode and encode.
@@ -74,9 +75,19 @@ class _MemorySampler(threading.Thread):
         return self.samples
 
 
-def run_bench(input: str, config: Config, frames: int = 0, output: str = "null") -> dict[str, Any]:
-    """Run the file pipeline on ``input`` and return the figures (see module docstring)."""
-    check_run_outputs([input], output, config)
+def run_bench(
+    input: str,
+    config: Config,
+    frames: int = 0,
+    output: str = "null",
+    *,
+    request: Request = API,
+    side_files: dict[str, str | None] | None = None,
+) -> dict[str, Any]:
+    """Run the file pipeline on ``input`` and return the figures (see module docstring);
+    ``side_files`` are the files the caller writes from them (checked first, as outputs)."""
+    facts = RunFacts(output=output, video_input=True)
+    check_request(request, config, facts, [input], output, side_files=side_files)
     source = open_source(input)
     try:
         stages = Stages(config)
@@ -188,6 +199,7 @@ def main_bench(
     json_path: str | None,
     plot_path: str | None,
     output: str,
+    request: Request = API,
 ) -> int:
     """The ``bench`` command: print the table, optionally write JSON and the plot."""
     if frames < 0:
@@ -197,7 +209,8 @@ def main_bench(
             "--plot draws its chart with matplotlib, which is not installed; install it with: "
             "pip install 'livematte[plot]' (or drop --plot)."
         )
-    results = run_bench(input, config, frames=frames, output=output)
+    sides = {"--json": json_path, "--plot": plot_path}
+    results = run_bench(input, config, frames, output, request=request, side_files=sides)
     print(format_table(results))
     if json_path:
         write_json(json_path, results)

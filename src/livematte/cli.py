@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import difflib
 import logging
-import os
 import signal
 import sys
 import typing
@@ -19,7 +18,7 @@ from typing import Any
 
 from .config import CHOICES, Config, load_config, setting_type
 from .errors import UserError, exit_status
-from .flag_scope import RunFacts, refuse_flags_that_cannot_act
+from .run.request import Request, command_line
 
 log = logging.getLogger("livematte")
 
@@ -375,27 +374,14 @@ def _add_batch(commands: Any) -> None:
 def _cmd_batch(args: argparse.Namespace, config: Config) -> int:
     from pathlib import Path
 
-    from .run.batch import check_batch_arguments, process_batch
+    from .run.batch import process_batch
 
     inputs, ray = list(args.inputs), args.ray
     if isinstance(ray, str) and Path(ray).exists():  # `--ray clips/`: an input, not an address
         inputs.insert(0, ray)
         ray = True
-    check_batch_arguments(args.jobs, ray, args.clip_cpus)
-    from .io.codecs import check_codec_fits
-    from .run.manifest import default_extension
-
-    clip = Path(args.outdir) / f"clip.{args.ext or default_extension(config)}"
-    facts = RunFacts(output=str(clip), video_input=True)
-    _refuse_idle_flags(args, config, facts)
-    check_codec_fits("batch outputs such as", clip, config.output)
     if not inputs and not args.manifest:
         raise UserError("No inputs given; name video files, pictures or folders, or a --manifest.")
-    if args.config and args.report:
-        from .io.open import check_distinct_outputs
-
-        read = (f"the config file (--config {args.config})", args.config)
-        check_distinct_outputs([], {"--report": args.report}, [read])
     report = process_batch(
         inputs,
         args.outdir,
@@ -408,6 +394,7 @@ def _cmd_batch(args: argparse.Namespace, config: Config) -> int:
         clip_cpus=args.clip_cpus,
         report=args.report,
         show_progress=True,
+        request=_request(args),
     )
     if report.interrupted:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # as in run: the clean stop is done
@@ -415,13 +402,23 @@ def _cmd_batch(args: argparse.Namespace, config: Config) -> int:
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
-    """Defaults, then --config, then the flags that were given (validated)."""
+    """Defaults, then --config, then the flags that were given; the run validates it."""
     overrides: dict[str, Any] = {}
     for dest, flag in _FLAG_SETTINGS.items():
         value = getattr(args, dest, None)
         if value is not None:
             overrides[flag.setting] = flag.value(value)
-    return load_config(getattr(args, "config", None), overrides)
+    return load_config(getattr(args, "config", None), overrides, check=False)
+
+
+def _request(args: argparse.Namespace) -> Request:
+    """The flags typed (destination → the flag's name), so the run refuses in their words."""
+    typed = {
+        dest: flag.names[-1]
+        for dest, flag in _FLAG_SETTINGS.items()
+        if getattr(args, dest, None) is not None
+    }
+    return command_line(typed, getattr(args, "config", None))
 
 
 def _cmd_run(args: argparse.Namespace, config: Config) -> int:
@@ -435,109 +432,40 @@ def _cmd_run(args: argparse.Namespace, config: Config) -> int:
                 "No output given; add -o OUTPUT (a video file, a folder, vcam, preview or null)."
             )
         output = "vcam"
-    live = camera or config.live.live or output in ("vcam", "preview")
-    facts = RunFacts(
-        live=live,
-        camera=camera,
-        output=output,
-        video_input=_is_video(args.input),
-        folder_input=not camera and os.path.isdir(args.input),
-    )
-    _refuse_idle_flags(args, config, facts)
-    _check_outputs(
-        args, [args.input], output, config, live=live, **{"--stats-json": config.live.stats_json}
-    )
-    if live:
+    if camera or config.live.live or output in ("vcam", "preview"):
         from .run.live import run_live_command
 
-        given = frozenset(k for k in ("background", "blur") if getattr(args, k) is not None)
-        return run_live_command(args.input, output, config, flags_given=given)
+        return run_live_command(args.input, output, config, _request(args))
     from .run.offline import process_video
 
-    report = process_video(args.input, output, config=config, show_progress=not config.quiet)
+    report = process_video(
+        args.input, output, config=config, show_progress=not config.quiet, request=_request(args)
+    )
     if report.interrupted:
         # The clean stop is done and the file kept: a late second Ctrl-C must not turn the
         # exit into a death by signal.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if config.live.stats_json:
-        from .io.json_file import write_json
-
-        write_json(config.live.stats_json, report.to_dict())
     if not config.quiet:
-        _print_summary(report)
+        for line in report.summary_lines():
+            print(f"livematte: {line}", file=sys.stderr)
     return exit_status(report.stopped_by) if report.interrupted else 0
 
 
-def _is_video(spec: str) -> bool:
-    from pathlib import Path
-
-    from .io.images import IMAGE_EXTENSIONS
-    from .io.open import is_camera_spec
-
-    path = Path(spec)
-    return not (is_camera_spec(spec) or path.is_dir() or path.suffix.lower() in IMAGE_EXTENSIONS)
-
-
-def _check_outputs(
-    args: argparse.Namespace,
-    inputs: list[str],
-    output: str,
-    config: Config,
-    live: bool = False,
-    **side_files: str | None,
-) -> None:
-    """Every output of the run (side files by flag) checked before any work starts: none
-    is a file the run reads (the input, a background, the model, the --config file...)."""
-    from .io.output_checks import check_run_outputs
-
-    check_run_outputs(
-        inputs,
-        output,
-        config,
-        side_files=side_files,
-        live=live,
-        config_file=("--config", getattr(args, "config", None)),
-    )
-
-
-def _refuse_idle_flags(args: argparse.Namespace, config: Config, run: RunFacts) -> None:
-    """Refuse the typed flags that would have nothing to act on in this run."""
-    given = {
-        dest: flag.names[-1]
-        for dest, flag in _FLAG_SETTINGS.items()
-        if getattr(args, dest, None) is not None
-    }
-    refuse_flags_that_cannot_act(given, config, run)
-
-
-def _print_summary(report: Any) -> None:
-    for line in report.summary_lines():
-        print(f"livematte: {line}", file=sys.stderr)
-
-
 def _cmd_demo(args: argparse.Namespace, config: Config) -> int:
-    from .demo import DEMO_VIDEO, main_demo
+    from .demo import main_demo
 
-    _refuse_idle_flags(args, config, RunFacts(output=DEMO_VIDEO))
-    _check_outputs(args, [], DEMO_VIDEO, config)
-    return main_demo(config)
+    return main_demo(config, _request(args))
 
 
 def _cmd_eval(args: argparse.Namespace, config: Config) -> int:
     from .eval_command import main_eval
 
-    _refuse_idle_flags(args, config, RunFacts())
-    _check_outputs(args, args.clips, "", config, **{"--json": args.json_path})
-    return main_eval(args.clips, config, args.json_path)
+    return main_eval(args.clips, config, args.json_path, request=_request(args))
 
 
 def _cmd_bench(args: argparse.Namespace, config: Config) -> int:
     from .bench import main_bench
 
-    _refuse_idle_flags(args, config, RunFacts(output=args.output, video_input=True))
-    _check_outputs(
-        args, [args.input], args.output, config, **{"--json": args.json_path, "--plot": args.plot}
-    )
     return main_bench(
         args.input,
         config,
@@ -545,6 +473,7 @@ def _cmd_bench(args: argparse.Namespace, config: Config) -> int:
         json_path=args.json_path,
         plot_path=args.plot,
         output=args.output,
+        request=_request(args),
     )
 
 

@@ -231,9 +231,16 @@ def switch_model(config: Config, model: str) -> None:
     config.model.name = model
 
 
-def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
+def load_config(
+    path: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    *,
+    check: bool = True,
+) -> Config:
     """Defaults (the model's own, see MODEL_DEFAULTS), then the TOML file at ``path``, then
-    ``overrides`` ("section.key": value)."""
+    ``overrides`` ("section.key": value). Types are checked as each value lands; ``check``
+    False leaves the value checks (:func:`validate`) to the run that will use the settings
+    (the command line: each run validates its settings once, where it is opened)."""
     mapping = read_toml(Path(path)) if path else {}
     overrides = overrides or {}
     section = mapping.get("model")
@@ -243,7 +250,8 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
         apply_mapping(config, mapping, source=str(path))
     for dotted, value in overrides.items():
         set_value(config, dotted, value, source="the command line")
-    validate(config)
+    if check:
+        validate(config)
     return config
 
 

@@ -23,9 +23,11 @@ from .frame import Frame
 from .io.open import open_outputs
 from .io.sinks import partial_path
 from .io.sources import Source
+from .run.flag_scope import RunFacts
 from .run.interrupt import StopRequest
 from .run.offline import run_offline
 from .run.report import RunReport
+from .run.request import API, Request, check_request
 from .stages import Stages
 
 DEMO_VIDEO = "livematte-demo.mp4"
@@ -159,7 +161,9 @@ def write_side_by_side(source: SimulatedWebcam, stages: Stages, path: Path) -> N
             return
 
 
-def main_demo(config: Config) -> int:
+def main_demo(config: Config, request: Request = API) -> int:
+    """The ``demo`` command: the built-in clip through the pipeline into this folder."""
+    check_request(request, config, RunFacts(output=DEMO_VIDEO), [], DEMO_VIDEO)
     start = time.perf_counter()
     report, video, picture = run_demo(config=config, frames=DEMO_FRAMES)
     elapsed = time.perf_counter() - start

@@ -15,6 +15,8 @@ import numpy as np
 from .config import Config
 from .evaluate import AlphaFn, evaluate_clips, format_table
 from .matting import Matter, create_matter
+from .run.flag_scope import RunFacts
+from .run.request import API, Request, check_request
 from .stages import Stages
 
 
@@ -41,9 +43,14 @@ def pipeline_alpha_fns(
 
 
 def main_eval(
-    clips: list[str], config: Config, json_path: str | None, matter: Matter | None = None
+    clips: list[str],
+    config: Config,
+    json_path: str | None,
+    matter: Matter | None = None,
+    request: Request = API,
 ) -> int:
     """Evaluate ``clips`` with the pipeline ``config`` describes and print the table."""
+    check_request(request, config, RunFacts(), clips, "", side_files={"--json": json_path})
     matter = matter if matter is not None else create_matter(config.model)
     factory, close = pipeline_alpha_fns(config, matter)
     # "model" is the setting (e.g. "auto"): a per-shot model's name before any frame is only

@@ -43,6 +43,7 @@ class OutputNames:
     privacy: str = "--privacy-image"
     model: str = "--model"
     spec: str = "--model-spec"
+    stats: str = "--stats-json"
 
 
 CLI_NAMES = OutputNames()
@@ -55,6 +56,7 @@ API_NAMES = OutputNames(
     "live.privacy_image",
     "model",
     "model.spec",
+    "live.stats_json",
 )
 
 

@@ -31,6 +31,7 @@ def check_run_outputs(
     live: bool = False,
     names: OutputNames = CLI_NAMES,
     config_file: tuple[str, str | Path | None] = ("--config", None),
+    display: bool = True,
 ) -> None:
     """Refuse, in one sentence, any output of this run that could not be written as asked.
 
@@ -39,6 +40,7 @@ def check_run_outputs(
     ``side_files`` maps a flag (--stats-json, --json, --plot) to its path (None = not given).
     A live run writes no matte, so its --alpha-out setting is not one of its outputs.
     ``config_file`` is (its flag or argument, its path): read too, so never an output.
+    ``display`` False: a preview is drawn by a window toolkit given by the caller (tests).
     """
     alpha_out = "" if live else config.output.alpha_out
     if alpha_out == "null":
@@ -59,7 +61,7 @@ def check_run_outputs(
             )
     for flag, path in sides.items():
         check_side_file(flag, path)
-    if live and (output == "preview" or config.live.preview):
+    if display and live and (output == "preview" or config.live.preview):
         from .preview import display_available
 
         if not display_available():

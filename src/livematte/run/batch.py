@@ -16,8 +16,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config import Config, config_for_call
+from ..config import Config, config_for_call, validate
 from ..errors import UserError
+from ..io.codecs import check_codec_fits
 from ..io.json_file import write_json
 from ..io.locks import OutputLocks, claim_outputs
 from ..io.open import check_distinct_outputs
@@ -41,10 +42,20 @@ from .executors import (
     run_local,
     run_ray,
 )
+from .flag_scope import RunFacts, refuse_flags_that_cannot_act
 from .interrupt import StopRequest
 from .journal import JOURNAL_NAME, Journal
-from .manifest import ClipJob, ClipPlan, check_ext, given_name, is_picture, plan_clips
+from .manifest import (
+    ClipJob,
+    ClipPlan,
+    check_ext,
+    default_extension,
+    given_name,
+    is_picture,
+    plan_clips,
+)
 from .progress import Progress
+from .request import API, Request
 
 
 @dataclass
@@ -91,6 +102,7 @@ def process_batch(
     report: str | Path | None = None,
     show_progress: bool = False,
     stop: StopRequest | None = None,
+    request: Request = API,
 ) -> BatchReport:
     """Replace the background of every clip and picture in ``inputs`` (a video file, a
     picture or a folder of them, or a list of those).
@@ -104,12 +116,19 @@ def process_batch(
     runs them on Ray instead (RAY_ADDRESS or a local Ray), ``ray="HOST:6379"`` joins that
     cluster; each clip is a Ray task of ``clip_cpus`` CPUs (default 2). ``jobs`` is local
     only and ``clip_cpus`` Ray only: each is refused in the other mode. ``report`` writes
-    the results as JSON.
+    the results as JSON. ``request`` words refusals as the caller knows the settings.
     """
     check_batch_arguments(jobs, ray, clip_cpus, ext)
     if isinstance(inputs, (str, Path)):
         inputs = [inputs]
     config = config_for_call(config, config_file, background=background, model=model)
+    config_file = config_file or request.config_file[1]
+    validate(config)
+    clip = Path(outdir) / f"clip.{ext or default_extension(config)}"
+    refuse_flags_that_cannot_act(
+        request.typed, config, RunFacts(output=str(clip), video_input=True)
+    )
+    check_codec_fits("batch outputs such as", clip, config.output)
     if config.output.alpha_out:
         raise UserError(
             "--alpha-out names one file, so a batch cannot use it; run the clips that need a "
@@ -126,7 +145,9 @@ def process_batch(
             "folders of them."
         )
     if report:
-        check_report_path(Path(report), plan, outdir, manifest, config_file)
+        check_report_path(
+            Path(report), plan, outdir, manifest, (request.config_file[0], config_file)
+        )
     with claim_outdir(outdir):
         started = time.perf_counter()
         journal = Journal(outdir)
@@ -184,10 +205,11 @@ def check_report_path(
     plan: ClipPlan,
     outdir: Path,
     manifest: str | Path | None,
-    config_file: str | Path | None = None,
+    config_file: tuple[str, str | Path | None] = ("config_file", None),
 ) -> None:
     """Refuse a --report that would overwrite a file of the batch: an input, an output,
-    the manifest, the journal or a file a clip reads (checked before any clip starts)."""
+    the manifest, the journal or a file a clip reads (checked before any clip starts);
+    ``config_file`` is (its flag or argument, its path)."""
     taken = {job.input.resolve() for job in plan.jobs} | {p.resolve() for p in plan.not_videos}
     taken |= {job.output.resolve() for job in plan.jobs} | {(outdir / JOURNAL_NAME).resolve()}
     if manifest:
@@ -198,8 +220,9 @@ def check_report_path(
             "the manifest) or is a folder; name a new .json file for the report."
         )
     reads = {read for job in plan.jobs for read in files_read(job.config)}
-    if config_file:
-        reads.add((f"the config file (config_file {config_file})", str(config_file)))
+    flag, path = config_file
+    if path:
+        reads.add((f"the config file ({flag} {path})", str(path)))
     check_distinct_outputs([], {"--report": str(report)}, sorted(reads))
 
 

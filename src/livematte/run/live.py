@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..composite import TransparentBackground
-from ..config import Config, LiveConfig, validate
+from ..config import Config, LiveConfig
 from ..controls import KEY_HELP, LiveControls, TerminalKeys
 from ..errors import UserError, reason_of
 from ..frame import Frame, cover_resize
@@ -47,10 +47,12 @@ from ..io.vcam import VirtualCameraSink
 from ..matting.quality import QUALITY_MODELS
 from ..stages import MatteOutput, Stages
 from ..web.attach import start_control
+from .flag_scope import RunFacts
 from .interrupt import StopRequest
 from .negotiate import negotiate
 from .on_demand import OnDemandSource, require_linux
 from .report import LatencyHistogram, LiveFigures, RunReport
+from .request import API, Request, check_request
 from .schedule import InferenceSchedule
 
 log = logging.getLogger("livematte")
@@ -343,17 +345,25 @@ def run_live(
     vcam_backend: str | None = None,
     preview_gui: Any = None,
     terminal: TerminalKeys | None = None,
-    flags_given: frozenset[str] = frozenset(),
+    request: Request = API,
     on_control: Any = None,
 ) -> RunReport:
     """Open the source, the stages and the outputs, run the live loop, return its report.
 
     The keyword arguments replace real devices in tests (a scripted camera, the name of
     a fake pyvirtualcam backend, a fake window toolkit); ``on_control`` is called with the
-    control page's server once it listens; ``flags_given`` names the flags whose settings
-    the page's saved ones must not replace.
+    control page's server once it listens; ``request`` says what the user typed (typed
+    flags win over the page's saved settings, and a flag this run has no use for is refused).
     """
-    validate(config)
+    check_request(
+        request,
+        config,
+        RunFacts.of(input_spec, output, live=True),
+        [input_spec],
+        output,
+        side_files={request.names.stats: config.live.stats_json},
+        display=preview_gui is None,
+    )
     live = config.live
     opened: list[Any] = [claim_run_outputs(output)]
     outputs = Outputs()
@@ -387,7 +397,11 @@ def run_live(
             source.watch(_vcam_device(outputs.pictures))
         camera = is_camera_spec(input_spec) or isinstance(source, OnDemandSource)
         server = start_control(
-            driver, outputs.pictures, live, camera=camera, flags_given=flags_given
+            driver,
+            outputs.pictures,
+            live,
+            camera=camera,
+            flags_given=request.typed_any("background", "blur"),
         )
         if server is not None:
             opened.append(server)
@@ -484,9 +498,7 @@ def _report(driver: LiveDriver, input_spec: str, output: str, seconds: float) ->
     )
 
 
-def run_live_command(
-    input_spec: str, output: str, config: Config, flags_given: frozenset[str] = frozenset()
-) -> int:
+def run_live_command(input_spec: str, output: str, config: Config, request: Request = API) -> int:
     """``livematte run`` for cameras, ``--live`` and vcam/preview outputs; exit status 0."""
     keys = TerminalKeys()
     with StopRequest() as stop:
@@ -494,9 +506,7 @@ def run_live_command(
         if terminal is not None and not config.quiet:
             print(f"livematte: {KEY_HELP}", file=sys.stderr)
         try:
-            report = run_live(
-                input_spec, output, config, stop, terminal=terminal, flags_given=flags_given
-            )
+            report = run_live(input_spec, output, config, stop, terminal=terminal, request=request)
         finally:
             if terminal is not None:
                 terminal.close()

@@ -112,7 +112,6 @@ def plan_clips(
     paths = [Path(spec) for spec in inputs]
     outdir = Path(outdir)
     check_outdir(paths, outdir)
-    validate(config)
     plan = ClipPlan()
     found: list[tuple[Path, Path]] = []  # (input, output path relative to outdir, no suffix)
     for spec in paths:

@@ -11,6 +11,7 @@ ring, sized so none is overwritten while a queue still holds it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import threading
@@ -22,10 +23,10 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..config import Config, config_for_call, validate
+from ..config import Config, config_for_call
 from ..errors import Interrupted, UserError
 from ..frame import Frame
-from ..io.codecs import API_NAMES
+from ..io.json_file import write_json
 from ..io.open import (
     Outputs,
     claim_run_outputs,
@@ -33,15 +34,16 @@ from ..io.open import (
     open_source,
     writes_pictures,
 )
-from ..io.output_checks import check_run_outputs
 from ..io.sinks import NullSink, PixelFormat
 from ..io.sources import Source, VideoFileSource
 from ..planar import I420Picture
 from ..stages import MatteOutput, Stages
+from .flag_scope import RunFacts
 from .interrupt import StopRequest
 from .negotiate import negotiate
 from .progress import Progress
 from .report import RunReport
+from .request import API, Request, check_request
 
 log = logging.getLogger("livematte")
 
@@ -92,6 +94,7 @@ def process_video(
     config_file: str | Path | None = None,
     show_progress: bool = False,
     stop: StopRequest | None = None,
+    request: Request = API,
 ) -> RunReport:
     """Replace the background of a clip, an image or a folder of images.
 
@@ -102,20 +105,37 @@ def process_video(
     (``config.input.folder_as``: auto, the default, decides from what the folder holds).
     ``output`` is a video file (by extension), an image file, a folder (PNG per frame) or
     "null". ``alpha_out`` also writes the matte. Anything not given comes from ``config``
-    (or ``config_file``), else from the defaults.
+    (or ``config_file``), else from the defaults. ``config.live.stats_json`` names a file
+    for the run's report as JSON. ``request`` words refusals as the caller knows the
+    settings (the command line passes its typed flags; see :mod:`livematte.run.request`).
     """
     config = config_for_call(config, config_file, background=background, model=model)
     if alpha_out is not None:
         config.output.alpha_out = str(alpha_out)
-    validate(config)
+    if config_file is not None:
+        request = dataclasses.replace(request, config_file=(request.config_file[0], config_file))
     input_spec, output_spec = str(input), str(output)
-    check_run_outputs(
+    check_request(
+        request,
+        config,
+        RunFacts.of(input_spec, output_spec, live=False),
         [input_spec],
         output_spec,
-        config,
-        names=API_NAMES,
-        config_file=("config_file", config_file),
+        side_files={request.names.stats: config.live.stats_json},
     )
+    report = _process(input_spec, output_spec, config, show_progress, stop)
+    if config.live.stats_json:
+        write_json(config.live.stats_json, report.to_dict())
+    return report
+
+
+def _process(
+    input_spec: str,
+    output_spec: str,
+    config: Config,
+    show_progress: bool,
+    stop: StopRequest | None,
+) -> RunReport:
     with claim_run_outputs(output_spec, config.output.alpha_out):
         source = open_source(
             input_spec,

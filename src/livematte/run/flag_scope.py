@@ -12,9 +12,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import Config
-from .errors import UserError
-from .io.codecs import codec_of, is_transparent, is_video_path
+from ..config import Config
+from ..errors import UserError
+from ..io.codecs import codec_of, is_transparent, is_video_path
+from ..io.images import IMAGE_EXTENSIONS
+from ..io.open import is_camera_spec
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,21 @@ class RunFacts:
     output: str = ""  # "" = a command that writes no picture output (eval)
     video_input: bool = False  # the input is a video file (not pictures, not a camera)
     folder_input: bool = False  # the input is a folder of images
+
+    @classmethod
+    def of(cls, input_spec: str, output: str, *, live: bool) -> RunFacts:
+        """The facts of a run of ``input_spec`` into ``output``, as its driver opens it."""
+        camera = is_camera_spec(input_spec)
+        path = Path(input_spec)
+        folder = not camera and path.is_dir()
+        picture = path.suffix.lower() in IMAGE_EXTENSIONS
+        return cls(
+            live=live,
+            camera=camera,
+            output=output,
+            video_input=not (camera or folder or picture),
+            folder_input=folder,
+        )
 
 
 def is_onnx_model(name: str) -> bool:
@@ -72,7 +89,7 @@ def _rgb_anyway(config: Config, run: RunFacts) -> bool:
 def _no_control_page(config: Config, run: RunFacts) -> bool:
     """No control page runs: --no-control, or a live run of a file (the page's ``auto``
     is on for cameras only) without an address from --control."""
-    from .web.attach import control_address
+    from ..web.attach import control_address
 
     return control_address(config.live.control, run.camera, allow_remote=True) is None
 
@@ -82,7 +99,7 @@ def _not_onnx(config: Config, run: RunFacts) -> bool:
 
 
 def _not_mediapipe(config: Config, run: RunFacts) -> bool:
-    from .matting import OBJECT
+    from ..matting import OBJECT
 
     return is_onnx_model(config.model.name) or config.model.name in (OBJECT, "modnet")
 
