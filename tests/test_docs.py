@@ -184,7 +184,7 @@ def benchmark_commands() -> list[Example]:
             for line in shell_lines(body)
         ]
         prose = re.sub(r"```.*?```", "", text, flags=re.S).replace("\n", " ")
-        lines += re.findall(r"`((?:\S*/)?python3? benchmarks/[^`]+)`", prose)
+        lines += re.findall(r"`((?:\S*/)?(?:python3? )?benchmarks/[^`]+)`", prose)
         shown = (line for line in lines if re.search(r"(^| )benchmarks/[a-z_0-9]+\.py", line))
         found += [Example(page.name, line) for line in shown]
     return found
@@ -202,6 +202,9 @@ def test_every_benchmark_flag_shown_is_the_scripts(example: Example):
     words = shlex.split(example.text, comments=True)
     script = next(w for w in words if w.startswith("benchmarks/"))
     source = (ROOT / script).read_text()
+    # A wrapper over a module of the package (gpu_check.py): that module's flags.
+    for module in re.findall(r"from livematte\.(\w+) import main", source):
+        source += (ROOT / "src" / "livematte" / f"{module}.py").read_text()
     args = words[words.index(script) + 1 :]
     own = args[: args.index("--")] if "--" in args else args
     for flag in (w.split("=", 1)[0] for w in own if w.startswith("--")):
@@ -209,6 +212,22 @@ def test_every_benchmark_flag_shown_is_the_scripts(example: Example):
     if "--" in args:  # what follows goes to livematte run
         extra = shlex.join(args[args.index("--") + 1 :])
         assert parse_problem(f"livematte run clip.mp4 {extra}") is None, str(example)
+
+
+def test_the_gpu_check_commands_shown_parse():
+    """``python -m livematte.gpu_check ...``: its own parser, as for the benchmarks."""
+    from livematte import gpu_check
+
+    shown = [
+        Example(page.name, span)
+        for page in PAGES
+        for span in re.findall(
+            r"`python3? -m livematte\.gpu_check([^`]*)`", page.read_text().replace("\n", " ")
+        )
+    ]
+    assert shown, "the Devices page shows how to start the GPU check"
+    for example in shown:
+        gpu_check.parse_args(shlex.split(example.text))  # a bad flag exits with status 2
 
 
 # --- run for real ----------------------------------------------------------------------------
