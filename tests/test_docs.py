@@ -30,6 +30,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -298,6 +299,29 @@ def test_self_contained_examples_run(command: str, workspace: Path, tmp_path, mo
     for output in (o for o in outputs if o != "null"):
         path = folder / output
         assert path.exists() and (path.is_file() or any(path.iterdir())), f"{command}: {output}"
+
+
+def slug(heading: str) -> str:
+    """A heading's anchor as the site makes it (Python-Markdown's toc slugify)."""
+    text = unicodedata.normalize("NFKD", heading.replace("`", "")).encode("ascii", "ignore")
+    words = re.sub(r"[^\w\s-]", "", text.decode()).strip().lower()
+    return re.sub(r"[-\s]+", "-", words)
+
+
+def test_the_readmes_links_lead_somewhere():
+    """The README is read on its own (GitHub, PyPI), outside the site's strict build."""
+    readme = ROOT / "README.md"
+    links = re.findall(r"\]\(([^)\s]+)\)", readme.read_text())
+    assert any(link.startswith("docs/") for link in links)
+    for link in links:
+        if re.match(r"[a-z]+:", link):
+            continue
+        path, _, anchor = link.partition("#")
+        target = (ROOT / path) if path else readme
+        assert target.exists(), f"README.md links to {link}, which is not there"
+        if anchor:
+            headings = re.findall(r"^#+ (.+)$", target.read_text(), flags=re.M)
+            assert anchor in {slug(h) for h in headings}, f"README.md: no #{anchor} in {path}"
 
 
 # --- the site --------------------------------------------------------------------------------
