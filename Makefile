@@ -6,11 +6,11 @@ BIN := $(VENV)/bin
 OV_VENV ?= .venv-openvino
 OV_BIN := $(OV_VENV)/bin
 
-.PHONY: demo test test-fast test-openvino test-debian13 test-debian14 lint bench clean
+.PHONY: demo test test-fast test-openvino test-debian13 test-debian14 lint docs bench clean
 
 # Each venv with its extras; made afresh when pyproject.toml changes, so a package that left
 # the dependencies (or a second OpenCV or onnxruntime wheel) never lingers.
-$(BIN)/livematte: EXTRAS = cpu,dev,ray
+$(BIN)/livematte: EXTRAS = cpu,dev,ray,docs
 $(OV_BIN)/livematte: EXTRAS = openvino,dev
 $(BIN)/livematte $(OV_BIN)/livematte: pyproject.toml
 	rm -rf $(dir $(@D))
@@ -59,5 +59,11 @@ lint: $(BIN)/livematte
 	$(BIN)/lint-imports
 	$(PYTHON) ../shared/tools/import_cycles.py src livematte 2>/dev/null || [ ! -f ../shared/tools/import_cycles.py ]
 
+# The docs site (mkdocs.yml, docs/) into site/. --strict turns every warning (a broken link
+# or anchor, a page left out of the nav, an API name mkdocstrings cannot find) into a
+# failure; never add --quiet, which hides the warnings so that strict passes.
+docs: $(BIN)/livematte
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) $(OV_VENV) livematte-demo.mp4 livematte-demo.png
+	rm -rf $(VENV) $(OV_VENV) site livematte-demo.mp4 livematte-demo.png

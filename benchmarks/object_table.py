@@ -1,9 +1,13 @@
 """IoU and MAD of `--model object`, the plain U²-Net-p loop and the person models on objects.
 
 python benchmarks/object_table.py --set /work/objects_set [--json out.json]
+python benchmarks/object_table.py --set DIR --snapshot PATH/TO/SalBenchmark.git   # build it first
 
-The set is a folder with ``images/NAME.jpg`` and ``masks/NAME.png`` (255 = the object),
-as ``benchmarks/object_set.py`` writes it (sources in ``benchmarks/OBJECTS_MANIFEST.md``).
+The set is a folder with ``images/NAME.jpg`` and ``masks/NAME.png`` (255 = the object); its
+sources are in the docs (docs/models.md, "The object evaluation set"). ``--snapshot`` writes
+it into ``--set`` first from the git directory of a snapshot of MCG-NKU/SalBenchmark (every
+pair of ``Data/DataSet1/Imgs`` and ``Data/DataSet2/Imgs`` but the three whose subject is a
+person), read with ``git show``: nothing is downloaded.
 Every livematte row runs the folder of pictures through the Python API
 (``process_video`` with an ``alpha_out`` folder, each picture matted on its own); the
 plain loop is U²-Net-p with its authors' preprocessing and nothing else, a few lines of
@@ -17,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +43,10 @@ ROWS: list[tuple[str, str, dict[str, object]]] = [
     ("auto (person, default)", "auto", {}),
     ("selfie (person)", "selfie", {}),
 ]
+SNAPSHOT_COMMIT = "f38dd4d"  # the SalBenchmark snapshot's HEAD when the set was made
+SNAPSHOT_FOLDERS = {"ds1": "Data/DataSet1/Imgs", "ds2": "Data/DataSet2/Imgs"}
+# Pairs whose salient subject is a person: the person models' home ground, not this set's.
+PEOPLE = {"ds1-0001", "ds1-0016", "ds1-0017"}
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
 
@@ -75,6 +84,31 @@ def plain_u2netp(model: Path) -> Callable[[np.ndarray], np.ndarray]:
     return matte
 
 
+def build_set(snapshot: Path, out: Path, commit: str = SNAPSHOT_COMMIT) -> int:
+    """Write every non-person picture/mask pair of the snapshot into ``out``; returns the count."""
+    if (snapshot / ".git").is_dir():
+        snapshot = snapshot / ".git"
+
+    def git(*args: str) -> bytes:
+        command = ["git", "--git-dir", str(snapshot), *args]
+        return subprocess.run(command, check=True, capture_output=True).stdout
+
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    (out / "masks").mkdir(parents=True, exist_ok=True)
+    count = 0
+    for tag, folder in SNAPSHOT_FOLDERS.items():
+        names = git("ls-tree", "--name-only", f"{commit}:{folder}").decode().split()
+        for name in sorted(n for n in names if n.endswith(".jpg")):
+            stem, key = name[:-4], f"{tag}-{name[:-4]}"
+            if f"{stem}.png" not in names or key in PEOPLE:
+                continue
+            for kind, path, ext in (("images", name, "jpg"), ("masks", f"{stem}.png", "png")):
+                data = git("show", f"{commit}:{folder}/{path}")
+                (out / kind / f"{key}.{ext}").write_bytes(data)
+            count += 1
+    return count
+
+
 def load_set(folder: Path) -> list[tuple[str, Path, np.ndarray]]:
     pairs = []
     for picture in sorted((folder / "images").iterdir()):
@@ -83,7 +117,7 @@ def load_set(folder: Path) -> list[tuple[str, Path, np.ndarray]]:
             sys.exit(f"{picture.name} has no mask in {folder / 'masks'}")
         pairs.append((picture.stem, picture, mask))
     if not pairs:
-        sys.exit(f"{folder / 'images'} holds no pictures; see benchmarks/object_set.py")
+        sys.exit(f"{folder / 'images'} holds no pictures; build the set with --snapshot")
     return pairs
 
 
@@ -115,8 +149,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", dest="folder", type=Path, required=True)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--snapshot", type=Path, help="build the set from this SalBenchmark git")
     args = parser.parse_args(argv)
     logging.getLogger("livematte").setLevel(logging.WARNING)
+    if args.snapshot:
+        count = build_set(args.snapshot, args.folder)
+        print(f"{count} pairs written to {args.folder}", file=sys.stderr)
     pairs = load_set(args.folder)
     results: dict[str, dict] = {}
     started = time.perf_counter()

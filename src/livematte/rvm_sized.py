@@ -1,41 +1,16 @@
-"""Model-only throughput of ONNX models through livematte's OnnxMatter, at 720p and 1080p.
+"""An ONNX network with Robust Video Matting's signature and about its cost, random weights.
 
-Times ``matter.infer(frame)`` alone (resize, normalise, session run, alpha/fgr out):
-no decoding, refinement, compositing or encoding. Models measured:
-
-- ``rvm-sized``: a network built here with onnx.helper that has Robust Video Matting's
-  exact signature and roughly its shape and cost (MobileNetV3-Large encoder on the
-  downsampled frame, LR-ASPP, four ConvGRU decoder stages whose states are fed back,
-  and a guided-filter upsampler at full resolution). Its weights are random: only
-  the speed means anything.
-- the real segmenters in ../shared/data/models (MediaPipe selfie, SINet), when present;
-- any ``--model PATH.onnx`` you give (with ``--model-type``/``--model-spec`` if needed).
-
-    python benchmarks/onnx_throughput.py                     # CPU, all of the above
-    python benchmarks/onnx_throughput.py --device cuda --frames 100
-    .venv-openvino/bin/python benchmarks/onnx_throughput.py --device cpu,openvino
+The GPU check and the models-per-device benchmark time RVM-class inference without
+shipping RVM's weights: this graph has RVM's exact inputs and outputs and roughly the shape
+and cost of rvm_mobilenetv3 (a MobileNetV3-Large encoder on the downsampled frame, LR-ASPP,
+four ConvGRU decoder stages whose states are fed back, and a guided-filter upsampler at full
+resolution). Only its speed means anything. Building it needs the ``onnx`` package (in the
+``dev`` extra), imported on first use.
 """
 
 from __future__ import annotations
 
-import argparse
-import statistics
-import tempfile
-import time
-from pathlib import Path
-
 import numpy as np
-
-from livematte.config import DEVICES, PRECISIONS
-from livematte.matting.onnx_matter import load_onnx_matter
-
-ROOT = Path(__file__).resolve().parents[1]
-
-DATA = ROOT.parent / "shared" / "data"
-RESOLUTIONS = {"720p": (720, 1280), "1080p": (1080, 1920)}
-
-
-# --- an RVM-sized network with RVM's signature ----------------------------------------
 
 
 class Graph:
@@ -210,130 +185,3 @@ def rvm_sized_model():
     model.ir_version = 8
     checker.check_model(model)
     return model
-
-
-# --- measuring ---------------------------------------------------------------------------
-
-
-def test_frame(h: int, w: int) -> np.ndarray:
-    """A real DAVIS frame scaled to h x w where the data is present, else noise."""
-    import cv2
-
-    frames = sorted((DATA / "frames_gt" / "davis2016_hike" / "images").glob("*.jpg"))
-    if frames:
-        rgb = cv2.cvtColor(cv2.imread(str(frames[0])), cv2.COLOR_BGR2RGB)
-        return cv2.resize(rgb, (w, h), interpolation=cv2.INTER_LINEAR)
-    return np.random.default_rng(0).integers(0, 256, (h, w, 3), np.uint8)
-
-
-def time_infer(matter, frame: np.ndarray, count: int) -> list[float]:
-    """Seconds for each of ``count`` calls of ``matter.infer(frame)``."""
-    times = []
-    for _ in range(count):
-        start = time.perf_counter()
-        matter.infer(frame)
-        times.append(time.perf_counter() - start)
-    return times
-
-
-def measure(matter, frame: np.ndarray, count: int) -> list[float]:
-    time_infer(matter, frame, 3)  # warm-up
-    return time_infer(matter, frame, count)
-
-
-def models(args: argparse.Namespace, folder: Path) -> list[tuple[str, str, dict]]:
-    found: list[tuple[str, str, dict]] = []
-    if args.model:
-        found.append(
-            (
-                Path(args.model).name,
-                args.model,
-                {"model_type": args.model_type, "spec_path": args.model_spec},
-            )
-        )
-        return found
-    import onnx
-
-    rvm = folder / "rvm_sized.onnx"
-    onnx.save(rvm_sized_model(), str(rvm))
-    found.append(("rvm-sized (random weights)", str(rvm), {}))
-    for name in ("mediapipe_selfie_segmentation.onnx", "sinet_softmax.onnx"):
-        path = DATA / "models" / name
-        if path.exists():
-            found.append((name, str(path), {}))
-    return found
-
-
-def parse_devices(text: str) -> list[str]:
-    """``cpu,openvino`` -> ["cpu", "openvino"]: several are timed in turn, in one run."""
-    devices = [d.strip() for d in text.split(",") if d.strip()]
-    unknown = [d for d in devices if d not in DEVICES]
-    if not devices or unknown:
-        raise argparse.ArgumentTypeError(f"choose from {', '.join(DEVICES)} (comma-separated)")
-    return devices
-
-
-def timed_rounds(matters: list, frame: np.ndarray, count: int, rounds: int = 4) -> list[list]:
-    """Each matter's frame times, measured in alternating rounds so that a shared
-    machine's load changes touch every device alike (ratios stay fair)."""
-    times: list[list[float]] = [[] for _ in matters]
-    per_round = max(1, count // rounds)
-    for _ in range(rounds):
-        for index, matter in enumerate(matters):
-            times[index] += measure(matter, frame, per_round)
-    return times
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--device",
-        default=["cpu"],
-        type=parse_devices,
-        help="device, or several to compare in one run (e.g. cpu,openvino)",
-    )
-    parser.add_argument("--precision", default="auto", choices=PRECISIONS)
-    parser.add_argument(
-        "--threads", type=int, default=None, help="intra-op threads (default: cores - 1)"
-    )
-    parser.add_argument("--frames", type=int, default=20, help="timed frames per case")
-    parser.add_argument("--model", help="measure this .onnx instead of the built-in set")
-    parser.add_argument("--model-type")
-    parser.add_argument("--model-spec")
-    parser.add_argument("--downsample-ratio", type=float, default=None)
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        for label, path, extra in models(args, Path(tmp)):
-            matters = [
-                load_onnx_matter(
-                    path,
-                    device=device,
-                    threads=args.threads,
-                    downsample_ratio=args.downsample_ratio,
-                    precision=args.precision,
-                    **extra,
-                )
-                for device in args.device
-            ]
-            print(label)
-            for matter in matters:
-                print(f"  {matter.info}")
-            for res, (h, w) in RESOLUTIONS.items():
-                all_times = timed_rounds(matters, test_frame(h, w), args.frames)
-                base = statistics.median(all_times[0])
-                for matter, times in zip(matters, all_times, strict=True):
-                    median = statistics.median(times)
-                    p90 = sorted(times)[int(0.9 * (len(times) - 1))]
-                    ratio = (
-                        f"  x{base / median:4.2f} vs {matters[0].provider}"
-                        if matter is not matters[0]
-                        else ""
-                    )
-                    print(
-                        f"  {res:>5} {w}x{h} {matter.provider:<26}: {1 / median:6.1f} fps  "
-                        f"median {median * 1e3:7.1f} ms  p90 {p90 * 1e3:7.1f} ms{ratio}"
-                    )
-
-
-if __name__ == "__main__":
-    main()

@@ -6,8 +6,8 @@ pipeline), over several interleaved rounds, and the best round's median is kept 
 is shared: the best round is the least disturbed one). Composite is timed for each kind of
 background, with livematte's default settings (decontamination, light wrap) unless told.
 
-    python benchmarks/quality_timing.py                       # ../shared/data sam2_juggle.mp4
-    python benchmarks/quality_timing.py clip.mp4 --frames 60 --rounds 5 --json timing.json
+    python benchmarks/stage_timing.py                       # ../shared/data sam2_juggle.mp4
+    python benchmarks/stage_timing.py clip.mp4 --frames 60 --rounds 5 --json timing.json
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""livematte against the tutorial loop and against the codec limit, on one clip, in one run.
+"""The file pipeline's speed: livematte against the tutorial loop and the codec limit, or the
+stages alone.
 
 Times three ways of re-encoding the same clip with the same encoder settings (livematte's
 defaults: H.264, CRF 20, preset veryfast, yuv420p):
@@ -25,9 +26,20 @@ milliseconds per frame (everything but decode and encode) where it applies, and 
 the targets are stated in: livematte / codec (target >= 0.75) and livematte / tutorial
 (target >= 1).
 
-    python benchmarks/side_by_side.py ../shared/data/videos/sam2_juggle.mp4
-    python benchmarks/side_by_side.py clip.mp4 --frames 120 --rounds 3 --json sbs.json
-    python benchmarks/side_by_side.py talk720.mp4 --frames 60 --modnet --rounds 2
+``--isolated`` times processing alone instead: the same ``Stages`` (model, temporal,
+refine, composite, default settings) frame after frame on frames decoded beforehand, with no
+decoder or encoder beside them (``livematte bench`` times the stages inside the threaded
+pipeline, where they share the cores with the codec), on both paths: RGB (what live mode and
+PNG outputs use) and planar 4:2:0 (what H.264 re-encodes use). It prints wall and CPU ms
+per frame and the per-stage medians, per round (``--frames`` 0 means 120 there).
+
+``--height H`` first scales the clip to H lines (x264 CRF 18, veryfast, into a temporary
+folder), e.g. a 720p clip to 1080p, or a 1080p one to 720p.
+
+    python benchmarks/pipeline.py                           # sam2_juggle.mp4 from ../shared/data
+    python benchmarks/pipeline.py clip.mp4 --frames 120 --rounds 3 --json sbs.json
+    python benchmarks/pipeline.py talk.mp4 --height 720 --frames 60 --modnet --rounds 2
+    python benchmarks/pipeline.py --isolated --height 1080 --rounds 3
 """
 
 from __future__ import annotations
@@ -35,6 +47,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -51,6 +64,7 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 from livematte.config import Config, OutputConfig
 
 ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CLIP = ROOT.parent / "shared" / "data" / "videos" / "sam2_juggle.mp4"
 
 THRESHOLD = 0.5
 BG_COLOUR = (192, 192, 192)  # MediaPipe's own selfie-segmentation sample uses this grey
@@ -206,9 +220,83 @@ def run_livematte(
     }
 
 
+def scaled_clip(source: Path, target: Path, height: int) -> Path:
+    """``source`` scaled to ``height`` lines (width kept in proportion, even) into ``target``."""
+    with av.open(str(source)) as inp, av.open(str(target), "w") as out:
+        video = inp.streams.video[0]
+        video.thread_type = "AUTO"
+        ctx = video.codec_context
+        width = round(ctx.width * height / ctx.height / 2) * 2
+        stream = out.add_stream("libx264", rate=video.average_rate or 25)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.time_base = video.time_base
+        stream.options = {"crf": "18", "preset": "veryfast"}
+        for frame in inp.decode(video):
+            scaled = frame.reformat(width=width, height=height, interpolation="BICUBIC")
+            scaled.pts, scaled.time_base = frame.pts, frame.time_base
+            scaled.pict_type = av.video.frame.PictureType.NONE
+            for packet in stream.encode(scaled):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return target
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _decoded(clip: Path, frames: int, planar: bool) -> list:
+    from livematte.io.sources import VideoFileSource
+
+    source = VideoFileSource(clip)
+    source.planar = planar
+    out = []
+    try:
+        for frame in source:
+            out.append(frame.yuv if planar else frame.rgb)
+            if len(out) >= frames:
+                break
+    finally:
+        source.close()
+    return out
+
+
+def isolated(clip: Path, frames: int, rounds: int) -> None:
+    """The stages alone on preloaded frames, RGB and planar (see the module docstring)."""
+    from livematte.planar import I420Picture
+    from livematte.stages import Stages, StageTimer
+
+    inputs = {"rgb": _decoded(clip, frames, False), "planar": _decoded(clip, frames, True)}
+    height, width = inputs["rgb"][0].shape[:2]
+    print(f"{clip.name}: {width}x{height}, {len(inputs['rgb'])} frames, median ms:")
+    for _ in range(rounds):
+        for name, images in inputs.items():
+            stages = Stages(Config())
+            if name == "planar":
+                out = I420Picture.empty(width, height, images[0].colour)
+            else:
+                out = np.empty((height, width, 3), np.uint8)
+            for image in images[:10]:  # warm up: buffers, the model's first calls
+                stages.composite(image, stages.matte(image), out)
+            stages.timer = StageTimer()
+            began, cpu = time.perf_counter(), _cpu_seconds()
+            for image in images:
+                stages.composite(image, stages.matte(image), out)
+            count = len(images)
+            wall = (time.perf_counter() - began) / count * 1e3
+            used = (_cpu_seconds() - cpu) / count * 1e3
+            medians = ", ".join(
+                f"{stage} {row['median_ms']:.2f}" for stage, row in stages.timer.summary().items()
+            )
+            print(f"  {name:6s} {wall:5.2f} ms wall, {used:5.2f} ms CPU a frame ({medians})")
+            stages.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("input", type=Path)
+    parser.add_argument("input", nargs="?", type=Path, default=DEFAULT_CLIP)
     parser.add_argument("--frames", type=int, default=0, help="first N frames only (0 = all)")
     parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds; best kept")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
@@ -222,8 +310,22 @@ def main() -> int:
         action="store_true",
         help="also time MODNet's own demo loop and livematte --quality best",
     )
+    parser.add_argument(
+        "--isolated", action="store_true", help="time the stages alone on preloaded frames"
+    )
+    parser.add_argument("--height", type=int, default=0, help="scale the clip to H lines first")
     args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="livematte-pipeline-") as tmp:
+        if args.height:
+            args.input = scaled_clip(args.input, Path(tmp) / "scaled.mp4", args.height)
+        if args.isolated:
+            isolated(args.input, args.frames or 120, max(1, args.rounds))
+            return 0
+        return compare(args)
 
+
+def compare(args: argparse.Namespace) -> int:
+    """The interleaved re-encodes (a) to (e) of the module docstring, best round kept."""
     tutorial = Tutorial()
     best: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="livematte-sbs-") as tmp:
