@@ -1,7 +1,7 @@
 """The control page in a real browser (the system's headless Chromium, driven by Playwright):
 clicking a thumbnail and moving the blur slider change the frames the live run sends.
 
-    python tests/test_web_browser.py assets/control-page.png   # the README's screenshot
+    python tests/test_web_browser.py assets/control-page.png   # the docs' screenshot
 """
 
 from __future__ import annotations
@@ -157,7 +157,7 @@ def _texture(image: np.ndarray) -> float:
 
 
 def readme_screenshot(target: Path) -> None:
-    """The README's picture: the demo portrait, the default model, a beach-like gradient."""
+    """The docs' picture: the demo portrait, the default model, a beach-like gradient."""
     from playwright.sync_api import sync_playwright
 
     from livematte.demo import SimulatedWebcam

@@ -110,7 +110,7 @@ _GROUPS: dict[str, tuple[str, tuple[Flag, ...]]] = {
             Flag(
                 ("--device",),
                 "model.device",
-                "where an ONNX model runs (default auto: the fastest that loads; the README "
+                "where an ONNX model runs (default auto: the fastest that loads; docs/devices.md "
                 "lists what each needs)",
             ),
             Flag(

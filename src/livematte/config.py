@@ -200,7 +200,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
 
 
 # Stage settings a built-in model starts from instead of the defaults above, which were
-# tuned on people; measured on objects with benchmarks/object_table.py and object_video.py.
+# tuned on people; measured on objects with benchmarks/object_table.py (and a product clip,
+# docs/models.md).
 # They sit beneath the config file and the flags, so a setting the user gives still wins.
 MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
     # The refiner snaps the unsure band to the picture's edges; on U²-Net-p's map it raised

@@ -420,7 +420,7 @@ def accelerator(p: Probes, runtime: str) -> Check:
             f"none in this onnxruntime; OpenVINO ('livematte[openvino]') also runs on this "
             f"{model or 'AMD CPU'}, with a plugin tuned for Intel's: measured on an AMD EPYC "
             "it made the selfie network 1.2-1.4x faster and Robust Video Matting slower "
-            "(0.65-0.96x; the README's Devices section), so onnxruntime's CPU provider is "
+            "(0.65-0.96x; docs/devices.md), so onnxruntime's CPU provider is "
             "the sure choice here",
         )
     return Check(
