@@ -121,7 +121,7 @@ def test_every_flag_takes_its_type_and_choices_from_its_setting() -> None:
     checked = 0
     for sub in subparsers.choices.values():
         for action in sub._actions:
-            flag = cli._FLAG_SETTINGS.get(action.dest)
+            flag = cli.FLAG_SETTINGS.get(action.dest)
             if flag is None:
                 continue
             annotation = setting_type(flag.setting)
