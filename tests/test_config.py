@@ -42,8 +42,8 @@ def test_repeated_background_flags_make_a_list() -> None:
     [
         ("[output\ncrf = 3", "not valid TOML"),
         ("[output]\nquality = 3\n", "Unknown setting 'output.quality'"),
-        ("[output]\ncrf = 'high'\n", "'output.crf'"),
-        ("[refine]\nenabled = 1\n", "'refine.enabled'"),
+        ("[output]\ncrf = 'high'\n", "output.crf must be an int, not 'high'"),
+        ("[refine]\nenabled = 1\n", "refine.enabled must be true or false"),
         ("output = 3\n", "must be a table"),
     ],
     ids=["syntax", "unknown-key", "wrong-type-str", "int-for-bool", "scalar-for-table"],

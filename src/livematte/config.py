@@ -3,34 +3,41 @@
 Settings are filled in three layers: the defaults below, then a TOML file (``--config``,
 documented examples under ``configs/``), then command-line flags. Every knob lives here so
 the CLI, the Python API and the config files can never disagree about a name or a default.
+Each field declares its type and range (``Annotated[..., Field(...)]``, ``Literal`` for a
+choice); :mod:`livematte.schema` checks values against that one declaration.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
-import math
 import re
 import sys
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field
 
 from .errors import UserError
+from .schema import STRICT, choices_of, problems
 
 # model.device: where an ONNX model runs (matting/runtimes.py knows each one's package).
-DEVICES = ("auto", "cpu", "cuda", "tensorrt", "openvino", "directml", "coreml")
+Device = Literal["auto", "cpu", "cuda", "tensorrt", "openvino", "directml", "coreml"]
 # model.precision: auto = as the model was exported (matting/providers.py: check_precision).
-PRECISIONS = ("auto", "fp32", "fp16")
+Precision = Literal["auto", "fp32", "fp16"]
 # model.quality: auto = best on a GPU/NPU, fast on a CPU (matting/quality.py).
-QUALITIES = ("auto", "fast", "best")
+Quality = Literal["auto", "fast", "best"]
 # output.preset: x264's presets (other encoders have none).
-X264_PRESETS = (
+Preset = Literal[
     "ultrafast", "superfast", "veryfast", "faster", "fast",
     "medium", "slow", "slower", "veryslow", "placebo",
-)  # fmt: skip
+]  # fmt: skip
+DEVICES: tuple[str, ...] = typing.get_args(Device)
+PRECISIONS: tuple[str, ...] = typing.get_args(Precision)
+QUALITIES: tuple[str, ...] = typing.get_args(Quality)
+X264_PRESETS: tuple[str, ...] = typing.get_args(Preset)
 # output.codec: the names --codec takes (FFmpeg's encoder names too), by codec family.
 CODEC_NAMES = {
     "h264": "h264", "libx264": "h264", "prores": "prores", "prores_ks": "prores",
@@ -47,90 +54,138 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 
+def blur_problem(value: float) -> str | None:
+    """Why ``value`` is not a blur strength livematte takes; None when it is one."""
+    low, high = BLUR_RANGE
+    if low <= value <= high:
+        return None
+    return f"blur must be between {low:g} and {high:g}, not {value:g}"
+
+
+def blur_of_spec(spec: str) -> float | None:
+    """The strength a ``blur:N`` background spec names (None for other specs and ``blur``)."""
+    match = _BLUR_SPEC.match(spec.strip().lower())
+    return float(match.group(1)) if match and match.group(1) else None
+
+
+def _blur_specs(specs: list[str]) -> list[str]:
+    for spec in specs:
+        value = blur_of_spec(spec)
+        if value is not None and blur_problem(value):
+            low, high = BLUR_RANGE
+            raise ValueError(f"backgrounds with blur:N between {low:g} and {high:g}")
+    return specs
+
+
+def _codec_name(codec: str) -> str:
+    if codec and codec.lower() not in CODEC_NAMES:
+        raise ValueError("one of h264, prores, vp9 or ffv1")
+    return codec
+
+
+def _work_size(size: int) -> int:
+    if size != 0 and size < 16:
+        raise ValueError("0 (full size) or 16 or more")
+    return size
+
+
 @dataclass
 class InputConfig:
     """How an input is read."""
+
+    __pydantic_config__ = STRICT
 
     # A folder of images: "clip" (frames of one video, smoothed across), "pictures" (each
     # matted on its own, sizes kept) or "auto" (a clip when the names are one run of
     # consecutive numbers, every picture has one size and the first ones look like
     # neighbouring frames of one shot; else pictures).
-    folder_as: str = "auto"
+    folder_as: Literal["auto", "clip", "pictures"] = "auto"
 
 
 @dataclass
 class ModelConfig:
     """Which network finds the person."""
 
+    __pydantic_config__ = STRICT
+
     # "auto" (the default: selfie for close-ups, pose for wider shots, chosen per shot, or
     # MODNet steered by them at quality best), "selfie", "pose",
     # "modnet", "object" (U²-Net-p: products, pets, things; all built in) or a .onnx path.
     name: str = "auto"
     # MediaPipe: "auto" picks landscape (144x256) for wide frames, else general (256x256).
-    variant: str = "auto"
+    variant: Literal["auto", "general", "landscape"] = "auto"
     # ONNX: family (rvm, modnet, sinet, mediapipe-selfie, pphumanseg, u2netp) or a TOML
     # description.
     type: str = ""
     spec: str = ""
     # auto, cpu, cuda, tensorrt, openvino, directml or coreml (ONNX models only).
-    device: str = "auto"
+    device: Device = "auto"
     # auto (as the model was exported), fp32 or fp16 (TensorRT builds fp16 engines).
-    precision: str = "auto"
-    threads: int = 0  # 0 = choose for the machine
+    precision: Precision = "auto"
+    threads: Annotated[int, Field(ge=0)] = 0  # 0 = choose for the machine
     downsample_ratio: float = 0.0  # RVM; 0 = choose from the frame size
     # Reuse the last alpha instead of running the model when no 1/64-wide block of the
     # frame changed by more than this (grey, 0..1) since the model last ran; 0 = never.
-    skip_still: float = 0.0
-    skip_max: int = 2  # at most this many frames in a row reuse it
+    skip_still: Annotated[float, Field(ge=0, le=1)] = 0.0
+    skip_max: Annotated[int, Field(ge=0)] = 2  # at most this many frames in a row reuse it
     # Under name "auto": "fast" (selfie or pose per shot), "best" (the MODNet matte) or
     # "auto" (best where the model runs on a GPU or NPU, fast on a CPU).
-    quality: str = "auto"
+    quality: Quality = "auto"
 
 
 @dataclass
 class TemporalConfig:
     """Alpha smoothing across frames (see temporal.py for how each knob acts)."""
 
+    __pydantic_config__ = STRICT
+
     enabled: bool = True
     # Weight kept from the previous alpha where the image is still and the model unsure.
-    strength: float = 0.85
+    strength: Annotated[float, Field(ge=0, lt=1)] = 0.85
     # Frame difference (grey, 0..1) above which a pixel counts as moving and follows at once.
-    motion_threshold: float = 0.04
+    motion_threshold: Annotated[float, Field(gt=0)] = 0.04
     # In still, unsure regions, alpha changes smaller than this are noise (hysteresis).
-    deadband: float = 0.1
+    deadband: Annotated[float, Field(ge=0, le=0.5)] = 0.1
     # Mean frame difference above which a scene cut resets the filter and the model state.
-    scene_cut: float = 0.12
+    scene_cut: Annotated[float, Field(gt=0, le=1)] = 0.12
 
 
 @dataclass
 class RefineConfig:
     """Bringing the model's low-resolution alpha to the frame's full resolution."""
 
+    __pydantic_config__ = STRICT
+
     enabled: bool = True
     # Guided filter radius, in pixels of the model's output (its unsure band is a few wide).
-    radius: float = 3.0
+    radius: Annotated[float, Field(ge=1)] = 3.0
     # Guided filter regularisation (grey variance, grey in [0, 1]): higher = smoother.
-    eps: float = 0.001
+    eps: Annotated[float, Field(gt=0)] = 0.001
     # How fast the guided edge gives way to the model's answer as it grows confident.
-    confidence_power: float = 0.5
+    confidence_power: Annotated[float, Field(gt=0)] = 0.5
     # Long side of the reduced image the guided filter runs on (0 = full resolution).
-    work_size: int = 320
+    work_size: Annotated[int, AfterValidator(_work_size)] = 320
     # Extra softening of the final edge, in pixels (0 = none).
-    feather: int = 0
+    feather: Annotated[int, Field(ge=0)] = 0
 
 
 @dataclass
 class BackgroundConfig:
     """What goes behind the person."""
 
+    __pydantic_config__ = STRICT
+
     # One or more specs: image or video path, folder of images, "blur", "blur:N",
     # "#RRGGBB", "transparent". Live mode cycles through them with the "b" key.
-    specs: list[str] = field(default_factory=lambda: ["blur"])
-    blur: float = 25.0  # default blur strength (kernel sigma in pixels at 720p)
+    specs: Annotated[list[str], AfterValidator(_blur_specs)] = field(
+        default_factory=lambda: ["blur"]
+    )
+    # The default blur strength (kernel sigma in pixels at 720p).
+    blur: Annotated[float, Field(ge=BLUR_RANGE[0], le=BLUR_RANGE[1])] = 25.0
     # Fraction of the new background's light spilled onto the person's edge (0 = none);
     # 0.3 chosen by eye on side-by-sides (0.6 reads as a coloured outline). Not applied to
     # the blur, whose light is the old background's own.
-    light_wrap: float = 0.3
+    light_wrap: Annotated[float, Field(ge=0, le=1)] = 0.3
     # Replace the old background's colour in fractional edge pixels (not needed for blur).
     decontaminate: bool = True
 
@@ -139,9 +194,14 @@ class BackgroundConfig:
 class OutputConfig:
     """How files are encoded."""
 
-    codec: str = ""  # "" = by extension: h264 for .mp4/.mkv, prores for .mov, vp9 for .webm
-    crf: int = 20
-    preset: str = "veryfast"
+    __pydantic_config__ = STRICT
+
+    # "" = by extension: h264 for .mp4/.mkv, prores for .mov, vp9 for .webm.
+    codec: Annotated[str, AfterValidator(_codec_name)] = ""
+    # The top of the range depends on the codec (H.264 51, VP9 63): the output checks
+    # name it once the codec is known.
+    crf: Annotated[int, Field(ge=0)] = 20
+    preset: Preset = "veryfast"
     alpha_out: str = ""  # also write the matte: a folder of PNGs or a video file
     # Re-encodes stay in the decoded 4:2:0 (no RGB round trip) where source, background
     # and output allow; false forces the RGB path (see livematte.planar).
@@ -152,11 +212,14 @@ class OutputConfig:
 class LiveConfig:
     """Camera in, virtual camera out."""
 
+    __pydantic_config__ = STRICT
+
     size: str = ""  # "1280x720"; "" = the camera's default
-    fps: float = 0.0  # 0 = the camera's rate
+    fps: Annotated[float, Field(ge=0)] = 0.0  # 0 = the camera's rate
     fourcc: str = ""  # e.g. "MJPG"
     vcam_device: str = ""
-    infer_every: int = 1  # run the model every Nth frame, reuse the alpha in between
+    # Run the model every Nth frame, reuse the alpha in between.
+    infer_every: Annotated[int, Field(ge=1)] = 1
     auto_skip: bool = True  # raise infer_every when the CPU cannot keep up
     preview: bool = False
     stats_json: str = ""
@@ -176,6 +239,8 @@ class LiveConfig:
 
 @dataclass
 class Config:
+    __pydantic_config__ = STRICT
+
     input: InputConfig = field(default_factory=InputConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     temporal: TemporalConfig = field(default_factory=TemporalConfig)
@@ -187,16 +252,19 @@ class Config:
     debug: bool = False
 
 
-# The allowed values of enumerated settings, in one place: the CLI offers them as argparse
-# choices and validate() checks config files and Python callers against the same lists.
-CHOICES: dict[str, tuple[str, ...]] = {
-    "input.folder_as": ("auto", "clip", "pictures"),
-    "model.device": DEVICES,
-    "model.precision": PRECISIONS,
-    "model.quality": QUALITIES,
-    "model.variant": ("auto", "general", "landscape"),
-    "output.preset": X264_PRESETS,
-}
+def _choices(target: Any = Config, prefix: str = "") -> dict[str, tuple[str, ...]]:
+    found: dict[str, tuple[str, ...]] = {}
+    for name, annotation in typing.get_type_hints(target, include_extras=True).items():
+        if dataclasses.is_dataclass(annotation):
+            found.update(_choices(annotation, f"{prefix}{name}."))
+        elif (choices := choices_of(annotation)) is not None:
+            found[f"{prefix}{name}"] = choices
+    return found
+
+
+# The allowed values of enumerated settings ("section.key" → values), read off the Literal
+# annotations above: the CLI offers them as argparse choices.
+CHOICES: dict[str, tuple[str, ...]] = _choices()
 
 
 # Stage settings a built-in model starts from instead of the defaults above, which were
@@ -257,118 +325,15 @@ def load_config(
 
 
 def validate(config: Config, fix: str = "fix the flag or the config file") -> None:
-    """Value checks no type can express; one sentence per problem (a :class:`UserError`)
-    that ends with ``fix``: what to change (a batch manifest names its line)."""
-    for dotted, choices in CHOICES.items():
-        value = get_value(config, dotted)
-        if value not in choices:
-            raise UserError(
-                f"Setting {dotted} must be one of {', '.join(choices)}, not {value!r}; {fix}."
-            )
-    _check_finite(config)
-    codec = config.output.codec
-    if codec and codec.lower() not in CODEC_NAMES:
-        raise UserError(
-            f"Setting output.codec must be one of h264, prores, vp9 or ffv1, not {codec!r}; "
-            "fix the flag or the config file."
-        )
-    for ok, message in _range_checks(config) + _quality_checks(config):
-        if not ok:
-            raise UserError(f"Setting {message}; {fix}.")
+    """Check every setting against its declaration; the first problem is one sentence (a
+    :class:`UserError`) that ends with ``fix``: what to change (a batch manifest names its
+    line)."""
+    for dotted, must_be, value in problems(Config, config)[:1]:
+        raise UserError(f"Setting {dotted} must be {must_be}, not {_shown(value)}; {fix}.")
 
 
-def _check_finite(target: Any, prefix: str = "") -> None:
-    """Every float setting is a number: inf or nan would overflow or poison the maths."""
-    for item in dataclasses.fields(target):
-        value = getattr(target, item.name)
-        if dataclasses.is_dataclass(value):
-            _check_finite(value, f"{prefix}{item.name}.")
-        elif isinstance(value, float) and not math.isfinite(value):
-            raise UserError(
-                f"Setting {prefix}{item.name} must be a finite number, not {value}; "
-                "fix the flag or the config file."
-            )
-
-
-def _range_checks(config: Config) -> list[tuple[bool, str]]:
-    return [
-        # The top of the range depends on the codec (H.264 51, VP9 63): the output checks
-        # name it once the codec is known.
-        (config.output.crf >= 0, f"crf must be 0 or more, not {config.output.crf}"),
-        (
-            config.live.infer_every >= 1,
-            f"infer-every must be 1 or more, not {config.live.infer_every}",
-        ),
-        (config.refine.radius >= 1, f"refine.radius must be 1 or more, not {config.refine.radius}"),
-        (config.refine.eps > 0, f"refine.eps must be above 0, not {config.refine.eps}"),
-        (
-            0.0 <= config.temporal.strength < 1.0,
-            f"temporal.strength must be in [0, 1), not {config.temporal.strength}",
-        ),
-        (
-            config.temporal.motion_threshold > 0,
-            f"temporal.motion_threshold must be above 0, not {config.temporal.motion_threshold}",
-        ),
-        *((blur_problem(value) is None, f"{blur_problem(value)}") for value in _blurs(config)),
-        (config.model.threads >= 0, f"threads must be 0 or more, not {config.model.threads}"),
-        (config.live.fps >= 0, f"fps must be 0 or more, not {config.live.fps}"),
-    ]
-
-
-def blur_problem(value: float) -> str | None:
-    """Why ``value`` is not a blur strength livematte takes; None when it is one."""
-    low, high = BLUR_RANGE
-    if low <= value <= high:
-        return None
-    return f"blur must be between {low:g} and {high:g}, not {value:g}"
-
-
-def blur_of_spec(spec: str) -> float | None:
-    """The strength a ``blur:N`` background spec names (None for other specs and ``blur``)."""
-    match = _BLUR_SPEC.match(spec.strip().lower())
-    return float(match.group(1)) if match and match.group(1) else None
-
-
-def _blurs(config: Config) -> list[float]:
-    """Every blur strength the settings name: the default and each ``blur:N``."""
-    named = (blur_of_spec(spec) for spec in config.background.specs)
-    return [config.background.blur, *(value for value in named if value is not None)]
-
-
-def _quality_checks(config: Config) -> list[tuple[bool, str]]:
-    """The temporal, refine and compositing knobs."""
-    temporal, refine, background = config.temporal, config.refine, config.background
-    return [
-        (
-            0.0 <= temporal.deadband <= 0.5,
-            f"temporal.deadband must be in [0, 0.5], not {temporal.deadband}",
-        ),
-        (
-            0.0 < temporal.scene_cut <= 1.0,
-            f"temporal.scene_cut must be in (0, 1], not {temporal.scene_cut}",
-        ),
-        (
-            refine.confidence_power > 0,
-            f"refine.confidence_power must be above 0, not {refine.confidence_power}",
-        ),
-        (
-            refine.work_size == 0 or refine.work_size >= 16,
-            f"refine.work_size must be 0 (full size) or 16 or more, not {refine.work_size}",
-        ),
-        (refine.feather >= 0, f"refine.feather must be 0 or more, not {refine.feather}"),
-        (
-            0.0 <= background.light_wrap <= 1.0,
-            f"light_wrap must be in [0, 1], not {background.light_wrap}",
-        ),
-        (
-            0.0 <= config.model.skip_still <= 1.0,
-            f"model.skip_still must be in [0, 1], not {config.model.skip_still}",
-        ),
-        (
-            config.model.skip_max >= 0,
-            f"model.skip_max must be 0 or more, not {config.model.skip_max}",
-        ),
-    ]
+def _shown(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
 
 
 def config_for_call(
@@ -416,13 +381,14 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 
 def apply_mapping(target: Any, mapping: dict[str, Any], source: str, prefix: str = "") -> None:
-    """Copy a parsed TOML table onto a dataclass, refusing unknown keys and wrong types."""
-    known = {f.name: f for f in dataclasses.fields(target)}
+    """Copy a parsed TOML table onto a dataclass, refusing unknown keys and values that do
+    not fit the field's declaration (type and range)."""
+    hints = typing.get_type_hints(type(target), include_extras=True)
     for key, value in mapping.items():
         # repr's escapes keep a key holding a newline (a quoted TOML key) on one line.
         dotted = repr(f"{prefix}{key}")[1:-1]
-        if key not in known:
-            choices = ", ".join(sorted(known))
+        if key not in hints:
+            choices = ", ".join(sorted(hints))
             raise UserError(
                 f"Unknown setting '{dotted}' in {source}; known settings here are: {choices}."
             )
@@ -434,8 +400,17 @@ def apply_mapping(target: Any, mapping: dict[str, Any], source: str, prefix: str
                     f"not {type(value).__name__}."
                 )
             apply_mapping(current, value, source, prefix=f"{dotted}.")
-        else:
-            setattr(target, key, coerce(value, _field_type(target, key), dotted, source))
+            continue
+        annotation = hints[key]
+        if typing.get_origin(_base(annotation)) is list and not isinstance(value, list):
+            value = [value]  # one background given where a list is expected
+        for _, must_be, _ in problems(annotation, value)[:1]:
+            raise UserError(f"Setting {dotted} must be {must_be}, not {value!r}; {_fix(source)}.")
+        setattr(target, key, float(value) if _base(annotation) is float else value)
+
+
+def _fix(source: str) -> str:
+    return "fix the flag" if source == "the command line" else f"fix {source}"
 
 
 def _parent(config: Config, dotted: str) -> tuple[Any, list[str], str]:
@@ -453,9 +428,11 @@ def get_value(config: Config, dotted: str) -> Any:
 
 
 def setting_type(dotted: str) -> Any:
-    """The annotation of a "section.key" setting (``int``, ``list[str]`` ...)."""
+    """The type of a "section.key" setting as a flag takes it (``int``, ``list[str]``;
+    ``str`` for a choice)."""
     target, _, key = _parent(Config(), dotted)
-    return _field_type(target, key)
+    base = _base(typing.get_type_hints(type(target), include_extras=True)[key])
+    return str if typing.get_origin(base) is Literal else base
 
 
 def set_value(config: Config, dotted: str, value: Any, source: str) -> None:
@@ -465,38 +442,8 @@ def set_value(config: Config, dotted: str, value: Any, source: str) -> None:
     apply_mapping(target, mapping, source, prefix=".".join(parents) + "." if parents else "")
 
 
-def _field_type(obj: Any, name: str) -> Any:
-    hints = typing.get_type_hints(type(obj))
-    return hints[name]
-
-
-def coerce(value: Any, annotation: Any, dotted: str, source: str) -> Any:
-    """Check ``value`` against a field's type, allowing the harmless int→float widening."""
-    origin = typing.get_origin(annotation)
-    if origin in (list, typing.List):  # noqa: UP006
-        (item_type,) = typing.get_args(annotation)
-        items = value if isinstance(value, list) else [value]
-        return [coerce(v, item_type, dotted, source) for v in items]
-    if origin in (typing.Union, types.UnionType):
-        for option in typing.get_args(annotation):
-            try:
-                return coerce(value, option, dotted, source)
-            except UserError:
-                continue
-    ok = (
-        (annotation is bool and isinstance(value, bool))
-        or (annotation is int and isinstance(value, int) and not isinstance(value, bool))
-        or (annotation is float and isinstance(value, (int, float)) and not isinstance(value, bool))
-        or (annotation is str and isinstance(value, str))
-    )
-    if not ok:
-        expected = getattr(annotation, "__name__", str(annotation))
-        raise UserError(
-            f"Setting '{dotted}' in {source} must be {_article(expected)} {expected}, "
-            f"not {value!r}."
-        )
-    return float(value) if annotation is float else value
-
-
-def _article(word: str) -> str:
-    return "an" if word[:1] in "aeiou" else "a"
+def _base(annotation: Any) -> Any:
+    """The type inside ``Annotated[...]``."""
+    while typing.get_origin(annotation) is Annotated:
+        annotation = typing.get_args(annotation)[0]
+    return annotation

@@ -47,6 +47,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -322,7 +323,7 @@ def measure_builtin(rec: Recorder, name: str, device: str, args) -> None:
     """A built-in model on ``device`` at 720p: load time, median ms, the provider held."""
     import numpy as np
 
-    from livematte.config import ModelConfig
+    from livematte.config import Device, ModelConfig
     from livematte.errors import UserError
     from livematte.matting import create_matter
 
@@ -332,7 +333,7 @@ def measure_builtin(rec: Recorder, name: str, device: str, args) -> None:
         return
     start = time.perf_counter()
     try:
-        matter = create_matter(ModelConfig(name=name, device=device))
+        matter = create_matter(ModelConfig(name=name, device=typing.cast(Device, device)))
     except UserError as error:
         known = not str(error).startswith("Unknown model")
         rec.row(case=case, ok=not known, skipped=not known, note=str(error))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+import typing
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ import cv2
 import numpy as np
 
 from .composite import Background, Compositor, parse_backgrounds
-from .config import Config
+from .config import Config, Quality
 from .matting import Matte, Matter, create_matter
 from .planar import I420Picture, Picture, RgbPicture, as_picture
 from .refine import Refiner
@@ -292,7 +293,8 @@ class Stages:
         """Swap the running ``--model auto`` for one at ``quality`` (the control page's
         switch): the new model is built, the stages start afresh, the old one is closed."""
         old = self.matter
-        self.matter = create_matter(dataclasses.replace(self.config.model, quality=quality))
+        model = dataclasses.replace(self.config.model, quality=typing.cast(Quality, quality))
+        self.matter = create_matter(model)
         self.reset()
         old.close()
         log.info("quality %s: model %s", quality, self.matter.name)
