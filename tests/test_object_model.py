@@ -13,8 +13,9 @@ from livematte.config import ModelConfig
 from livematte.errors import UserError
 from livematte.matting import OBJECT_FILE, create_matter
 from livematte.matting.builtin import model_path
-from livematte.matting.model_spec import BUILTIN_SPECS, load_spec_file
+from livematte.matting.model_spec import BUILTIN_SPECS
 from livematte.matting.onnx_matter import load_onnx_matter
+from livematte.matting.spec_file import load_spec_file
 from livematte.metrics import iou
 
 MODELS = Path(__file__).resolve().parents[1] / "src" / "livematte" / "models"

@@ -15,19 +15,14 @@ from livematte.config import Config
 from livematte.errors import UserError
 from livematte.matting import providers
 from livematte.matting.base import Matter
-from livematte.matting.model_spec import (
-    BUILTIN_SPECS,
-    ModelSpec,
-    TensorInfo,
-    detect_family,
-    load_spec_file,
-    resolve_spec,
-)
+from livematte.matting.model_spec import BUILTIN_SPECS, ModelSpec, TensorInfo, detect_family
 from livematte.matting.onnx_matter import (
     RvmMatter,
     auto_downsample_ratio,
     load_onnx_matter,
 )
+from livematte.matting.spec_file import load_spec_file
+from livematte.matting.spec_resolve import resolve_spec
 from livematte.stages import Stages
 
 REPO = Path(__file__).resolve().parents[1]

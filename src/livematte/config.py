@@ -73,19 +73,19 @@ def _blur_specs(specs: list[str]) -> list[str]:
         value = blur_of_spec(spec)
         if value is not None and blur_problem(value):
             low, high = BLUR_RANGE
-            raise ValueError(f"backgrounds with blur:N between {low:g} and {high:g}")
+            raise ValueError(f"must give blur:N a strength between {low:g} and {high:g}")
     return specs
 
 
 def _codec_name(codec: str) -> str:
     if codec and codec.lower() not in CODEC_NAMES:
-        raise ValueError("one of h264, prores, vp9 or ffv1")
+        raise ValueError("must be one of h264, prores, vp9 or ffv1")
     return codec
 
 
 def _work_size(size: int) -> int:
     if size != 0 and size < 16:
-        raise ValueError("0 (full size) or 16 or more")
+        raise ValueError("must be 0 (full size) or 16 or more")
     return size
 
 
@@ -328,8 +328,8 @@ def validate(config: Config, fix: str = "fix the flag or the config file") -> No
     """Check every setting against its declaration; the first problem is one sentence (a
     :class:`UserError`) that ends with ``fix``: what to change (a batch manifest names its
     line)."""
-    for dotted, must_be, value in problems(Config, config)[:1]:
-        raise UserError(f"Setting {dotted} must be {must_be}, not {_shown(value)}; {fix}.")
+    for dotted, must, value in problems(Config, config)[:1]:
+        raise UserError(f"Setting {dotted} {must}, not {_shown(value)}; {fix}.")
 
 
 def _shown(value: Any) -> str:
@@ -404,8 +404,8 @@ def apply_mapping(target: Any, mapping: dict[str, Any], source: str, prefix: str
         annotation = hints[key]
         if typing.get_origin(_base(annotation)) is list and not isinstance(value, list):
             value = [value]  # one background given where a list is expected
-        for _, must_be, _ in problems(annotation, value)[:1]:
-            raise UserError(f"Setting {dotted} must be {must_be}, not {value!r}; {_fix(source)}.")
+        for _, must, _ in problems(annotation, value)[:1]:
+            raise UserError(f"Setting {dotted} {must}, not {value!r}; {_fix(source)}.")
         setattr(target, key, float(value) if _base(annotation) is float else value)
 
 

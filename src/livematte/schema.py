@@ -13,10 +13,11 @@ import dataclasses
 import functools
 import typing
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 
 import annotated_types
-from pydantic import ConfigDict, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 # Types as written (no "3" for an int, no 1 for a bool; an int is a float), every float a
@@ -45,34 +46,41 @@ def _adapter(declared: Any) -> TypeAdapter[Any]:
 
 
 def problems(declared: Any, value: Any) -> list[tuple[str, str, Any]]:
-    """Each problem with ``value`` against the type ``declared`` (a dataclass, or an
-    annotation such as ``Annotated[float, Field(ge=0)]``), as (dotted setting, what it must
-    be, what it was); the setting is "" for a value that is not inside a dataclass."""
+    """Each problem with ``value`` against the type ``declared`` (a dataclass, a pydantic
+    model, or an annotation such as ``Annotated[float, Field(ge=0)]``), as (dotted setting,
+    what it must be: "must be an int", "must not contain 0", what it was); the setting is ""
+    for a value that is not inside a dataclass or model."""
     try:
-        _adapter(declared).validate_python(value, strict=True)
+        _adapter(declared).validate_python(value)
     except ValidationError as error:
-        return [_describe(detail, declared) for detail in error.errors()]
+        return [describe(detail, declared) for detail in error.errors()]
     return []
 
 
-def _describe(detail: ErrorDetails, declared: Any) -> tuple[str, str, Any]:
+def describe(detail: ErrorDetails, declared: Any) -> tuple[str, str, Any]:
+    """(dotted setting, what it must be, what it was) for one finding on ``declared``."""
     loc = [part for part in detail["loc"] if isinstance(part, str)]
     annotation = _annotation_at(declared, loc) if loc else declared
-    return ".".join(loc), must_be(detail, annotation), detail["input"]
+    return ".".join(loc), predicate(detail, annotation), detail["input"]
 
 
-def must_be(detail: ErrorDetails, annotation: Any = None) -> str:
-    """What a value must be, as the end of "X must be ...", for one pydantic finding."""
+def predicate(detail: ErrorDetails, annotation: Any = None) -> str:
+    """What a value must be ("must be one of a, b", "must be in [0, 1)") for one pydantic
+    finding; a field's ``Field(description=...)`` words it where the type alone cannot, and
+    a validator's ValueError gives its own ("must not contain 0")."""
     kind, ctx = detail["type"], detail.get("ctx") or {}
-    if kind == "literal_error":
-        return "one of " + ", ".join(_choices(annotation) or [str(ctx.get("expected", ""))])
-    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        return range_phrase(_bounds(annotation) or ctx)
     if kind == "value_error":
         return str(ctx.get("error", detail["msg"]))
-    if kind == "too_short" or kind == "too_long":
-        return f"a list of {ctx.get('max_length', ctx.get('min_length'))}"
-    return _TYPE_WORDS.get(kind, detail["msg"].removeprefix("Input should be ").lower())
+    if kind == "literal_error":
+        return "must be one of " + ", ".join(_choices(annotation) or [str(ctx.get("expected", ""))])
+    described = _description(annotation)
+    if described:
+        return f"must be {described}"
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        return "must be " + range_phrase(_bounds(annotation) or ctx)
+    return "must be " + _TYPE_WORDS.get(
+        kind, detail["msg"].removeprefix("Input should be ").lower()
+    )
 
 
 def range_phrase(bounds: dict[str, Any]) -> str:
@@ -118,6 +126,13 @@ def _bounds(annotation: Any) -> dict[str, Any]:
     return found
 
 
+def _description(annotation: Any) -> str | None:
+    for meta in _metadata(annotation):
+        if isinstance(meta, FieldInfo) and meta.description:
+            return meta.description
+    return None
+
+
 def _strip(annotation: Any) -> Any:
     while typing.get_origin(annotation) is typing.Annotated:
         annotation = typing.get_args(annotation)[0]
@@ -136,11 +151,15 @@ def _annotation_at(declared: Any, loc: list[str]) -> Any:
     annotation: Any = None
     for name in loc:
         target = _strip(target)
-        try:
-            hints = typing.get_type_hints(target, include_extras=True)
-        except TypeError:
-            return None
-        annotation = hints.get(name)
+        if isinstance(target, type) and issubclass(target, BaseModel):
+            info = target.model_fields.get(name)
+            annotation = None if info is None else Annotated[info.annotation, info]
+        else:
+            try:
+                hints = typing.get_type_hints(target, include_extras=True)
+            except TypeError:
+                return None
+            annotation = hints.get(name)
         if annotation is None:
             return None
         target = annotation

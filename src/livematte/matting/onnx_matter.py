@@ -23,13 +23,7 @@ import numpy as np
 
 from ..errors import UserError, reason_of
 from .base import Matte, Matter
-from .model_spec import (
-    RVM_STATES,
-    ModelSpec,
-    TensorInfo,
-    choose_spec,
-    resolve_spec,
-)
+from .model_spec import RVM_STATES, ModelSpec, TensorInfo
 from .providers import (
     NVIDIA,
     OpenedSession,
@@ -38,6 +32,7 @@ from .providers import (
     open_session,
     thread_note,
 )
+from .spec_resolve import choose_spec, resolve_spec
 
 log = logging.getLogger("livematte")
 
