@@ -33,6 +33,7 @@ the targets are stated in: livematte / codec (target >= 0.75) and livematte / tu
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import statistics
@@ -223,6 +224,13 @@ def main() -> int:
         help="also time MODNet's own demo loop and livematte --quality best",
     )
     args = parser.parse_args()
+    if importlib.util.find_spec("mediapipe") is None:
+        print(
+            "side_by_side: the tutorial loop (a) needs mediapipe, which is absent here; "
+            "run this in a venv of its own with pip install mediapipe==0.10.21 beside livematte.",
+            file=sys.stderr,
+        )
+        return 2
 
     tutorial = Tutorial()
     best: dict[str, dict[str, float]] = {}

@@ -187,6 +187,41 @@ def test_an_uploaded_image_joins_the_gallery_and_can_be_shown(server) -> None:
     assert status == 200 and headers["Content-Type"] == "image/jpeg" and jpeg[:2] == b"\xff\xd8"
 
 
+def test_an_upload_without_a_name_is_named_by_its_kind_or_refused_saying_how(server) -> None:
+    ok, png = cv2.imencode(".png", solid(64, 36, (10, 200, 30)))
+    status, body, _ = request(server, "/api/backgrounds", method="POST", body=png.tobytes())
+    assert status == 201 and json.loads(body)["added"] == 2, body
+    assert [p.name for p in server.uploads.iterdir()] == ["background.png"]
+    before = server.controls.state()
+    status, body, _ = request(server, "/api/backgrounds", method="POST", body=b"hello")
+    assert status == 400 and "?name=FILE.jpg" in json.loads(body)["error"]
+    assert server.controls.state() == before
+
+
+def test_a_blur_from_the_page_shows_in_the_state_index(tmp_path: Path) -> None:
+    """``blur:N`` shows the gallery's own blur entry, and the state says which; a blur the
+    gallery does not hold is no gallery entry (index null), never the old picture's."""
+    server = page(tmp_path, "#ff0000", "blur")
+    try:
+        status, body, _ = post_state(server, {"background": "blur:40"})
+        state = json.loads(body)
+        assert status == 200 and (state["mode"], state["background"]) == ("blur", "blur:40")
+        assert state["index"] == 1 == json.loads(request(server, "/api/state")[1])["index"]
+        server.controls.press("b")  # the next background after the blur entry: the first
+        assert json.loads(request(server, "/api/state")[1])["index"] == 0
+    finally:
+        server.close()
+    server = page(tmp_path, "#ff0000", "#00ff00")
+    try:
+        post_state(server, {"background": 1})
+        state = json.loads(post_state(server, {"background": "blur:40"})[1])
+        assert state["mode"] == "blur" and state["index"] is None
+        state = json.loads(post_state(server, {"background": "#00ff00"})[1])
+        assert state["index"] == 1  # the gallery's own colour
+    finally:
+        server.close()
+
+
 def test_stream_and_snapshot_send_jpegs_of_the_output_only_while_watched(server) -> None:
     stream = server.stream
     stream.repeat(solid(1280, 720))
