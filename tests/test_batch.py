@@ -277,6 +277,53 @@ def test_an_output_folder_that_is_a_file_is_refused(tmp_path: Path) -> None:
         plan_clips([clips], short, Config())
 
 
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+@pytest.mark.parametrize("outdir", ["/proc/livematte-out", "/proc/self"], ids=["made", "written"])
+def test_an_output_folder_that_cannot_be_written_is_refused_before_any_clip(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], outdir: str
+) -> None:
+    """Under /proc neither a folder nor a file can be made, even by root (the tests run as
+    root, whom a chmod'ed folder does not stop): one sentence, exit 2, as `run` says it."""
+    clips = one_clip_folder(tmp_path)
+    err = refused(["batch", str(clips), "-o", outdir], capsys)
+    assert ("cannot be made in /proc" if outdir.endswith("out") else "cannot be written") in err
+    assert "choose another -o folder" in err
+    assert not Path(outdir).exists() or outdir == "/proc/self"
+    assert sorted(p.name for p in clips.iterdir()) == ["a.mp4", "notes.txt"]
+
+
+def _read_only_bind(folder: Path) -> list[str]:
+    """The prefix of a command that runs with ``folder`` bind-mounted read-only over itself,
+    in a mount namespace of its own (root, as the tests run, needs no chmod trick)."""
+    script = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"'
+    prefix = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, str(folder)]
+    probe = subprocess.run([*prefix, "touch", str(folder / "probe")], capture_output=True)
+    if probe.returncode == 0 or b"Read-only file system" not in probe.stderr:
+        pytest.skip("cannot bind-mount a folder read-only here (needs root and unshare)")
+    return prefix
+
+
+@pytest.mark.slow
+def test_batch_and_run_onto_a_read_only_disk_say_so_in_one_sentence(tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "clip.mp4", frames=1, audio=None, **SMALL)
+    disk = tmp_path / "disk"
+    (disk / "renders").mkdir(parents=True)
+    prefix = _read_only_bind(disk)
+    livematte = [sys.executable, "-m", "livematte"]
+    for argv, words in (
+        (["batch", str(clip), "-o", str(disk / "renders")], "cannot be written"),
+        (["batch", str(clip), "-o", str(disk / "new")], f"cannot be made in {disk}"),
+        (["run", str(clip), "-o", str(disk / "renders" / "out.mp4")], "is not writable"),
+    ):
+        done = subprocess.run(
+            [*prefix, *livematte, *argv], capture_output=True, text=True, timeout=120
+        )
+        said = done.stderr.strip().splitlines()
+        assert done.returncode == 2 and len(said) == 1, done.stderr
+        assert words in said[0], said
+    assert [p.name for p in disk.rglob("*")] == ["renders"]
+
+
 def test_the_input_folder_as_output_folder_is_refused(tmp_path: Path) -> None:
     clips = one_clip_folder(tmp_path)
     with pytest.raises(UserError, match="land among the inputs"):
