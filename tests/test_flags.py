@@ -27,6 +27,7 @@ from conftest import person_frames, video_info, write_clip
 from livematte import demo
 from livematte.cli import build_parser, main
 from livematte.config import Config
+from livematte.flag_scope import RunFacts, refuse_flags_that_cannot_act
 from livematte.run import live
 from livematte.stages import Stages
 
@@ -529,6 +530,25 @@ def test_live_run_refuses_file_settings(
     """Live runs (and outputs that encode nothing) refuse what only a file run uses."""
     assert main(["run", str(tiny), *argv]) == 2
     one_line_error(capsys, *words)
+
+
+@pytest.mark.parametrize("flag", [["--size", "640x480"], ["--fourcc", "MJPG"], ["--fps", "20"]])
+def test_camera_settings_on_a_file_give_one_answer_that_leads_somewhere(
+    flag: list[str], tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file keeps its own size and format with --live or without, so both runs say the
+    same and neither sends the user to the other; --fps says what would take it, and that
+    run takes it."""
+    assert main(["run", str(tiny), "-o", str(tmp_path / "out.mp4"), *flag]) == 2
+    plain = one_line_error(capsys, flag[0], "file run")
+    assert main(["run", str(tiny), "--live", "-o", "null", *flag]) == 2
+    live = one_line_error(capsys, flag[0])
+    if flag[0] == "--fps":
+        assert "add --live -o vcam" in plain
+        config = Config()
+        refuse_flags_that_cannot_act({"fps": "--fps"}, config, RunFacts(live=True, output="vcam"))
+    else:
+        assert plain == live and "with --live or without" in plain and "add --live" not in plain
 
 
 def test_live_run_does_not_suggest_alpha_out(
