@@ -158,6 +158,23 @@ _RULES: tuple[tuple[tuple[str, ...], Callable[[Config, RunFacts], bool], str], .
         "run, or a file played with --live) reads no camera; drop it",
     ),
     (
+        ("mirror",),
+        _no_camera,
+        "flips a camera's picture as call apps show it, and this run reads a file, which "
+        "plays the way it was recorded (with --live or without); drop it",
+    ),
+    (
+        ("loop",),
+        _file_run,
+        "plays a file again each time it ends in a live run, and a file run reads it once; "
+        "add --live to play it like a camera, or drop it",
+    ),
+    (
+        ("loop",),
+        lambda config, run: run.camera,
+        "plays a file given with --live again each time it ends, and a camera has no end; drop it",
+    ),
+    (
         ("privacy_image",),
         _file_run,
         "is shown by the live 'p' key, and a file run reads no keys; drop it",

@@ -31,7 +31,7 @@ from ..composite import TransparentBackground
 from ..config import Config, LiveConfig, validate
 from ..errors import UserError, reason_of
 from ..frame import Frame, cover_resize
-from ..io.camera import LiveSource
+from ..io.camera import LiveSource, RealTimeFileSource
 from ..io.images import read_image
 from ..io.json_file import write_json
 from ..io.open import (
@@ -412,9 +412,13 @@ def _open_live_source(input_spec: str, live: LiveConfig) -> LiveSource:
         log.warning(
             "--size and --fourcc are camera settings; %s is played at its own size", input_spec
         )
-    source = open_source(input_spec, live=True, size=live.size, fps=live.fps, fourcc=live.fourcc)
+    source = open_source(
+        input_spec, live=True, size=live.size, fps=live.fps, fourcc=live.fourcc, mirror=live.mirror
+    )
     if not isinstance(source, LiveSource):  # pragma: no cover - open_source always wraps
         raise AssertionError(f"{type(source).__name__} is not a live source")
+    if isinstance(source, RealTimeFileSource):
+        source.loop = live.loop
     return source
 
 
@@ -432,7 +436,9 @@ def _on_demand(camera: LiveSource, input_spec: str, output: str, live: LiveConfi
         camera.close()
 
     def reopen() -> LiveSource:
-        return CameraSource(input_spec, size=size, fps=live.fps, fourcc=live.fourcc)
+        return CameraSource(
+            input_spec, size=size, fps=live.fps, fourcc=live.fourcc, mirror=live.mirror
+        )
 
     return OnDemandSource(reopen, width, height, fps)
 
