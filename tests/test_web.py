@@ -20,6 +20,7 @@ from web_fakes import page, solid
 
 from livematte.composite import parse_backgrounds
 from livematte.errors import UserError
+from livematte.io.sinks import Sink
 from livematte.run.controls import LiveControls
 from livematte.web.attach import control_address, restore
 from livematte.web.settings import load_settings, save_settings
@@ -252,8 +253,9 @@ def test_stream_and_snapshot_send_jpegs_of_the_output_only_while_watched(server)
     finally:
         feeding.set()
         thread.join()
-    deadline = time.time() + 5
-    while stream.watchers and time.time() < deadline:
+    # A hang guard only: how soon the server notices the reader left is no test's business.
+    deadline = time.monotonic() + 60
+    while stream.watchers and time.monotonic() < deadline:
         time.sleep(0.05)
     assert stream.watchers == 0
     encoded = stream.encoded
@@ -343,39 +345,69 @@ def test_keys_and_page_change_one_state(server) -> None:
     assert state["index"] == 1 and state["background"] == controls.background.spec
 
 
+class _GatedRecorder(Sink):
+    """A live output that keeps each fresh frame and, at the frame counts in ``changes``,
+    waits while another thread applies that change: the change lands at a known frame
+    however fast or slow this machine is (the waits are hang guards only)."""
+
+    keepalive = True
+
+    def __init__(self, controls_of, changes: dict[int, dict], stop, stop_after: int) -> None:
+        self.fresh: list[np.ndarray] = []
+        self.controls_of, self.stop, self.stop_after = controls_of, stop, stop_after
+        self.reached = {count: threading.Event() for count in changes}
+        self.applied = {count: threading.Event() for count in changes}
+        self.changes = changes
+
+    def page(self) -> None:
+        """The control page's side, on a thread of its own."""
+        for count, change in self.changes.items():
+            assert self.reached[count].wait(60), f"frame {count} never came"
+            self.controls_of().apply(change)
+            self.applied[count].set()
+
+    def write(self, frame, image) -> None:
+        self.fresh.append(image.copy())
+        count = len(self.fresh)
+        if count in self.reached:
+            self.reached[count].set()
+            assert self.applied[count].wait(60), "the page thread never applied its change"
+        if count >= self.stop_after:
+            self.stop.set("test")
+
+    def repeat(self, image) -> None:
+        pass
+
+
 def test_a_change_from_another_thread_reaches_the_next_frames() -> None:
     """Privacy from the page freezes the output, as the key does; colour then follows."""
-    from live_fakes import CameraScript, HalfMatter, ScriptedCapture, stop_when
-    from test_live import Recorder, make_config
+    from live_fakes import CameraScript, HalfMatter, ScriptedCapture
 
+    from livematte.config import Config
     from livematte.io.camera import CameraSource
     from livematte.run.interrupt import StopRequest
     from livematte.run.live import LiveDriver
     from livematte.stages import Stages
 
-    config = make_config("#ff0000")
+    config = Config()
+    config.background.specs = ["#ff0000"]
+    config.live.auto_skip = False
+    config.refine.enabled = config.temporal.enabled = False
     stages = Stages(config, matter=HalfMatter())
-    source = CameraSource("0", opener=CameraScript([ScriptedCapture(120, (255, 0, 0))]))
-    recorder, stop = Recorder(), StopRequest()
+    source = CameraSource("0", opener=CameraScript([ScriptedCapture(100000, (255, 0, 0))]))
+    stop = StopRequest()
+    changes = {5: {"background": "#0000ff"}, 10: {"privacy": True}, 13: {"background": "#00ff00"}}
+    recorder = _GatedRecorder(lambda: driver.controls, changes, stop, stop_after=22)
     driver = LiveDriver(source, stages, [recorder], config.live, stop)
-    sent = lambda: len(recorder.fresh)  # noqa: E731
-
-    def page() -> None:
-        wait_for(lambda: sent() >= 5)
-        driver.controls.apply({"background": "#0000ff"})
-        wait_for(lambda: sent() >= 10)
-        driver.controls.apply({"privacy": True})
-        wait_for(lambda: sent() >= 13)
-        driver.controls.apply({"background": "#00ff00"})  # hidden while private
-
-    threading.Thread(target=page, daemon=True).start()
-    stop_when(stop, lambda: sent() >= 22)
+    page = threading.Thread(target=recorder.page, daemon=True)
+    page.start()
     try:
         driver.run()
     finally:
         source.close()
+        page.join(timeout=60)
     right = [tuple(image[20, 60]) for image in recorder.fresh]
-    assert right[2] == (255, 0, 0) and (0, 0, 255) in right[6:10]
+    assert set(right[:5]) == {(255, 0, 0)} and (0, 0, 255) in right[5:8], right
     assert right[-1] == (0, 0, 255) and (0, 255, 0) not in right  # frozen before green
 
 
