@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 OV_VENV ?= .venv-openvino
 OV_BIN := $(OV_VENV)/bin
 
-.PHONY: demo test test-fast test-openvino test-debian13 test-debian14 lint docs bench clean
+.PHONY: demo test test-fast test-openvino install-check test-debian13 install-check-debian13 \
+	test-debian14 lint docs bench clean
 
 # Each venv with its extras; made afresh when pyproject.toml changes, so a package that left
 # the dependencies (or a second OpenCV or onnxruntime wheel) never lingers.
@@ -34,6 +35,11 @@ test-fast: $(BIN)/livematte
 test-openvino: $(OV_BIN)/livematte
 	$(OV_BIN)/python -m pytest -q tests/test_openvino.py tests/test_devices.py
 
+# Install as a user does: the wheel `python -m build` makes, with the [cpu] extra alone, in a
+# fresh venv; then the demo, a picture, a clip with audio and doctor from that install.
+install-check: $(BIN)/livematte
+	tools/install_check.sh $(BIN)/python
+
 # The whole suite under Debian's Python in a Debian root kept in DEBIAN_CACHE (made again when
 # its package list changes; the venv inside when pyproject.toml does). Needs root.
 # Chromium is Debian's, for the control page's browser test.
@@ -42,10 +48,13 @@ DEBIAN_LIBS := ca-certificates,libxcb1,libgl1,libglib2.0-0t64
 DEBIAN_APT := chromium
 export DEBIAN_CACHE DEBIAN_APT
 
-# Debian 13 (trixie): Python 3.13.
+# Debian 13 (trixie): Python 3.13; the install check (as install-check) follows the suite.
+DEBIAN13 := DEBIAN_PACKAGES=python3,python3-venv,python3-pip,$(DEBIAN_LIBS) EXTRAS=cpu,dev,ray
 test-debian13:
-	DEBIAN_PACKAGES=python3,python3-venv,python3-pip,$(DEBIAN_LIBS) EXTRAS=cpu,dev,ray \
-		tools/debian_suite.sh trixie $(PYTEST_ARGS)
+	$(DEBIAN13) INSTALL_CHECK=1 tools/debian_suite.sh trixie $(PYTEST_ARGS)
+
+install-check-debian13:
+	$(DEBIAN13) INSTALL_CHECK=only tools/debian_suite.sh trixie
 
 # Debian 14 in the making (forky, today's testing): Python 3.14.
 test-debian14:

@@ -45,6 +45,7 @@ folder), e.g. a 720p clip to 1080p, or a 1080p one to 720p.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import resource
@@ -321,6 +322,14 @@ def main() -> int:
         if args.isolated:
             isolated(args.input, args.frames or 120, max(1, args.rounds))
             return 0
+        if importlib.util.find_spec("mediapipe") is None:
+            print(
+                "pipeline: the tutorial loop (a) needs mediapipe, which is absent here; run "
+                "this in a venv of its own with pip install mediapipe==0.10.21 beside livematte "
+                "(or use --isolated).",
+                file=sys.stderr,
+            )
+            return 2
         return compare(args)
 
 

@@ -125,16 +125,30 @@ def test_an_unwritable_virtual_camera_gives_the_group_fix(tmp_path: Path, capsys
     assert "usermod -aG video" in _fail(probes, capsys)
 
 
-def test_as_root_the_fixes_drop_sudo_and_the_video_group(tmp_path: Path, capsys) -> None:
-    """Root (a container, say) types no sudo and needs no group to open a device."""
+def test_as_root_the_fixes_keep_sudo_and_drop_the_video_group(tmp_path: Path, capsys) -> None:
+    """Root (a container, say) gets the lines a user types, sudo included (the module is
+    loaded on the host), and no group to join: root opens any device."""
     probes = healthy(tmp_path)
     probes.root = True
     (probes.sys_root / "module" / "v4l2loopback" / "parameters" / "exclusive_caps").write_text("N")
     probes.run = lambda command: ""  # no camera either
     out = _fail(probes, capsys)
-    assert "fix: modprobe -r v4l2loopback && modprobe v4l2loopback exclusive_caps=1" in out
+    assert (
+        "fix: sudo modprobe -r v4l2loopback && sudo modprobe v4l2loopback exclusive_caps=1" in out
+    )
     assert "fix: plug one in\n" in out
-    assert "sudo" not in out and "video' group" not in out
+    assert "video' group" not in out
+    shutil.rmtree(probes.sys_root / "module" / "v4l2loopback")
+    out = _fail(probes, capsys)
+    assert "fix: sudo apt install v4l2loopback-dkms && sudo modprobe v4l2loopback" in out
+
+
+def test_under_sudo_the_group_fix_names_the_user(tmp_path: Path, capsys) -> None:
+    """`sudo livematte doctor`: the user behind sudo runs livematte later, as themself."""
+    probes = healthy(tmp_path)
+    probes.root, probes.env = True, {"DISPLAY": ":0", "SUDO_USER": "alice"}
+    probes.writable = lambda path: False
+    assert "fix: sudo usermod -aG video alice, then log out and in" in _fail(probes, capsys)
 
 
 def test_no_camera_and_no_display(tmp_path: Path, capsys) -> None:

@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 import pytest
 from conftest import person_frames, video_info, write_clip
+from livematte.run.flag_scope import RunFacts, refuse_flags_that_cannot_act
 
 from livematte import demo
 from livematte.cli import build_parser, main
@@ -36,6 +37,8 @@ MODEL_REFUSED = T + "test_model_flags_for_another_kind_of_model_are_refused"
 FILE_REFUSED = T + "test_file_run_refuses_live_settings"
 LIVE_REFUSED = T + "test_live_run_refuses_file_settings"
 LIVE_SPY = T + "test_live_settings_reach_the_live_driver"
+ONE_ANSWER = T + "test_camera_settings_on_a_file_give_one_answer_that_leads_somewhere"
+ML = "test_mirror_loop.py::"
 QUIET = T + "test_quiet_silences_what_is_not_the_result"
 ENCODER = T + "test_encoder_flags_shape_the_file"
 BATCH = "test_batch.py::"
@@ -112,11 +115,25 @@ REGISTRY: dict[tuple[str, str], str | None] = {
     ("run", "--live"): "test_live.py::test_file_played_live_runs_at_its_own_rate",
     ("run", "--folder-as"): "test_pictures.py::test_treating_photos_as_a_clip_carries_the_matte_"
     "over test_pictures.py::test_folder_as_on_a_video_is_refused",
-    ("run", "--size"): f"{LIVE_SPY} {FILE_REFUSED} {LIVE_REFUSED}",
-    ("run", "--fps"): f"{LIVE_SPY} {FILE_REFUSED} "
+    ("run", "--size"): f"{LIVE_SPY} {FILE_REFUSED} {LIVE_REFUSED} {ONE_ANSWER}",
+    ("run", "--fps"): f"{LIVE_SPY} {FILE_REFUSED} {ONE_ANSWER} "
     + OC
     + "test_fps_on_a_live_file_run_without_a_virtual_camera_is_refused",
-    ("run", "--fourcc"): f"{LIVE_SPY} {FILE_REFUSED} {LIVE_REFUSED}",
+    ("run", "--fourcc"): f"{LIVE_SPY} {FILE_REFUSED} {LIVE_REFUSED} {ONE_ANSWER}",
+    ("run", "--mirror"): ML
+    + "test_mirror_flips_every_camera_frame_left_to_right "
+    + ML
+    + "test_the_mirror_flag_reaches_the_live_camera "
+    + ML
+    + "test_loop_and_mirror_reach_the_live_run "
+    + ML
+    + "test_mirror_and_loop_are_refused_where_they_cannot_act",
+    ("run", "--loop"): ML
+    + "test_loop_plays_a_file_again_with_time_running_on "
+    + ML
+    + "test_loop_and_mirror_reach_the_live_run "
+    + ML
+    + "test_mirror_and_loop_are_refused_where_they_cannot_act",
     ("run", "--vcam-device"): f"{LIVE_SPY} {FILE_REFUSED} "
     "test_live.py::test_vcam_without_a_loopback_device_gives_the_modprobe_fix",
     ("run", "--infer-every"): f"{LIVE_SPY} {FILE_REFUSED} "
@@ -530,6 +547,25 @@ def test_live_run_refuses_file_settings(
     """Live runs (and outputs that encode nothing) refuse what only a file run uses."""
     assert main(["run", str(tiny), *argv]) == 2
     one_line_error(capsys, *words)
+
+
+@pytest.mark.parametrize("flag", [["--size", "640x480"], ["--fourcc", "MJPG"], ["--fps", "20"]])
+def test_camera_settings_on_a_file_give_one_answer_that_leads_somewhere(
+    flag: list[str], tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file keeps its own size and format with --live or without, so both runs say the
+    same and neither sends the user to the other; --fps says what would take it, and that
+    run takes it."""
+    assert main(["run", str(tiny), "-o", str(tmp_path / "out.mp4"), *flag]) == 2
+    plain = one_line_error(capsys, flag[0], "file run")
+    assert main(["run", str(tiny), "--live", "-o", "null", *flag]) == 2
+    live = one_line_error(capsys, flag[0])
+    if flag[0] == "--fps":
+        assert "add --live -o vcam" in plain
+        config = Config()
+        refuse_flags_that_cannot_act({"fps": "--fps"}, config, RunFacts(live=True, output="vcam"))
+    else:
+        assert plain == live and "with --live or without" in plain and "add --live" not in plain
 
 
 def test_live_run_does_not_suggest_alpha_out(

@@ -21,6 +21,7 @@ from web_fakes import page, solid
 from livematte.composite import parse_backgrounds
 from livematte.controls import LiveControls
 from livematte.errors import UserError
+from livematte.io.sinks import Sink
 from livematte.web.attach import control_address, restore
 from livematte.web.settings import load_settings, save_settings
 
@@ -188,6 +189,41 @@ def test_an_uploaded_image_joins_the_gallery_and_can_be_shown(server) -> None:
     assert status == 200 and headers["Content-Type"] == "image/jpeg" and jpeg[:2] == b"\xff\xd8"
 
 
+def test_an_upload_without_a_name_is_named_by_its_kind_or_refused_saying_how(server) -> None:
+    ok, png = cv2.imencode(".png", solid(64, 36, (10, 200, 30)))
+    status, body, _ = request(server, "/api/backgrounds", method="POST", body=png.tobytes())
+    assert status == 201 and json.loads(body)["added"] == 2, body
+    assert [p.name for p in server.uploads.iterdir()] == ["background.png"]
+    before = server.controls.state()
+    status, body, _ = request(server, "/api/backgrounds", method="POST", body=b"hello")
+    assert status == 400 and "?name=FILE.jpg" in json.loads(body)["error"]
+    assert server.controls.state() == before
+
+
+def test_a_blur_from_the_page_shows_in_the_state_index(tmp_path: Path) -> None:
+    """``blur:N`` shows the gallery's own blur entry, and the state says which; a blur the
+    gallery does not hold is no gallery entry (index null), never the old picture's."""
+    server = page(tmp_path, "#ff0000", "blur")
+    try:
+        status, body, _ = post_state(server, {"background": "blur:40"})
+        state = json.loads(body)
+        assert status == 200 and (state["mode"], state["background"]) == ("blur", "blur:40")
+        assert state["index"] == 1 == json.loads(request(server, "/api/state")[1])["index"]
+        server.controls.press("b")  # the next background after the blur entry: the first
+        assert json.loads(request(server, "/api/state")[1])["index"] == 0
+    finally:
+        server.close()
+    server = page(tmp_path, "#ff0000", "#00ff00")
+    try:
+        post_state(server, {"background": 1})
+        state = json.loads(post_state(server, {"background": "blur:40"})[1])
+        assert state["mode"] == "blur" and state["index"] is None
+        state = json.loads(post_state(server, {"background": "#00ff00"})[1])
+        assert state["index"] == 1  # the gallery's own colour
+    finally:
+        server.close()
+
+
 @pytest.mark.slow
 def test_stream_and_snapshot_send_jpegs_of_the_output_only_while_watched(server) -> None:
     stream = server.stream
@@ -219,8 +255,9 @@ def test_stream_and_snapshot_send_jpegs_of_the_output_only_while_watched(server)
     finally:
         feeding.set()
         thread.join()
-    deadline = time.time() + 5
-    while stream.watchers and time.time() < deadline:
+    # A hang guard only: how soon the server notices the reader left is no test's business.
+    deadline = time.monotonic() + 60
+    while stream.watchers and time.monotonic() < deadline:
         time.sleep(0.05)
     assert stream.watchers == 0
     encoded = stream.encoded
@@ -310,40 +347,70 @@ def test_keys_and_page_change_one_state(server) -> None:
     assert state["index"] == 1 and state["background"] == controls.background.spec
 
 
+class _GatedRecorder(Sink):
+    """A live output that keeps each fresh frame and, at the frame counts in ``changes``,
+    waits while another thread applies that change: the change lands at a known frame
+    however fast or slow this machine is (the waits are hang guards only)."""
+
+    keepalive = True
+
+    def __init__(self, controls_of, changes: dict[int, dict], stop, stop_after: int) -> None:
+        self.fresh: list[np.ndarray] = []
+        self.controls_of, self.stop, self.stop_after = controls_of, stop, stop_after
+        self.reached = {count: threading.Event() for count in changes}
+        self.applied = {count: threading.Event() for count in changes}
+        self.changes = changes
+
+    def page(self) -> None:
+        """The control page's side, on a thread of its own."""
+        for count, change in self.changes.items():
+            assert self.reached[count].wait(60), f"frame {count} never came"
+            self.controls_of().apply(change)
+            self.applied[count].set()
+
+    def write(self, frame, image) -> None:
+        self.fresh.append(image.copy())
+        count = len(self.fresh)
+        if count in self.reached:
+            self.reached[count].set()
+            assert self.applied[count].wait(60), "the page thread never applied its change"
+        if count >= self.stop_after:
+            self.stop.set("test")
+
+    def repeat(self, image) -> None:
+        pass
+
+
 @pytest.mark.slow
 def test_a_change_from_another_thread_reaches_the_next_frames() -> None:
     """Privacy from the page freezes the output, as the key does; colour then follows."""
-    from live_fakes import CameraScript, HalfMatter, ScriptedCapture, stop_when
-    from test_live import Recorder, make_config
+    from live_fakes import CameraScript, HalfMatter, ScriptedCapture
 
+    from livematte.config import Config
     from livematte.io.camera import CameraSource
     from livematte.run.interrupt import StopRequest
     from livematte.run.live import LiveDriver
     from livematte.stages import Stages
 
-    config = make_config("#ff0000")
+    config = Config()
+    config.background.specs = ["#ff0000"]
+    config.live.auto_skip = False
+    config.refine.enabled = config.temporal.enabled = False
     stages = Stages(config, matter=HalfMatter())
-    source = CameraSource("0", opener=CameraScript([ScriptedCapture(120, (255, 0, 0))]))
-    recorder, stop = Recorder(), StopRequest()
+    source = CameraSource("0", opener=CameraScript([ScriptedCapture(100000, (255, 0, 0))]))
+    stop = StopRequest()
+    changes = {5: {"background": "#0000ff"}, 10: {"privacy": True}, 13: {"background": "#00ff00"}}
+    recorder = _GatedRecorder(lambda: driver.controls, changes, stop, stop_after=22)
     driver = LiveDriver(source, stages, [recorder], config.live, stop)
-    sent = lambda: len(recorder.fresh)  # noqa: E731
-
-    def page() -> None:
-        wait_for(lambda: sent() >= 5)
-        driver.controls.apply({"background": "#0000ff"})
-        wait_for(lambda: sent() >= 10)
-        driver.controls.apply({"privacy": True})
-        wait_for(lambda: sent() >= 13)
-        driver.controls.apply({"background": "#00ff00"})  # hidden while private
-
-    threading.Thread(target=page, daemon=True).start()
-    stop_when(stop, lambda: sent() >= 22)
+    page = threading.Thread(target=recorder.page, daemon=True)
+    page.start()
     try:
         driver.run()
     finally:
         source.close()
+        page.join(timeout=60)
     right = [tuple(image[20, 60]) for image in recorder.fresh]
-    assert right[2] == (255, 0, 0) and (0, 0, 255) in right[6:10]
+    assert set(right[:5]) == {(255, 0, 0)} and (0, 0, 255) in right[5:8], right
     assert right[-1] == (0, 0, 255) and (0, 255, 0) not in right  # frozen before green
 
 

@@ -14,6 +14,9 @@
 #   DEBIAN_MIRROR    Debian archive (default: the first one in this machine's apt sources)
 #   DEBIAN_PYTHON    the interpreter inside the root that makes the venv (default python3)
 #   EXTRAS           the project's extras for the venv inside the root (default cpu,dev)
+#   INSTALL_CHECK    1: after the suite passes, tools/install_check.sh inside the root (the
+#                    wheel installed with [cpu] alone, as a user does); only: that check
+#                    without the suite; empty (default): the suite alone
 set -euo pipefail
 
 die() {
@@ -74,8 +77,8 @@ inside() {
     chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM="${TERM:-dumb}" \
         PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
         /bin/bash -euc '
-            stamp=$1 python=$2 extras=$3
-            shift 3
+            stamp=$1 python=$2 extras=$3 check=$4
+            shift 4
             venv=/opt/venv
             cd /livematte/project
             # The venv is made again when pyproject.toml or the extras change; the
@@ -89,8 +92,13 @@ inside() {
                 echo "$stamp" >"$venv/.livematte-stamp"
             fi
             echo "debian_suite: $(. /etc/os-release && echo "$PRETTY_NAME"), $("$venv/bin/python" --version)"
-            "$venv/bin/python" -m pytest -q "$@"
-        ' bash "$stamp" "$python" "$extras" "$@" || status=$?
+            if [ "$check" != only ]; then
+                "$venv/bin/python" -m pytest -q "$@"
+            fi
+            if [ -n "$check" ]; then
+                tools/install_check.sh "$venv/bin/python"
+            fi
+        ' bash "$stamp" "$python" "$extras" "${INSTALL_CHECK:-}" "$@" || status=$?
     return "$status"
 }
 

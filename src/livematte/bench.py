@@ -141,9 +141,9 @@ def format_table(results: dict[str, Any]) -> str:
     """The per-stage table and the summary lines, as printed by ``livematte bench``."""
     lines = [
         f"{results['input']}: {results['frames']} frames at "
-        f"{results['width']}x{results['height']}, {results['model']} on {results['provider']} "
-        f"(quality {results['quality']}), "
-        f"output {results['output']}",
+        f"{results['width']}x{results['height']}, {results['model']} on {results['provider']}"
+        + (f" (quality {results['quality']})" if results.get("quality") else "")
+        + f", output {results['output']}",
         f"{'stage':<12}{'median ms':>11}{'p95 ms':>10}",
     ]
     for name, figures in results["stages"].items():

@@ -224,6 +224,10 @@ class LiveConfig:
     preview: bool = False
     stats_json: str = ""
     live: bool = False  # treat a file input like a camera (real time, newest frame wins)
+    # Flip the camera's picture left to right, as call apps show the user (cameras only).
+    mirror: bool = False
+    # Play a file run with --live again from the start each time it ends (an endless camera).
+    loop: bool = False
     # Privacy ("p"): show this picture instead of freezing on the last frame ("" = freeze).
     privacy_image: str = ""
     # The control page: "auto" (on for cameras at 127.0.0.1:8765), "off", "PORT" or

@@ -183,7 +183,21 @@ class LiveControls:
 
     def _set_mode(self, mode: str) -> str:
         self.mode = mode
+        shown = self.shown_index()
+        if shown is not None:
+            self.index = shown  # the gallery's own blur or colour: 'b' goes on from it
         return f"mode {self.mode}"
+
+    def shown_index(self) -> int | None:
+        """The gallery index of what shows: the selected picture in image mode, the
+        gallery's own blur or colour entry in those modes; None when the mode shows
+        something the gallery does not hold (a blur or colour set on the page, or none)."""
+        if self.mode == "image":
+            return self.index
+        if self.passthrough:
+            return None
+        shown = self.background
+        return next((i for i, b in enumerate(self.backgrounds) if b is shown), None)
 
     def _set_privacy(self, on: bool) -> str:
         self.privacy = on
@@ -227,7 +241,7 @@ class LiveControls:
             return {
                 "background": self.background.spec,
                 "backgrounds": [b.spec for b in self.backgrounds],
-                "index": self.index,
+                "index": self.shown_index(),
                 "mode": self.mode,
                 "blur": round(self.blur.strength, 2),
                 "blur_range": list(BLUR_RANGE),

@@ -186,13 +186,18 @@ def diagnose(probes: Probes | None = None) -> list[Check]:
             checks.append(Check(name, False, f"could not be checked ({reason_of(exc)})"))
     if probes.root:
         for check in checks:
-            check.fix = for_root(check.fix)
+            check.fix = for_root(check.fix, probes.env.get("SUDO_USER", ""))
     return checks
 
 
-def for_root(fix: str) -> str:
-    """A fix as root types it: no ``sudo``, and no group to join (root opens any device)."""
-    return fix.replace(GROUP_FIX, "").replace(GROUP_HINT, "").replace("sudo ", "")
+def for_root(fix: str, sudo_user: str = "") -> str:
+    """A fix as root reads it. ``sudo`` stays: the line is the one to type as a user (root
+    in a container loads no kernel module: the host's user does, with sudo). Root opens
+    any device, so no group to join, except for the user behind ``sudo livematte doctor``,
+    who runs livematte as themself."""
+    if sudo_user:
+        return fix.replace("$USER", sudo_user)
+    return fix.replace(GROUP_FIX, "").replace(GROUP_HINT, "")
 
 
 # --- Linux: the virtual camera ------------------------------------------------------------

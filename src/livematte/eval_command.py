@@ -16,6 +16,7 @@ from .config import Config
 from .evaluate import AlphaFn, evaluate_clips, format_table
 from .matting import Matter, create_matter
 from .run.flag_scope import RunFacts
+from .run.report import quality_of
 from .run.request import API, Request, check_request
 from .stages import Stages
 
@@ -56,6 +57,9 @@ def main_eval(
     # "model" is the setting (e.g. "auto"): a per-shot model's name before any frame is only
     # its starting choice; "models" (from evaluate_clips) lists what ran on the clips.
     about = {**matter.describe(), "model": config.model.name}
+    quality = quality_of(matter.name, about.pop("quality"))
+    if quality:
+        about["quality"] = quality
     try:
         results = evaluate_clips(
             clips, factory, json_path=json_path, about=about, model_name=lambda: matter.name
@@ -66,8 +70,8 @@ def main_eval(
     if not config.quiet:
         ran = ", ".join(results.get("models", []))
         print(
-            f"livematte: model {config.model.name} ran on {matter.provider} as {ran} "
-            f"(quality {matter.quality}).",
+            f"livematte: model {config.model.name} ran on {matter.provider} as {ran}"
+            + (f" (quality {quality})." if quality else "."),
             file=sys.stderr,
         )
     if json_path and not config.quiet:

@@ -12,13 +12,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 import typing
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
-import annotated_types
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
-from pydantic_core import ErrorDetails
 
 # Types as written (no "3" for an int, no 1 for a bool; an int is a float), every float a
 # number (inf or nan would overflow or poison the maths), a Config's fields checked again
@@ -57,14 +55,14 @@ def problems(declared: Any, value: Any) -> list[tuple[str, str, Any]]:
     return []
 
 
-def describe(detail: ErrorDetails, declared: Any) -> tuple[str, str, Any]:
+def describe(detail: Mapping[str, Any], declared: Any) -> tuple[str, str, Any]:
     """(dotted setting, what it must be, what it was) for one finding on ``declared``."""
     loc = [part for part in detail["loc"] if isinstance(part, str)]
     annotation = _annotation_at(declared, loc) if loc else declared
     return ".".join(loc), predicate(detail, annotation), detail["input"]
 
 
-def predicate(detail: ErrorDetails, annotation: Any = None) -> str:
+def predicate(detail: Mapping[str, Any], annotation: Any = None) -> str:
     """What a value must be ("must be one of a, b", "must be in [0, 1)") for one pydantic
     finding; a field's ``Field(description=...)`` words it where the type alone cannot, and
     a validator's ValueError gives its own ("must not contain 0")."""
@@ -112,17 +110,14 @@ def _choices(annotation: Any) -> tuple[str, ...] | None:
 
 
 def _bounds(annotation: Any) -> dict[str, Any]:
+    """The ge/gt/le/lt bounds a ``Field(...)`` put on the annotation (annotated-types'
+    Ge, Gt, Le, Lt each carry one attribute of that name)."""
     found: dict[str, Any] = {}
     for meta in _metadata(annotation):
         for item in getattr(meta, "metadata", [meta]):
-            if isinstance(item, annotated_types.Ge | annotated_types.Gt):
-                found["ge" if isinstance(item, annotated_types.Ge) else "gt"] = (
-                    item.ge if isinstance(item, annotated_types.Ge) else item.gt
-                )
-            elif isinstance(item, annotated_types.Le | annotated_types.Lt):
-                found["le" if isinstance(item, annotated_types.Le) else "lt"] = (
-                    item.le if isinstance(item, annotated_types.Le) else item.lt
-                )
+            for bound in ("ge", "gt", "le", "lt"):
+                if type(item).__name__ == bound.capitalize() and hasattr(item, bound):
+                    found[bound] = getattr(item, bound)
     return found
 
 

@@ -186,6 +186,12 @@ GROUPS: dict[str, tuple[str, tuple[Flag, ...]]] = {
         "live (camera, --live, -o vcam or -o preview)",
         (
             Flag(("--live",), "live.live", "play a file input in real time like a camera"),
+            Flag(
+                ("--mirror",),
+                "live.mirror",
+                "flip the camera's picture left to right, as call apps show you",
+            ),
+            Flag(("--loop",), "live.loop", "with --live: play the file again each time it ends"),
             Flag(("--size",), "live.size", "camera size, e.g. 1280x720"),
             Flag(("--fps",), "live.fps", "camera frame rate (also the virtual camera's)"),
             Flag(("--fourcc",), "live.fourcc", "camera pixel format, e.g. MJPG"),

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..frame import Frame, to_rgb8
-from .sources import Source
+from .sources import Source, VideoFileSource
 
 log = logging.getLogger("livematte")
 
@@ -159,36 +159,67 @@ class RealTimeFileSource(LiveSource):
 
     Frames are decoded ahead of time and published when their timestamp comes due; a
     frame decoded after the next one was already due is skipped and counted as dropped.
+    ``loop`` (``--loop``) plays it again from the start each time it ends, as an endless
+    camera: index and timestamps go on counting, so nothing downstream sees time run back.
     """
 
-    def __init__(self, source: Source, clock: Callable[[], float] = time.perf_counter) -> None:
+    def __init__(
+        self,
+        source: Source,
+        clock: Callable[[], float] = time.perf_counter,
+        *,
+        loop: bool = False,
+    ) -> None:
         super().__init__()
         self.inner = source
         self.width, self.height = source.width, source.height
         self.fps = source.fps or DEFAULT_CAMERA_FPS
         self.frame_count = source.frame_count
         self.path = source.path
+        self.loop = loop
+        self.loops = 0  # times the file started again from its first frame
         self._clock = clock
 
     def _produce(self) -> None:
         period = 1.0 / self.fps
         start: float | None = None
-        first_time = 0.0
-        for frame in self.inner:
-            if self._stop.is_set():
-                return
-            offset = frame.time if frame.time is not None else frame.index * period
-            if start is None:
-                start, first_time = self._clock(), offset
-            due = start + (offset - first_time)
-            now = self._clock()
-            if now > due + period:
-                self.late += 1
-                continue
-            if due > now and self._stop.wait(due - now):
-                return
-            frame.captured_at = self._clock()
-            self.slot.put(frame)
+        played = 0.0  # seconds of the file played in the passes before this one
+        index = 0
+        while True:
+            first_time: float | None = None
+            offset = 0.0
+            for frame in self.inner:
+                if self._stop.is_set():
+                    return
+                offset = frame.time if frame.time is not None else frame.index * period
+                if first_time is None:
+                    first_time = offset
+                if start is None:
+                    start = self._clock()
+                due = start + played + (offset - first_time)
+                if played and frame.time_base is not None and frame.pts is not None:
+                    frame.pts += round(played / frame.time_base)
+                frame.index, index = index, index + 1
+                now = self._clock()
+                if now > due + period:
+                    self.late += 1
+                    continue
+                if due > now and self._stop.wait(due - now):
+                    return
+                frame.captured_at = self._clock()
+                self.slot.put(frame)
+            if not self.loop or first_time is None or self._stop.is_set():
+                return  # played once, or a pass with no frame: nothing to play again
+            played += offset - first_time + period
+            self.loops += 1
+            self._rewind()
+
+    def _rewind(self) -> None:
+        """Make the next pass start at the first frame: a video file is demuxed to its
+        end, so it is opened again; pictures and folders are read afresh anyway."""
+        if isinstance(self.inner, VideoFileSource) and self.inner.path is not None:
+            self.inner.close()
+            self.inner = VideoFileSource(self.inner.path)
 
     def close(self) -> None:
         super().close()
@@ -200,7 +231,9 @@ class CameraSource(LiveSource):
 
     If the camera stops sending frames (unplugged, driver hiccup), it is released and
     reopened every second; the driver meanwhile keeps its output going, and frames resume
-    at the original size when the camera is back.
+    at the original size when the camera is back. ``mirror`` (``--mirror``) flips each
+    picture left to right, as call apps show the user: the model and every output see the
+    mirrored picture; it is read per frame, so it can be switched while the camera runs.
     """
 
     def __init__(
@@ -210,9 +243,12 @@ class CameraSource(LiveSource):
         fps: float = 0.0,
         fourcc: str = "",
         opener: Callable[[Any], Any] | None = None,
+        mirror: bool = False,
     ) -> None:
         super().__init__()
         self.spec = spec
+        self.mirror = mirror
+        self._unflipped: np.ndarray | None = None
         self._target = int(spec) if spec.isdigit() else spec
         self._size = parse_size(size)
         self._fps_wanted = float(fps or 0.0)
@@ -279,7 +315,13 @@ class CameraSource(LiveSource):
             bgr = cv2.cvtColor(to_rgb8(bgr), cv2.COLOR_RGB2BGR)
         if bgr.shape[:2] != out.shape[:2]:  # the camera came back at another size
             bgr = cv2.resize(bgr, (out.shape[1], out.shape[0]), interpolation=cv2.INTER_AREA)
-        cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB, dst=out)
+        if not self.mirror:
+            cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB, dst=out)
+            return out
+        if self._unflipped is None or self._unflipped.shape != out.shape:
+            self._unflipped = np.empty_like(out)
+        cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB, dst=self._unflipped)
+        cv2.flip(self._unflipped, 1, dst=out)
         return out
 
     def _produce(self) -> None:

@@ -53,6 +53,10 @@ def _file_run(config: Config, run: RunFacts) -> bool:
     return not run.live
 
 
+def _no_camera(config: Config, run: RunFacts) -> bool:
+    return not run.camera
+
+
 def _live_file(config: Config, run: RunFacts) -> bool:
     return run.live and not run.camera
 
@@ -114,11 +118,26 @@ def _no_blur_background(config: Config, run: RunFacts) -> bool:
 
 # (flag destinations, when they cannot act, why): the reason completes "--flag ...".
 _RULES: tuple[tuple[tuple[str, ...], Callable[[Config, RunFacts], bool], str], ...] = (
+    # One answer with --live and without, so neither sends the user to the other.
     (
-        ("size", "fps", "fourcc"),
+        ("size",),
+        _no_camera,
+        "sets a camera's size, and a file run keeps the file's own size, with --live or "
+        "without; drop it, or scale the file first (e.g. ffmpeg -i in.mp4 -vf scale=640:-2 "
+        "small.mp4)",
+    ),
+    (
+        ("fourcc",),
+        _no_camera,
+        "sets a camera's pixel format, and a file run decodes the file as it is, with --live "
+        "or without; drop it",
+    ),
+    (
+        ("fps",),
         _file_run,
-        "is a camera setting, and a file run reads the file at its own size and rate; "
-        "drop it, or add --live to play the file like a camera",
+        "sets a camera's rate and the virtual camera's, and a file run reads the file at its "
+        "own rate and writes no virtual camera; drop it, or add --live -o vcam to send the "
+        "file to the virtual camera at that rate",
     ),
     (
         ("vcam_device",),
@@ -151,19 +170,31 @@ _RULES: tuple[tuple[tuple[str, ...], Callable[[Config, RunFacts], bool], str], .
     ),
     (
         ("on_demand",),
-        lambda config, run: not run.camera,
+        _no_camera,
         "opens the webcam only while an app watches the virtual camera, and this run (a file "
         "run, or a file played with --live) reads no camera; drop it",
+    ),
+    (
+        ("mirror",),
+        _no_camera,
+        "flips a camera's picture as call apps show it, and this run reads a file, which "
+        "plays the way it was recorded (with --live or without); drop it",
+    ),
+    (
+        ("loop",),
+        _file_run,
+        "plays a file again each time it ends in a live run, and a file run reads it once; "
+        "add --live to play it like a camera, or drop it",
+    ),
+    (
+        ("loop",),
+        lambda config, run: run.camera,
+        "plays a file given with --live again each time it ends, and a camera has no end; drop it",
     ),
     (
         ("privacy_image",),
         _file_run,
         "is shown by the live 'p' key, and a file run reads no keys; drop it",
-    ),
-    (
-        ("size", "fourcc"),
-        _live_file,
-        "is a camera setting, and a file played with --live keeps its own size and format; drop it",
     ),
     (
         ("alpha_out",),

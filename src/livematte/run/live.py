@@ -32,7 +32,7 @@ from ..config import Config, LiveConfig
 from ..controls import KEY_HELP, LiveControls, TerminalKeys
 from ..errors import UserError, reason_of
 from ..frame import Frame, cover_resize
-from ..io.camera import LiveSource
+from ..io.camera import LiveSource, RealTimeFileSource
 from ..io.images import read_image
 from ..io.json_file import write_json
 from ..io.open import (
@@ -426,9 +426,13 @@ def _open_live_source(input_spec: str, live: LiveConfig) -> LiveSource:
         log.warning(
             "--size and --fourcc are camera settings; %s is played at its own size", input_spec
         )
-    source = open_source(input_spec, live=True, size=live.size, fps=live.fps, fourcc=live.fourcc)
+    source = open_source(
+        input_spec, live=True, size=live.size, fps=live.fps, fourcc=live.fourcc, mirror=live.mirror
+    )
     if not isinstance(source, LiveSource):  # pragma: no cover - open_source always wraps
         raise AssertionError(f"{type(source).__name__} is not a live source")
+    if isinstance(source, RealTimeFileSource):
+        source.loop = live.loop
     return source
 
 
@@ -446,7 +450,9 @@ def _on_demand(camera: LiveSource, input_spec: str, output: str, live: LiveConfi
         camera.close()
 
     def reopen() -> LiveSource:
-        return CameraSource(input_spec, size=size, fps=live.fps, fourcc=live.fourcc)
+        return CameraSource(
+            input_spec, size=size, fps=live.fps, fourcc=live.fourcc, mirror=live.mirror
+        )
 
     return OnDemandSource(reopen, width, height, fps)
 

@@ -17,6 +17,8 @@ import copy
 import csv
 import hashlib
 import json
+import os
+import tempfile
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
@@ -24,7 +26,7 @@ from typing import Any
 
 from ..composite import parse_backgrounds
 from ..config import Config, set_value, setting_type, switch_model, validate
-from ..errors import UserError
+from ..errors import UserError, reason_of
 from ..io.codecs import VIDEO_EXTENSIONS
 from ..io.images import IMAGE_EXTENSIONS
 from ..io.open import check_distinct_outputs
@@ -177,6 +179,29 @@ def check_outdir(inputs: list[Path], outdir: Path) -> None:
                 f"Output folder {outdir} is the input folder {spec}; the outputs would land "
                 "among the inputs, so choose another -o folder."
             )
+    check_outdir_writable(outdir)
+
+
+def check_outdir_writable(outdir: Path) -> None:
+    """Prove that the outputs can be written before any clip starts: a read-only disk, a
+    folder of another user's or one under /proc is one sentence now, not a traceback once
+    the first clip is done. The probe leaves nothing behind: a file made and dropped in
+    the folder, or, while it does not exist yet, a folder made and removed in the nearest
+    folder above it (where the batch will make it)."""
+    existing = outdir.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    try:
+        if existing == outdir.absolute():
+            with tempfile.TemporaryFile(dir=existing, prefix=".livematte-probe-"):
+                pass
+        else:
+            os.rmdir(tempfile.mkdtemp(dir=existing, prefix=".livematte-probe-"))
+    except OSError as exc:
+        what = "written" if existing == outdir.absolute() else f"made in {existing}"
+        raise UserError(
+            f"Output folder {outdir} cannot be {what} ({reason_of(exc)}); choose another -o folder."
+        ) from None
 
 
 def _check_output(output: Path, outdir: Path, source: Path, row: ManifestRow | None) -> None:

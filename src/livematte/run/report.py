@@ -14,6 +14,16 @@ import numpy as np
 
 _BIN_MS = 0.05
 _MAX_MS = 2000.0
+# How the models of --model auto name themselves (matting/auto.py "auto: ...", best.py
+# "best: ..."): the only runs whose matte --quality chose.
+_QUALITY_CHOSEN = ("auto: ", "best: ")
+
+
+def quality_of(model: str, quality: str) -> str:
+    """The quality a report names for a run of ``model``: --quality's answer under --model
+    auto, and "" for a model the user named (modnet, object, a .onnx file), where --quality
+    does not apply and a word on it would mislead."""
+    return quality if model.startswith(_QUALITY_CHOSEN) else ""
 
 
 class LatencyHistogram:
@@ -83,7 +93,8 @@ class RunReport:
     model: str = ""
     device: str = ""
     provider: str = ""
-    quality: str = ""  # "fast" (a segmenter) or "best" (a true matte: MODNet, RVM)
+    # "fast" (selfie or pose) or "best" (MODNet) under --model auto; "" for another model.
+    quality: str = ""
     width: int = 0
     height: int = 0
     interrupted: bool = False
@@ -98,14 +109,20 @@ class RunReport:
     live: LiveFigures | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.quality = quality_of(self.model, self.quality)
+
     @property
     def fps(self) -> float:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready data; a live run's figures sit at the top level too."""
+        """Plain JSON-ready data; a live run's figures sit at the top level too; no
+        "quality" where --quality did not choose the model."""
         data = asdict(self)
         live = data.pop("live")
+        if not self.quality:
+            del data["quality"]
         data["fps"] = round(self.fps, 3)
         data["seconds"] = round(self.seconds, 3)
         if self.live is not None:

@@ -31,7 +31,7 @@ from .guards import Guard
 from .settings import SavedSettings, forget_settings, save_settings, settings_path
 from .stream import MjpegSink
 from .thumbs import Thumbnails
-from .uploads import MAX_UPLOAD_BYTES, accept_upload
+from .uploads import MAX_UPLOAD_BYTES, accept_upload, default_name
 
 log = logging.getLogger("livematte")
 
@@ -268,10 +268,17 @@ class ControlServer:
     async def _upload(self, request: web.Request) -> web.Response:
         if (request.content_length or 0) > MAX_UPLOAD_BYTES:
             raise _too_large(MAX_UPLOAD_BYTES)
-        name = request.query.get("name", "")
-        if not name:
-            return _json({"error": "give the file's name as ?name=FILE.jpg"}, 400)
         data = await request.read()
+        name = request.query.get("name", "") or default_name(data)
+        if not name:
+            return _json(
+                {
+                    "error": "name the upload as POST /api/backgrounds?name=FILE.jpg (its "
+                    "extension says which kind it is): its first bytes are no picture or "
+                    "video this page takes"
+                },
+                400,
+            )
         loop = asyncio.get_running_loop()
         try:
             background = await loop.run_in_executor(None, accept_upload, name, data, self.uploads)

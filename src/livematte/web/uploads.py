@@ -28,6 +28,28 @@ def safe_name(name: str) -> str:
     return stem[-100:]
 
 
+# The first bytes of each kind the page takes, for an upload sent without ?name=.
+_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", 0, ".png"),
+    (b"\xff\xd8\xff", 0, ".jpg"),
+    (b"BM", 0, ".bmp"),
+    (b"II*\x00", 0, ".tif"),
+    (b"MM\x00*", 0, ".tif"),
+    (b"WEBP", 8, ".webp"),
+    (b"ftyp", 4, ".mp4"),
+    (b"\x1a\x45\xdf\xa3", 0, ".mkv"),
+)
+
+
+def default_name(data: bytes) -> str:
+    """A name for an upload that came without one, from what its first bytes are
+    ("background.png"); "" when they are none of the kinds the page takes."""
+    for magic, offset, suffix in _MAGIC:
+        if data[offset : offset + len(magic)] == magic:
+            return f"background{suffix}"
+    return ""
+
+
 def accept_upload(name: str, data: bytes, folder: Path) -> Background:
     """Store ``data`` as a background in ``folder``; UserError saying why it is refused."""
     clean = safe_name(name)
