@@ -23,12 +23,12 @@ import cv2
 import numpy as np
 import pytest
 from conftest import person_frames, video_info, write_clip
-from livematte.run.flag_scope import RunFacts, refuse_flags_that_cannot_act
 
 from livematte import demo
 from livematte.cli import build_parser, main
 from livematte.config import Config
 from livematte.run import live
+from livematte.run.flag_scope import RunFacts, refuse_flags_that_cannot_act
 from livematte.stages import Stages
 
 T = "test_flags.py::"
