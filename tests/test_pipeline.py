@@ -214,7 +214,7 @@ def test_a_change_in_one_corner_is_enough_to_run_the_model():
 def test_stage_timer_keeps_the_latest_samples_in_fixed_memory():
     from livematte.stages import StageTimer
 
-    timer = StageTimer(keep=4)
+    timer = StageTimer(capacity=4)
     for ms in range(10):
         timer.add("model", float(ms))
     ring = timer.samples["model"]

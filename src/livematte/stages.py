@@ -35,15 +35,15 @@ log = logging.getLogger("livematte")
 
 
 class SampleRing:
-    """The most recent ``keep`` values in a preallocated float64 array.
+    """The most recent ``capacity`` values in a preallocated float64 array.
 
     A deque of Python floats grows by 32 bytes a sample until it is full (11 minutes at
     30 fps for 20 000 samples), which shows up as memory growth in long runs; this costs
     its 160 kB from the first frame and never more.
     """
 
-    def __init__(self, keep: int) -> None:
-        self._values = np.zeros(keep, np.float64)
+    def __init__(self, capacity: int) -> None:
+        self._values = np.zeros(capacity, np.float64)
         self._count = 0
 
     def append(self, value: float) -> None:
@@ -80,9 +80,9 @@ class SampleRing:
 class StageTimer:
     """Milliseconds per stage per frame, over the most recent frames (fixed memory)."""
 
-    def __init__(self, keep: int = 20000) -> None:
-        self.keep = keep
-        self.samples: dict[str, SampleRing] = {name: SampleRing(keep) for name in STAGE_NAMES}
+    def __init__(self, capacity: int = 20000) -> None:
+        self.capacity = capacity
+        self.samples: dict[str, SampleRing] = {name: SampleRing(capacity) for name in STAGE_NAMES}
 
     @contextmanager
     def time(self, stage: str) -> Iterator[None]:
@@ -95,7 +95,7 @@ class StageTimer:
     def add(self, stage: str, ms: float) -> None:
         ring = self.samples.get(stage)
         if ring is None:
-            ring = self.samples[stage] = SampleRing(self.keep)
+            ring = self.samples[stage] = SampleRing(self.capacity)
         ring.append(ms)
 
     def summary(self) -> dict[str, dict[str, float]]:

@@ -57,7 +57,7 @@ class TemporalFilter:
         ):
             self._remember(alpha, grey)
             return alpha
-        still, keep, delta, scratch = self._buffers(alpha.shape)
+        still, doubt, delta, scratch = self._buffers(alpha.shape)
         # Stillness: 1 where the neighbourhood did not change, 0 beyond motion_threshold.
         cv2.absdiff(grey, prev_grey, dst=scratch)
         cv2.GaussianBlur(scratch, (0, 0), 1.0, dst=still)
@@ -68,22 +68,22 @@ class TemporalFilter:
         # value in a still region, 0 for a certain one (0 or 1) or a moving region. The 4th
         # power keeps doubt high up to about 0.1 / 0.9 (measured: the 2nd power leaves a
         # third more flicker on talking heads).
-        np.multiply(alpha, 2.0, out=keep)
-        np.subtract(keep, 1.0, out=keep)
-        np.multiply(keep, keep, out=keep)
-        np.multiply(keep, keep, out=keep)
-        np.subtract(1.0, keep, out=keep)
-        np.multiply(keep, still, out=keep)
+        np.multiply(alpha, 2.0, out=doubt)
+        np.subtract(doubt, 1.0, out=doubt)
+        np.multiply(doubt, doubt, out=doubt)
+        np.multiply(doubt, doubt, out=doubt)
+        np.subtract(1.0, doubt, out=doubt)
+        np.multiply(doubt, still, out=doubt)
         # Dead band (hysteresis): where in doubt, changes smaller than deadband are noise.
         # A confident new value is never held back, so solid regions reach 0 or 1 at once.
         np.subtract(alpha, prev_alpha, out=delta)
-        np.multiply(keep, cfg.deadband, out=scratch)
+        np.multiply(doubt, cfg.deadband, out=scratch)
         _shrink(delta, scratch)
-        # keep = strength * doubt: how much of the past survives.
-        np.multiply(keep, cfg.strength, out=keep)
-        # out = prev + delta * (1 - keep), written over the remembered alpha.
-        np.subtract(1.0, keep, out=keep)
-        np.multiply(delta, keep, out=delta)
+        # past = strength * doubt: how much of the past survives (reusing doubt's buffer).
+        past = np.multiply(doubt, cfg.strength, out=doubt)
+        # out = prev + delta * (1 - past), written over the remembered alpha.
+        np.subtract(1.0, past, out=past)
+        np.multiply(delta, past, out=delta)
         np.add(prev_alpha, delta, out=prev_alpha)
         np.copyto(prev_grey, grey)
         return prev_alpha

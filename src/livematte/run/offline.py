@@ -64,7 +64,7 @@ class MatteRing:
         self._slots: list[dict[str, np.ndarray]] = [{} for _ in range(count)]
         self._next = 0
 
-    def keep(self, matte: MatteOutput) -> MatteOutput:
+    def hold(self, matte: MatteOutput) -> MatteOutput:
         slot = self._slots[self._next]
         self._next = (self._next + 1) % len(self._slots)
         small = None
@@ -213,7 +213,7 @@ def run_offline(
             began = time.perf_counter()
             if source.pictures:  # a set of photos: each one as if it were run alone
                 stages.reset()
-            matte = mattes.keep(stages.matte(_pixels(frame)))
+            matte = mattes.hold(stages.matte(_pixels(frame)))
             _put(frames_out, (frame, matte, (time.perf_counter() - began) * 1000.0), writer)
         complete = not stop.requested
         keep = True
