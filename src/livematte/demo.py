@@ -150,11 +150,11 @@ def write_side_by_side(source: SimulatedWebcam, stages: Stages, path: Path) -> N
     stages.reset()
     middle = (source.frame_count or 1) // 2
     for frame in source:
-        matte = stages.matte(frame.rgb)
+        matte = stages.matte(frame.image)
         if frame.index == middle:
-            out = stages.composite(frame.rgb, matte, np.empty_like(frame.rgb))
+            out = stages.composite(frame.image, matte, np.empty_like(frame.image))
             alpha = cv2.cvtColor(matte.alpha, cv2.COLOR_GRAY2RGB)
-            panel = np.hstack([frame.rgb, alpha, out])
+            panel = np.hstack([frame.image, alpha, out])
             tmp = partial_path(path)
             cv2.imwrite(str(tmp), cv2.cvtColor(panel, cv2.COLOR_RGB2BGR))
             tmp.replace(path)

@@ -143,7 +143,7 @@ def iter_frames(clip: Clip) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
         source = VideoFileSource(clip.path)
         try:
             for frame in source:
-                yield frame.rgb, None
+                yield frame.image, None
         finally:
             source.close()
         return

@@ -24,7 +24,7 @@ class Frame:
     frames (see :mod:`livematte.planar`) sets ``yuv`` instead and leaves ``rgb`` None.
     """
 
-    rgb: np.ndarray
+    rgb: np.ndarray | None
     index: int
     pts: int | None = None
     time_base: Fraction | None = None
@@ -39,6 +39,14 @@ class Frame:
         if self.pts is None or self.time_base is None:
             return None
         return float(self.pts * self.time_base)
+
+    @property
+    def image(self) -> np.ndarray:
+        """The RGB pixels. A frame from a source asked for planar frames carries ``yuv``
+        instead (``rgb`` is None): only the drivers that asked for those read them."""
+        if self.rgb is None:
+            raise ValueError("this frame is decoded 4:2:0 (frame.yuv), not RGB")
+        return self.rgb
 
     @property
     def height(self) -> int:

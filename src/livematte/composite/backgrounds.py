@@ -116,7 +116,7 @@ class VideoBackground(Background):
             try:
                 for frame in source:
                     produced = True
-                    yield frame.rgb
+                    yield frame.image
             finally:
                 source.close()
             if not produced:

@@ -295,7 +295,7 @@ class VideoFileSource(Source):
         ):  # a mid-stream change of format or size: brought back to the stream's
             vframe = vframe.reformat(self.width, self.height, format="yuv420p")
         picture = I420Picture.from_frame(vframe, self.colour)
-        return Frame(None, index, pts=pts, time_base=self.time_base, yuv=picture)  # type: ignore[arg-type]
+        return Frame(None, index, pts=pts, time_base=self.time_base, yuv=picture)
 
     def _report_losses(self, decoded: int) -> None:
         """Say how many frames a damaged or truncated file lost (its index knows the total)."""

@@ -173,12 +173,12 @@ class LiveDriver:
             return self._frozen
         if self._mode == "passthrough":
             self.schedule.force()
-            return frame.rgb
+            return frame.image
         inferred = self.schedule.due() or self._matte is None
         if inferred:
-            self._run_model(frame.rgb)
+            self._run_model(frame.image)
         assert self._matte is not None
-        image = self.stages.composite(frame.rgb, self._matte, self._out)
+        image = self.stages.composite(frame.image, self._matte, self._out)
         dropped = self.source.frames_dropped
         self.schedule.record(time.perf_counter() - start, inferred, dropped > self._dropped)
         self._dropped = dropped

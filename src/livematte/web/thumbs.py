@@ -49,7 +49,7 @@ def picture(spec: str) -> np.ndarray:
             finally:
                 source.close()
             if first is not None:
-                return cover_resize(first.rgb, width, height)
+                return cover_resize(first.image, width, height)
     except UserError:
         pass
     return _label(spec.split(":")[0] if spec.startswith("blur") else path.name or spec)
