@@ -1,18 +1,12 @@
-"""Every flag of every subcommand acts, or is refused with one sentence; a test shows which.
+"""Every flag of every subcommand acts, or is refused with one sentence.
 
-``REGISTRY`` maps each (subcommand, flag) to the tests that check the flag's effect or its
-refusal, as "test_module.py::test_name". ``test_every_flag_has_a_test`` walks every action
-of every subcommand's parser and fails when a flag is missing from the registry, when the
-registry names a flag no parser offers, or when it names a test that does not exist.
-
-Adding a flag (or a subcommand) = one line per (subcommand, flag) below, naming the test
-that shows what it does there, or that it is refused where it has nothing to act on.
+Each settings flag lands on its setting (one test walks every parser); the tests below show
+what the flags do in each kind of run, and that a flag with nothing to act on is refused.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import logging
 import threading
@@ -25,211 +19,11 @@ import pytest
 from conftest import person_frames, video_info, write_clip
 
 from livematte import demo
-from livematte.cli import build_parser, main
-from livematte.config import Config
+from livematte.cli import FLAG_SETTINGS, Flag, build_parser, config_from_args, main
+from livematte.config import Config, get_value, setting_type
 from livematte.run import live
 from livematte.run.flag_scope import RunFacts, refuse_flags_that_cannot_act
 from livematte.stages import Stages
-
-T = "test_flags.py::"
-SPY = T + "test_settings_flags_reach_the_stages"
-MODEL_REFUSED = T + "test_model_flags_for_another_kind_of_model_are_refused"
-FILE_REFUSED = T + "test_file_run_refuses_live_settings"
-LIVE_REFUSED = T + "test_live_run_refuses_file_settings"
-LIVE_SPY = T + "test_live_settings_reach_the_live_driver"
-ONE_ANSWER = T + "test_camera_settings_on_a_file_give_one_answer_that_leads_somewhere"
-ML = "test_mirror_loop.py::"
-QUIET = T + "test_quiet_silences_what_is_not_the_result"
-ENCODER = T + "test_encoder_flags_shape_the_file"
-BATCH = "test_batch.py::"
-BATCH_SPY = T + "test_batch_flags_reach_the_batch"
-OC = "test_output_checks.py::"
-CANNOT_ACT = OC + "test_encoder_and_planar_flags_that_cannot_act_are_refused"
-GENERAL = {"--config": SPY, "--quiet": QUIET, "--debug": SPY}
-MODEL = {
-    "--model": SPY,
-    "--model-type": MODEL_REFUSED,
-    "--model-spec": MODEL_REFUSED,
-    "--device": MODEL_REFUSED + " test_devices.py::test_auto_uses_the_accelerator_the_build_has",
-    "--precision": MODEL_REFUSED
-    + " test_devices.py::test_fp16_export_runs_as_fp16_and_refuses_fp32",
-    "--threads": SPY,
-    "--quality": MODEL_REFUSED
-    + " test_quality.py::test_a_typed_quality_wins_over_the_device"
-    + " test_quality.py::test_quality_flag_reaches_the_config",
-    "--variant": SPY + " " + MODEL_REFUSED,
-    "--downsample-ratio": MODEL_REFUSED
-    + " "
-    + OC
-    + "test_downsample_ratio_on_a_model_that_is_not_rvm_is_refused",
-    "--no-temporal": SPY,
-    "--no-refine": SPY,
-}
-ENCODING = {
-    "--alpha-out": SPY
-    + " test_run.py::test_person_kept_and_background_replaced "
-    + OC
-    + "test_picture_and_matte_on_one_path_are_refused",
-    "--codec": f"{SPY} {ENCODER} {CANNOT_ACT} "
-    + OC
-    + "test_a_codec_the_container_cannot_hold_is_refused_naming_what_it_takes",
-    "--crf": f"{SPY} {ENCODER} {CANNOT_ACT}",
-    "--preset": f"{SPY} {ENCODER} {CANNOT_ACT} "
-    + OC
-    + "test_an_unknown_preset_is_refused_listing_the_presets",
-}
-BACKGROUND = {
-    "--background": SPY
-    + " test_run.py::test_person_kept_and_background_replaced "
-    + T
-    + "test_several_backgrounds_on_a_file_run_are_refused",
-    "--blur": SPY
-    + " "
-    + T
-    + "test_blur_flag_sets_the_strength_of_a_blur_background "
-    + OC
-    + "test_a_float_setting_that_is_not_finite_is_refused",
-    "--no-planar": SPY
-    + " "
-    + T
-    + "test_no_planar_takes_the_rgb_path "
-    + LIVE_REFUSED
-    + f" {CANNOT_ACT} {OC}test_no_planar_with_picture_input_is_refused",
-}
-
-# (subcommand, flag) -> the tests that check its effect or its refusal, space-separated.
-REGISTRY: dict[tuple[str, str], str | None] = {
-    ("livematte", "--version"): T + "test_version",
-    ("run", "--output"): "test_run.py::test_run_keeps_frames_timestamps_and_audio_packets",
-    **{("run", flag): tests for flag, tests in {**GENERAL, **MODEL}.items()},
-    **{("run", flag): tests for flag, tests in {**ENCODING, **BACKGROUND}.items()},
-    ("run", "--alpha-out"): ENCODING["--alpha-out"] + " " + LIVE_REFUSED,
-    ("run", "--codec"): ENCODING["--codec"] + " " + LIVE_REFUSED,
-    ("run", "--crf"): ENCODING["--crf"]
-    + " "
-    + LIVE_REFUSED
-    + " "
-    + T
-    + "test_live_run_does_not_suggest_alpha_out",
-    ("run", "--preset"): ENCODING["--preset"] + " " + LIVE_REFUSED,
-    ("run", "--live"): "test_live.py::test_file_played_live_runs_at_its_own_rate",
-    ("run", "--folder-as"): "test_pictures.py::test_treating_photos_as_a_clip_carries_the_matte_"
-    "over test_pictures.py::test_folder_as_on_a_video_is_refused",
-    ("run", "--size"): f"{LIVE_SPY} {FILE_REFUSED} {LIVE_REFUSED} {ONE_ANSWER}",
-    ("run", "--fps"): f"{LIVE_SPY} {FILE_REFUSED} {ONE_ANSWER} "
-    + OC
-    + "test_fps_on_a_live_file_run_without_a_virtual_camera_is_refused",
-    ("run", "--fourcc"): f"{LIVE_SPY} {FILE_REFUSED} {LIVE_REFUSED} {ONE_ANSWER}",
-    ("run", "--mirror"): ML
-    + "test_mirror_flips_every_camera_frame_left_to_right "
-    + ML
-    + "test_the_mirror_flag_reaches_the_live_camera "
-    + ML
-    + "test_loop_and_mirror_reach_the_live_run "
-    + ML
-    + "test_mirror_and_loop_are_refused_where_they_cannot_act",
-    ("run", "--loop"): ML
-    + "test_loop_plays_a_file_again_with_time_running_on "
-    + ML
-    + "test_loop_and_mirror_reach_the_live_run "
-    + ML
-    + "test_mirror_and_loop_are_refused_where_they_cannot_act",
-    ("run", "--vcam-device"): f"{LIVE_SPY} {FILE_REFUSED} "
-    "test_live.py::test_vcam_without_a_loopback_device_gives_the_modprobe_fix",
-    ("run", "--infer-every"): f"{LIVE_SPY} {FILE_REFUSED} "
-    "test_live.py::test_infer_every_reuses_the_alpha_in_between",
-    ("run", "--preview"): f"{LIVE_SPY} {FILE_REFUSED} "
-    "test_live.py::test_preview_beside_another_output_without_a_display_is_refused "
-    + OC
-    + "test_preview_without_a_display_is_refused_before_the_run",
-    ("run", "--stats-json"): f"{LIVE_SPY} {T}test_stats_json_on_a_file_run_writes_the_report "
-    "test_live.py::test_live_run_writes_its_statistics "
-    + OC
-    + "test_a_side_file_never_overwrites_the_input_or_an_output "
-    + OC
-    + "test_side_file_paths_are_checked_before_the_run",
-    ("run", "--privacy-image"): f"{LIVE_SPY} {FILE_REFUSED} "
-    "test_live.py::test_privacy_shows_the_chosen_still_image",
-    ("run", "--control"): f"{LIVE_SPY} {FILE_REFUSED} test_web.py::test_control_addresses "
-    "test_web.py::test_a_busy_port_falls_back_to_a_free_one",
-    ("run", "--no-control"): f"{LIVE_SPY} {FILE_REFUSED} test_web.py::test_control_addresses "
-    + T
-    + "test_remote_control_without_a_page_is_refused",
-    ("run", "--control-allow-remote"): f"{LIVE_SPY} {FILE_REFUSED} {LIVE_REFUSED} "
-    "test_web.py::test_control_addresses " + T + "test_remote_control_without_a_page_is_refused",
-    ("run", "--no-saved-settings"): f"{FILE_REFUSED} {LIVE_REFUSED} "
-    "test_web.py::test_flags_typed_win_over_saved_page_settings_and_the_page_shows_what_runs",
-    ("run", "--on-demand"): f"{LIVE_SPY} {FILE_REFUSED} "
-    "test_on_demand.py::test_camera_runs_only_while_the_virtual_camera_is_held "
-    "test_on_demand.py::test_on_demand_is_linux_only_in_one_sentence",
-    **{("demo", flag): tests for flag, tests in {**GENERAL, **MODEL, **ENCODING}.items()},
-    **{("eval", flag): tests for flag, tests in {**GENERAL, **MODEL}.items()},
-    ("eval", "--json"): "test_eval_command.py::test_eval_prints_table_and_writes_json "
-    + OC
-    + "test_side_file_paths_are_checked_before_the_run",
-    **{("bench", flag): t for flag, t in {**GENERAL, **MODEL, **ENCODING, **BACKGROUND}.items()},
-    ("bench", "--frames"): "test_bench.py::test_bench_stops_after_frames_and_skips_encode_for_null",
-    ("bench", "--json"): "test_bench.py::test_bench_prints_table_and_writes_json_and_plot "
-    + OC
-    + "test_bench_json_has_the_run_report_fields",
-    ("bench", "--plot"): "test_bench.py::test_bench_prints_table_and_writes_json_and_plot "
-    + OC
-    + "test_side_file_paths_are_checked_before_the_run",
-    ("bench", "--output"): "test_bench.py::test_bench_never_writes_over_its_input " + ENCODER,
-    **{("batch", flag): BATCH_SPY for flag in (*GENERAL, *MODEL, *ENCODING, *BACKGROUND)},
-    ("batch", "--alpha-out"): None,
-    ("batch", "--output"): BATCH_SPY
-    + " "
-    + BATCH
-    + "test_cli_batch_exit_codes "
-    + BATCH
-    + "test_an_output_folder_that_is_a_file_is_refused "
-    + BATCH
-    + "test_the_input_folder_as_output_folder_is_refused",
-    ("batch", "--jobs"): BATCH_SPY
-    + " "
-    + BATCH
-    + "test_cli_batch_exit_codes "
-    + BATCH
-    + "test_flags_for_the_other_executor_are_refused",
-    ("batch", "--ray"): BATCH_SPY
-    + " "
-    + BATCH
-    + "test_ray_missing_says_how_to_install "
-    + BATCH
-    + "test_an_unreachable_ray_cluster_is_refused_in_seconds",
-    ("batch", "--clip-cpus"): BATCH_SPY
-    + " test_batch_cluster.py::test_a_lost_node_loses_no_clip_and_duplicates_none "
-    + BATCH
-    + "test_flags_for_the_other_executor_are_refused "
-    + BATCH
-    + "test_clip_cpus_not_above_zero_is_refused_before_ray_starts",
-    ("batch", "--manifest"): BATCH_SPY
-    + " "
-    + BATCH
-    + "test_manifest_sets_each_clips_output_and_settings "
-    + BATCH
-    + "test_manifest_mistakes_name_the_manifest_and_line "
-    + BATCH
-    + "test_manifest_backgrounds_are_read_from_the_manifests_folder",
-    ("batch", "--report"): BATCH_SPY
-    + " "
-    + BATCH
-    + "test_ctrl_c_stops_the_batch_cleanly_and_the_rerun_finishes "
-    + BATCH
-    + "test_a_report_onto_a_file_of_the_batch_is_refused "
-    + BATCH
-    + "test_report_paths_are_absolute_for_every_entry",
-    ("batch", "--recursive"): BATCH_SPY
-    + " "
-    + BATCH
-    + "test_batch_writes_every_good_clip_reports_the_rest_and_resumes",
-    ("batch", "--ext"): BATCH_SPY
-    + " "
-    + BATCH
-    + "test_transparent_into_an_mp4_is_refused_naming_ext",
-}
-REGISTRY = {key: tests for key, tests in REGISTRY.items() if tests is not None}
 
 
 def parsers() -> dict[str, argparse.ArgumentParser]:
@@ -238,21 +32,44 @@ def parsers() -> dict[str, argparse.ArgumentParser]:
     return {"livematte": parser, **subs.choices}
 
 
-def test_every_flag_has_a_test() -> None:
-    offered = set()
+def _typed_value(flag: Flag, action: argparse.Action) -> tuple[list[str], Any]:
+    """Words that type ``flag`` with a value other than its default, and that value."""
+    annotation = setting_type(flag.setting)
+    if flag.const is not None:
+        return [], flag.const
+    if annotation is bool:
+        return [], not flag.negative
+    if action.choices:
+        default = get_value(Config(), flag.setting)
+        value = next(str(choice) for choice in action.choices if choice != default)
+        return [value], value
+    if flag.setting == "output.codec":  # a string setting with names of its own
+        return ["vp9"], "vp9"
+    if annotation is int:
+        return ["3"], 3
+    if annotation is float:
+        return ["3.5"], 3.5
+    if annotation == list[str]:
+        return ["typed"], ["typed"]
+    return ["typed"], "typed"
+
+
+def test_every_settings_flag_of_every_subcommand_lands_on_its_setting() -> None:
+    """A flag typed is its setting in the run's Config: none is parsed and then dropped.
+    (Whether it then acts or is refused in a kind of run is each flag's own test.)"""
+    positional = {"run": ["in.mp4"], "bench": ["in.mp4"], "eval": ["clip"], "batch": ["-o", "o"]}
+    seen = 0
     for name, parser in parsers().items():
         for action in parser._actions:
-            if action.option_strings and not isinstance(action, argparse._HelpAction):
-                offered.add((name, action.option_strings[-1]))
-    assert sorted(offered - REGISTRY.keys()) == [], "flags without a test in REGISTRY"
-    assert ("batch", "--alpha-out") not in offered  # one matte file cannot serve many clips
-    assert sorted(REGISTRY.keys() - offered) == [], "REGISTRY names flags no parser offers"
-    tests_dir = Path(__file__).parent
-    for key, tests in REGISTRY.items():
-        for node in tests.split():
-            module, function = node.split("::")
-            assert (tests_dir / module).is_file(), f"{key}: {module} does not exist"
-            assert hasattr(importlib.import_module(module[:-3]), function), f"{key}: {node}"
+            flag = FLAG_SETTINGS.get(action.dest)
+            if flag is None or not action.option_strings:
+                continue
+            words, expected = _typed_value(flag, action)
+            argv = [name, *positional.get(name, []), flag.names[-1], *words]
+            config = config_from_args(build_parser().parse_args(argv))
+            assert get_value(config, flag.setting) == expected, (name, flag.names[-1])
+            seen += 1
+    assert seen > 100  # every subcommand's flags were typed
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
