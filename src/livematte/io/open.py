@@ -230,9 +230,8 @@ def open_file_sink(
 def open_outputs(
     input_spec: str, output: str, source: Source, config: Config, *, transparent: bool
 ) -> Outputs:
-    """The sinks of a file run: the picture, and the matte when ``output.alpha_out`` asks."""
-    # Reached by the command line and the Python API alike: named as the API names them.
-    check_distinct_outputs([input_spec], {"output": output, "alpha_out": config.output.alpha_out})
+    """The sinks of a file run: the picture, and the matte when ``output.alpha_out`` asks
+    (the run has checked them: :func:`livematte.run.request.check_request`)."""
     outputs = Outputs()
     try:
         outputs.pictures.append(
@@ -263,9 +262,9 @@ def open_live_outputs(
     """The sinks of a live run: the virtual camera, a recording, the preview window.
 
     A recording is timed by the source (a camera's capture clock, or a file's own
-    timestamps when a file is played live) and keeps a played file's audio.
+    timestamps when a file is played live) and keeps a played file's audio. The run has
+    checked the outputs (:func:`livematte.run.request.check_request`).
     """
-    check_distinct_outputs([input_spec], {"-o": output})
     live = config.live
     fps = live.fps or source.fps
     outputs = Outputs()
