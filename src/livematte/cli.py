@@ -87,6 +87,18 @@ _GROUPS: dict[str, tuple[str, tuple[Flag, ...]]] = {
             ),
         ),
     ),
+    "trim": (
+        "trim (a video file)",
+        (
+            Flag(
+                ("--start",),
+                "input.start",
+                "begin at this time: seconds (12.5) or [HH:]MM:SS; the audio follows",
+                metavar="TIME",
+            ),
+            Flag(("--end",), "input.end", "stop at this time (as --start)", metavar="TIME"),
+        ),
+    ),
     "model": (
         "model",
         (
@@ -251,6 +263,7 @@ _COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
     "run": (
         "general",
         "input",
+        "trim",
         "model",
         "quality",
         "background",
@@ -436,11 +449,13 @@ def _cmd_run(args: argparse.Namespace, config: Config) -> int:
             )
         output = "vcam"
     live = camera or config.live.live or output in ("vcam", "preview")
+    video_input = _is_video(args.input)
     facts = RunFacts(
         live=live,
         camera=camera,
-        output=output,
-        video_input=_is_video(args.input),
+        # stdout takes a video as Matroska, a picture as PNG (see livematte.io.pipes)
+        output=f"-.{'mkv' if video_input or camera else 'png'}" if output == "-" else output,
+        video_input=video_input,
         folder_input=not camera and os.path.isdir(args.input),
     )
     _refuse_idle_flags(args, config, facts)
@@ -474,6 +489,10 @@ def _is_video(spec: str) -> bool:
     from .io.images import IMAGE_EXTENSIONS
     from .io.open import is_camera_spec
 
+    if spec == "-":  # stdin: what came through it says
+        from .io.pipes import read_stdin
+
+        return not read_stdin().picture
     path = Path(spec)
     return not (is_camera_spec(spec) or path.is_dir() or path.suffix.lower() in IMAGE_EXTENSIONS)
 

@@ -214,6 +214,12 @@ _RULES: tuple[tuple[tuple[str, ...], Callable[[Config, RunFacts], bool], str], .
         "modnet or object); drop it",
     ),
     (
+        ("start", "end"),
+        lambda config, run: run.live or not run.video_input,
+        "trims a video file's re-encode, and this run plays a camera, a picture, a folder of "
+        "pictures or a file in real time (--live), which it cannot trim; drop it",
+    ),
+    (
         ("folder_as",),
         lambda config, run: not run.folder_input,
         "says how to read a folder of images, and this run's input is no folder; drop it",

@@ -52,6 +52,8 @@ class Sink:
     description = "an output"
     keepalive = False
     format = PixelFormat("rgb")
+    # Lines for the run's summary: what the output did that the user did not ask for.
+    notes: Sequence[str] = ()
 
     def accepts(self, fmt: PixelFormat) -> bool:
         """Whether this sink can take frames in ``fmt``; no side effects."""
