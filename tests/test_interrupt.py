@@ -399,3 +399,93 @@ def test_a_crashed_run_leaves_no_stuck_lock_and_its_partial_is_cleared(
     )
     assert again.returncode == 0, again.stderr
     assert video_info(out)["frames"] == 3 and partials(out) == []
+
+
+# ---- an interrupted run onto an existing output ------------------------------------------
+
+
+def stop_once_writing(stop: StopRequest, folder: Path, frames: int = 5) -> threading.Thread:
+    """Set ``stop`` once a partial output in ``folder`` holds some frames (a file that has
+    grown, or a folder with ``frames`` pictures); a thread, started."""
+
+    def watch() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            for partial in (p for p in folder.iterdir() if "livematte-partial" in p.name):
+                done = (
+                    len(list(partial.iterdir())) >= frames
+                    if partial.is_dir()
+                    else (partial.stat().st_size > 20_000)
+                )
+                if done:
+                    stop.set("SIGINT")
+                    return
+            time.sleep(0.01)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    return watcher
+
+
+def test_a_stopped_run_leaves_the_earlier_file_whole_and_keeps_its_part_beside(
+    long_clip: Path, tmp_path: Path
+) -> None:
+    keep = write_clip(tmp_path / "keep.mp4", frames=5, audio=None)
+    before = digest(keep)
+    stop = StopRequest()
+    watcher = stop_once_writing(stop, tmp_path)
+    report = process_video(long_clip, keep, stop=stop)
+    watcher.join()
+    assert report.interrupted
+    assert digest(keep) == before  # the earlier file, untouched
+    part = tmp_path / "keep.partial.mp4"
+    assert 0 < video_info(part)["frames"] == report.frames < FRAMES  # a playable part
+    said = "\n".join(report.summary_lines())
+    assert f"kept {report.frames} frames to {part}" in said
+    assert f"{keep} was left as it was" in said and str(part) in said
+    assert leftovers(tmp_path) == []
+
+
+def test_a_second_stopped_run_takes_the_next_free_name(long_clip: Path, tmp_path: Path) -> None:
+    keep = write_clip(tmp_path / "keep.mp4", frames=5, audio=None)
+    (tmp_path / "keep.partial.mp4").write_bytes(b"an earlier stopped run")
+    stop = StopRequest()
+    watcher = stop_once_writing(stop, tmp_path)
+    report = process_video(long_clip, keep, stop=stop)
+    watcher.join()
+    assert (tmp_path / "keep.partial.mp4").read_bytes() == b"an earlier stopped run"
+    assert video_info(tmp_path / "keep.partial-2.mp4")["frames"] == report.frames
+
+
+def test_a_stopped_run_onto_a_folder_of_frames_leaves_that_folder_whole(tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "in.mp4", frames=100, audio=None)
+    short = write_clip(tmp_path / "short.mp4", frames=3, audio=None)
+    frames = tmp_path / "frames"
+    process_video(short, frames)
+    before = {p.name: p.read_bytes() for p in frames.iterdir()}
+    stop = StopRequest()
+    watcher = stop_once_writing(stop, tmp_path)
+    report = process_video(clip, frames, stop=stop)
+    watcher.join()
+    assert report.interrupted
+    assert {p.name: p.read_bytes() for p in frames.iterdir()} == before
+    part = tmp_path / "frames.partial"
+    assert len(list(part.glob("*.png"))) == report.frames
+    assert any(f"{frames}/ was left as it was" in line for line in report.summary_lines())
+
+
+@pytest.mark.slow
+def test_ctrl_c_onto_an_existing_file_keeps_it(long_clip: Path, tmp_path: Path) -> None:
+    """The steps a user takes: a finished keep.mp4, a run onto it, Ctrl-C."""
+    keep = write_clip(tmp_path / "keep.mp4", frames=5, audio=None)
+    before = digest(keep)
+    process = start(long_clip, keep)
+    wait_until_writing(process, keep)
+    process.send_signal(signal.SIGINT)
+    rc, err, _ = finish(process)
+    assert rc == 130, err
+    assert digest(keep) == before
+    part = tmp_path / "keep.partial.mp4"
+    assert video_info(part)["frames"] > 0
+    assert str(part) in err and f"{keep} was left as it was" in err
+    assert leftovers(tmp_path) == []

@@ -51,6 +51,20 @@ class Source:
         """Release files or devices; safe to call twice."""
 
 
+# The longest side livematte mattes, as a multiple of the shortest: the model's input and
+# the refiner's work picture keep at least a few pixels across up to this (a 4001x63 strip).
+MAX_ASPECT = 64
+
+
+def check_proportions(width: int, height: int, name: object) -> None:
+    """Refuse, in one sentence, a picture too thin to matte (a 4001x3 strip)."""
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        raise UserError(
+            f"{name} is {width}x{height}, more than {MAX_ASPECT} times as long as it is wide, "
+            "too thin a strip to find anything in; crop it, or pad it towards a rectangle, first."
+        )
+
+
 class ImageSource(Source):
     """One still image, processed as a one-frame clip."""
 
@@ -58,6 +72,7 @@ class ImageSource(Source):
         self.path = path
         self._rgb = read_image(path)
         self.height, self.width = self._rgb.shape[:2]
+        check_proportions(self.width, self.height, path)
         self.fps = 25.0
         self.frame_count = 1
 
@@ -88,6 +103,8 @@ class ImageFolderSource(Source):
                 f"Folder {path} holds no images ({', '.join(sorted(IMAGE_EXTENSIONS))}); "
                 "point livematte at a folder of frames or at a video file."
             )
+        for file in self.files:
+            check_proportions(*image_size(file), file)
         first = read_image(self.files[0])
         self.height, self.width = first.shape[:2]
         self.fps = fps
@@ -254,6 +271,11 @@ class VideoFileSource(Source):
             raise
         self.turn = self._turn_of(self._first)
         self.width, self.height = turned_size(*self.stored_size, self.turn)
+        try:
+            check_proportions(self.width, self.height, path)
+        except UserError:
+            self._container.close()
+            raise
         # Kept frames are timed from the first one (a trimmed clip starts at 0).
         self._offset_pts = self._first[1] if self.trimmed and self._first is not None else 0
         self.offset = float(self._offset_pts * self.time_base)
