@@ -182,7 +182,6 @@ class Outputs:
 
     pictures: list[Sink] = field(default_factory=list)
     mattes: list[Sink] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # for the run's summary
 
     @property
     def all(self) -> list[Sink]:
@@ -284,12 +283,13 @@ def open_outputs(
         raise
     picture = outputs.pictures[0]
     if audio_of(source) is not None and not isinstance(picture, VideoFileSink | NullSink):
-        note = (
-            f"the audio of {input_spec} is not in {output} (pictures hold no sound); write a "
-            "video file (-o out.mp4) to keep it."
+        # Said as the run starts, when stopping it to write a video instead costs nothing.
+        log.warning(
+            "The audio of %s is not in %s (pictures hold no sound); write a video file "
+            "(-o out.mp4) to keep it.",
+            input_spec,
+            output,
         )
-        log.warning("%s", note[0].upper() + note[1:])
-        outputs.notes.append(note)
     return outputs
 
 

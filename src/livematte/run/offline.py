@@ -229,7 +229,7 @@ def run_offline(
     report.stages = stages.timer.summary()
     report.outputs = [sink.description for sink in outputs.pictures]
     report.mattes = [sink.description for sink in outputs.mattes]
-    report.notes = [*outputs.notes, *(note for sink in outputs.all for note in sink.notes)]
+    report.notes = [note for sink in outputs.all for note in sink.notes]
     return report
 
 
