@@ -313,9 +313,7 @@ def test_a_picture_too_thin_to_matte_is_one_sentence(
 
 
 @pytest.mark.parametrize(("width", "height"), [(4001, 63), (63, 4001), (1, 1), (64, 1)])
-def test_a_long_but_not_too_thin_picture_is_matted(
-    tmp_path: Path, width: int, height: int
-) -> None:
+def test_a_long_but_not_too_thin_picture_is_matted(tmp_path: Path, width: int, height: int) -> None:
     strip = tmp_path / "strip.png"
     write_image(strip, np.full((height, width, 3), 128, np.uint8))
     out = tmp_path / "out.png"
