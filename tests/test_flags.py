@@ -112,6 +112,10 @@ REGISTRY: dict[tuple[str, str], str | None] = {
     ("run", "--live"): "test_live.py::test_file_played_live_runs_at_its_own_rate",
     ("run", "--folder-as"): "test_pictures.py::test_treating_photos_as_a_clip_carries_the_matte_"
     "over test_pictures.py::test_folder_as_on_a_video_is_refused",
+    ("run", "--start"): "test_trim.py::test_start_and_end_trim_the_picture_and_the_sound_"
+    "together test_trim.py::test_trim_is_refused_where_it_cannot_act",
+    ("run", "--end"): "test_trim.py::test_end_alone_keeps_the_opening "
+    "test_trim.py::test_trim_is_refused_where_it_cannot_act",
     ("run", "--size"): f"{LIVE_SPY} {FILE_REFUSED} {LIVE_REFUSED}",
     ("run", "--fps"): f"{LIVE_SPY} {FILE_REFUSED} "
     + OC
