@@ -4,9 +4,7 @@ JPEG from RGB, RGBA or grey."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
-from typing import BinaryIO
 
 import cv2
 import numpy as np
@@ -24,21 +22,16 @@ def read_image(path: Path) -> np.ndarray:
     """Load any still image as RGB uint8, upright, refusing unreadable or absurdly large files."""
     if not path.is_file():
         raise UserError(f"Image {path} does not exist; check the path.")
-    return decode_image(np.fromfile(str(path), dtype=np.uint8), str(path), path)
-
-
-def decode_image(data: np.ndarray, name: str, opened: Path | BinaryIO | None = None) -> np.ndarray:
-    """An encoded picture's bytes as RGB uint8, upright; ``name`` says which in a message and
-    ``opened`` (the file, or the bytes as a stream) is what Pillow reads the header from."""
-    width, height, turn = _image_header(opened if opened is not None else io.BytesIO(data), name)
+    width, height, turn = _image_header(path)
     if width * height > MAX_IMAGE_PIXELS:
         raise UserError(
-            f"Image {name} claims {width}x{height} pixels, more than livematte will load; "
+            f"Image {path} claims {width}x{height} pixels, more than livematte will load; "
             "scale it down first."
         )
+    data = np.fromfile(str(path), dtype=np.uint8)
     image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     if image is None:
-        raise UserError(f"Image {name} cannot be decoded; check that it is a valid image file.")
+        raise UserError(f"Image {path} cannot be decoded; check that it is a valid image file.")
     return to_rgb8(upright(image, turn))
 
 
@@ -47,19 +40,19 @@ def image_size(path: Path) -> tuple[int, int]:
     file's header without decoding its pixels; (0, 0) for a file whose header cannot be
     read (reading it later says why)."""
     try:
-        width, height, turn = _image_header(path, str(path))
+        width, height, turn = _image_header(path)
     except UserError:
         return 0, 0
     return turned_size(width, height, turn)
 
 
-def _image_header(source: Path | BinaryIO, name: str) -> tuple[int, int, Turn]:
+def _image_header(path: Path) -> tuple[int, int, Turn]:
     """Stored width, height and EXIF turn from the header alone (Pillow opens lazily)."""
     from PIL import Image
 
     Image.MAX_IMAGE_PIXELS = None  # we apply our own limit, without Pillow's warning
     try:
-        with Image.open(source) as img:
+        with Image.open(path) as img:
             width, height = img.size
             try:
                 turn = exif_turn(img.getexif().get(EXIF_ORIENTATION))
@@ -68,7 +61,7 @@ def _image_header(source: Path | BinaryIO, name: str) -> tuple[int, int, Turn]:
             return width, height, turn
     except Exception:  # noqa: BLE001 - any failure here means "not an image we can read"
         raise UserError(
-            f"Image {name} cannot be read; check that it is a valid image file."
+            f"Image {path} cannot be read; check that it is a valid image file."
         ) from None
 
 

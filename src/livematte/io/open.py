@@ -225,7 +225,7 @@ def open_file_sink(
             grey=grey,
             audio_from=audio_of(source) if with_audio else None,
             audio_span=audio_span_of(source),
-            stream=stream,
+            pipe=stream,
         )
     if ext in IMAGE_EXTENSIONS:
         if source.frame_count != 1:

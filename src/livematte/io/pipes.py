@@ -17,7 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TextIO
 
 from ..errors import UserError
 
@@ -36,12 +36,11 @@ class StdinInput:
 @cache
 def read_stdin() -> StdinInput:
     """Copy stdin into a temporary file once per process, and say whether it is a picture."""
-    stdin = sys.stdin.buffer if sys.stdin is not None else None
-    if stdin is None or stdin.isatty():
-        raise UserError(
-            "Input - reads a picture or a video from stdin, and stdin is a terminal; pipe "
-            "one in (livematte run - -o - < photo.jpg > cutout.png)."
-        )
+    stdin = _piped(
+        sys.stdin,
+        "Input - reads a picture or a video from stdin, and stdin is a terminal; pipe one "
+        "in (livematte run - -o - < photo.jpg > cutout.png).",
+    )
     folder = Path(tempfile.mkdtemp(prefix="livematte-stdin-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     path = folder / "stdin"
@@ -65,10 +64,16 @@ def _is_picture(path: Path) -> bool:
 
 def stdout_stream() -> BinaryIO:
     """stdout for an output's bytes, refused when it is a terminal (bytes would garble it)."""
-    stdout = sys.stdout.buffer if sys.stdout is not None else None
-    if stdout is None or stdout.isatty():
-        raise UserError(
-            "-o - writes the output to stdout, and stdout is a terminal; redirect it to a file "
-            "or a program (> cutout.png, | ffplay -)."
-        )
-    return stdout
+    return _piped(
+        sys.stdout,
+        "-o - writes the output to stdout, and stdout is a terminal; redirect it to a file or "
+        "a program (> cutout.png, | ffplay -).",
+    )
+
+
+def _piped(stream: TextIO | None, refusal: str) -> BinaryIO:
+    """The bytes under a standard stream, or ``refusal`` when it is a terminal (or closed)."""
+    raw = getattr(stream, "buffer", None)
+    if raw is None or raw.isatty():
+        raise UserError(refusal)
+    return raw

@@ -103,12 +103,12 @@ class VideoFileSink(Sink):
         grey: bool = False,
         audio_from: Path | None = None,
         audio_span: tuple[float, float | None] = (0.0, None),
-        stream: BinaryIO | None = None,
+        pipe: BinaryIO | None = None,
     ) -> None:
         self.path = path
         self.shown = shown_path(path)  # a batch attempt's hidden file named as the user's
-        self._stream_out = stream
-        if stream is None:
+        self._stream_out = pipe
+        if pipe is None:
             check_writable_folder(path)
         self._tmp = partial_path(path)
         check_codec_fits("Output", path, config, transparent=transparent, grey=grey)
@@ -133,12 +133,12 @@ class VideoFileSink(Sink):
         # is closed, after the whole clip was encoded for nothing; through a Python file
         # every write that fails raises at once.
         try:
-            self._file = stream or open(self._tmp, "wb")  # noqa: SIM115 - closed in close()
+            self._file = pipe or open(self._tmp, "wb")  # noqa: SIM115 - closed in close()
         except OSError as exc:
             raise UserError(
                 f"Cannot create {self.shown} ({reason_of(exc)}); check the path and the disk."
             ) from None
-        if stream is None:
+        if pipe is None:
             remove_on_abort(self._tmp)
         try:
             self._container = av.open(
