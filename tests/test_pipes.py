@@ -138,3 +138,12 @@ def test_a_folder_to_stdout_is_one_sentence(
     (photos / "b.jpg").write_bytes(photo_bytes())
     assert main(["run", str(photos), "-o", "-"]) == 2
     assert "-o - writes one picture or one video to stdout" in capsys.readouterr().err
+
+
+def test_the_picture_and_the_matte_cannot_share_stdout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(photo_bytes())
+    assert main(["run", str(photo), "-o", "-", "--alpha-out", "-"]) == 2
+    assert "would both write to stdout" in capsys.readouterr().err

@@ -60,7 +60,7 @@ def choose_video_settings(
     transparent: bool,
     config: OutputConfig,
     grey: bool = False,
-    size: tuple[int, int] = (2, 2),
+    size: tuple[int, int] | None = None,
 ) -> VideoSettings:
     """Every codec keeps the exact size: H.264 has no odd sizes in 4:2:0, so an odd-sized
     picture (whose source was 4:4:4 or another codec already) is written in 4:4:4; VP9,
@@ -70,7 +70,7 @@ def choose_video_settings(
     if transparent:
         refuse_h264_alpha(codec, path, config)
     if codec == "h264":
-        odd = size[0] % 2 or size[1] % 2
+        odd = size is not None and (size[0] % 2 == 1 or size[1] % 2 == 1)
         options = {"crf": crf, "preset": config.preset}
         return VideoSettings("libx264", "yuv444p" if odd else "yuv420p", options)
     if codec == "prores":
@@ -261,10 +261,7 @@ class VideoFileSink(Sink):
             if self._audio is not None:
                 self._audio.copy_until(self._last_time)
         except (av.FFmpegError, OSError) as exc:
-            raise UserError(
-                f"Writing {self.shown} failed ({reason_of(exc)}); check free disk space and "
-                "that the output folder still exists."
-            ) from None
+            raise self._failed("Writing", exc) from None
         if self._stream_out is None:
             self._check_still_there()
 
@@ -307,11 +304,20 @@ class VideoFileSink(Sink):
                 os.replace(self._tmp, self.path)
         except (av.FFmpegError, OSError) as exc:
             self._discard()
-            raise UserError(
-                f"Finishing {self.shown} failed ({reason_of(exc)}); check free disk space and "
-                "that the output folder still exists."
-            ) from None
+            raise self._failed("Finishing", exc) from None
         forget_on_abort(self._tmp)
+
+    def _failed(self, doing: str, exc: BaseException) -> UserError:
+        """The sentence for a failed write: the disk, or the program reading the pipe."""
+        if self._stream_out is not None:
+            return UserError(
+                f"{doing} the video on stdout failed ({reason_of(exc)}); check that the "
+                "program reading it is still running."
+            )
+        return UserError(
+            f"{doing} {self.shown} failed ({reason_of(exc)}); check free disk space and that "
+            "the output folder still exists."
+        )
 
     def _keep_aside(self) -> None:
         """An interrupted run onto an existing file: that file stays as it was, and what was
