@@ -147,3 +147,11 @@ def test_the_picture_and_the_matte_cannot_share_stdout(
     photo.write_bytes(photo_bytes())
     assert main(["run", str(photo), "-o", "-", "--alpha-out", "-"]) == 2
     assert "would both write to stdout" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_bytes_that_are_neither_are_one_sentence(tmp_path: Path) -> None:
+    result = livematte("-", "-o", str(tmp_path / "out.mp4"), stdin=b"not a picture, not a video")
+    assert result.returncode == 2
+    said = result.stderr.decode().strip()
+    assert said.count("\n") == 0 and "Input - (stdin) holds neither" in said

@@ -26,7 +26,7 @@ from .images import IMAGE_EXTENSIONS
 from .locks import OutputLocks, claim_outputs
 from .pipes import STDIO, read_stdin, stdout_stream
 from .sinks import NullSink, Sink, close_sinks
-from .sources import ImageFolderSource, ImageSource, Source, VideoFileSource
+from .sources import ImageFolderSource, ImageSource, NothingInTrim, Source, VideoFileSource
 from .video_file import VideoFileSink
 
 log = logging.getLogger("livematte")
@@ -59,14 +59,12 @@ def open_source(
     if is_camera_spec(spec):
         return CameraSource(spec, **camera_options)  # type: ignore[arg-type]
     if spec == STDIO:
-        piped = read_stdin()
-        source: Source = (
-            ImageSource(piped.path) if piped.picture else VideoFileSource(piped.path, *trim)
-        )
+        source = _open_stdin(trim)
         return RealTimeFileSource(source) if live else source
     path = Path(spec)
     if not path.exists():
         raise UserError(f"Input {spec} does not exist; check the path.")
+    source: Source
     if path.is_dir():
         source = ImageFolderSource(path, same_size=same_size, folder_as=folder_as)
     elif path.suffix.lower() in IMAGE_EXTENSIONS:
@@ -80,6 +78,22 @@ def open_source(
     if live:
         return RealTimeFileSource(source)
     return source
+
+
+def _open_stdin(trim: tuple[float, float | None]) -> Source:
+    """What came through stdin: a picture, else a video (its own error named as stdin)."""
+    piped = read_stdin()
+    if piped.picture:
+        return ImageSource(piped.path)
+    try:
+        return VideoFileSource(piped.path, *trim)
+    except NothingInTrim:
+        raise
+    except UserError:
+        raise UserError(
+            "Input - (stdin) holds neither a picture nor a video FFmpeg can read; pipe in a "
+            "complete picture or video file."
+        ) from None
 
 
 def check_distinct_outputs(

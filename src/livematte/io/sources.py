@@ -192,6 +192,10 @@ def open_input(path: Path) -> av.container.InputContainer:
     return av.open(str(path), **_READ_OPTIONS)
 
 
+class NothingInTrim(UserError):
+    """A readable video with no frame between the start and end asked for."""
+
+
 class VideoFileSource(Source):
     """Any video FFmpeg can read, decoded with PyAV into RGB frames with their timestamps.
 
@@ -281,7 +285,7 @@ class VideoFileSource(Source):
         self.offset = float(self._offset_pts * self.time_base)
         if self.trimmed and self._first is None:
             self._container.close()
-            raise UserError(
+            raise NothingInTrim(
                 f"{path} has no frame between the --start and --end given "
                 f"({start:g} s to {'its end' if end is None else f'{end:g} s'}); check the "
                 "times against the clip's length."
