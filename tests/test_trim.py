@@ -149,3 +149,18 @@ def test_trim_is_refused_where_it_cannot_act(
     assert main(["run", *inputs[kind], "--start", "1"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and err.startswith("livematte: --start trims a video file")
+
+
+def test_a_trimmed_source_read_again_gives_the_same_part(clip: Path) -> None:
+    """A second pass (a loop) starts again at --start, timed from 0 again."""
+    from livematte.io.sources import VideoFileSource
+
+    source = VideoFileSource(clip, 1.3, 3.0)
+    try:
+        first = [(frame.pts, frame.rgb.mean()) for frame in source]
+        again = [(frame.pts, frame.rgb.mean()) for frame in source]
+    finally:
+        source.close()
+    assert len(first) == len(again) > 40 and first[0][0] == 0
+    assert [pts for pts, _ in first] == [pts for pts, _ in again]
+    assert np.allclose([m for _, m in first], [m for _, m in again], atol=1.0)

@@ -268,6 +268,7 @@ class VideoFileSource(Source):
         # Set by the pipeline when the frames may stay 4:2:0 (see livematte.planar).
         self.planar = False
         self._decoded = self._decode()
+        self._iterated = False
         try:
             self._first = next(self._decoded, None)
         except BaseException:
@@ -332,25 +333,29 @@ class VideoFileSource(Source):
         return max(1, round((seconds - self.start) * self.fps))
 
     def __iter__(self) -> Iterator[Frame]:
+        """The frames, from the first one kept; iterating again starts again (a loop)."""
         index = 0
         if self._first is not None:
             first, self._first = self._first, None
             yield self._frame(first[0], index, first[1] - self._offset_pts)
             index += 1
+        elif self._iterated:
+            self._decoded = self._decode(rewind=True)
+        self._iterated = True
         for vframe, pts in self._decoded:
             yield self._frame(vframe, index, pts - self._offset_pts)
             index += 1
 
-    def _decode(self) -> Iterator[tuple[av.VideoFrame, int]]:
+    def _decode(self, rewind: bool = False) -> Iterator[tuple[av.VideoFrame, int]]:
         """Decoded frames from ``start`` to ``end`` with their timestamps mended (none
-        missing, none going back)."""
+        missing, none going back); ``rewind`` seeks back to ``start`` first."""
         decoded = 0
         last_pts: int | None = None
         default_step = max(1, round(1 / (self.fps * self.time_base))) if self.fps else 1
         first_kept = self.start - 1e-6
         finished = False
         try:
-            if self.start:
+            if self.start or rewind:
                 self._seek(self.start)
             packets = self._container.demux(self._stream)
             while not finished:
