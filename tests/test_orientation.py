@@ -18,6 +18,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from livematte import process_video
+from livematte.config import Config
 from livematte.io.images import image_size, read_image
 from livematte.io.sources import VideoFileSource
 
@@ -109,16 +110,21 @@ def test_a_turned_clip_is_read_upright(tmp_path: Path, degrees: int, hflip: bool
         assert_upright(rgb)
 
 
+@pytest.mark.parametrize("planar", [True, False], ids=["4:2:0", "RGB"])
 @pytest.mark.parametrize("degrees", [90, 270])
-def test_a_phone_clip_comes_out_as_the_player_shows_it(tmp_path: Path, degrees: int) -> None:
+def test_a_phone_clip_comes_out_as_the_player_shows_it(
+    tmp_path: Path, degrees: int, planar: bool
+) -> None:
     """1280x720 as played in, 1280x720 out (here 160x96), the right way up, no tag left
-    that would turn it again."""
+    that would turn it again; on the 4:2:0 path (each plane turned) and the RGB one."""
     clip = rotated_clip(tmp_path / "phone.mp4", degrees)
     background = tmp_path / "upright.png"
     cv2.imwrite(str(background), cv2.cvtColor(upright_picture(), cv2.COLOR_RGB2BGR))
     out = tmp_path / "out.mp4"
-    report = process_video(clip, out, background=str(background))
-    assert report.frames == 4
+    config = Config()
+    config.output.planar = planar
+    report = process_video(clip, out, background=str(background), config=config)
+    assert report.frames == 4 and report.planar == planar
     assert (report.width, report.height) == (WIDTH, HEIGHT)
     with av.open(str(out)) as container:
         frame = next(container.decode(video=0))

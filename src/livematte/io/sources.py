@@ -313,11 +313,11 @@ class VideoFileSource(Source):
 
     @property
     def can_be_planar(self) -> bool:
-        """Decodes to 4:2:0 at an even size, shown as stored: frames can go through
-        without RGB."""
+        """Decodes to 4:2:0 at an even size: frames can go through without RGB (turned
+        upright plane by plane)."""
         ctx = self._stream.codec_context
         even = self.width % 2 == 0 and self.height % 2 == 0
-        return even and self.turn == UPRIGHT and str(ctx.pix_fmt or "") in PLANAR_FORMATS
+        return even and str(ctx.pix_fmt or "") in PLANAR_FORMATS
 
     def _estimate_frames(self) -> int | None:
         duration = self._stream.duration
@@ -400,12 +400,19 @@ class VideoFileSource(Source):
         if not self.planar:
             rgb = upright(vframe.to_ndarray(format="rgb24"), self.turn)
             return Frame(rgb, index, pts=pts, time_base=self.time_base)
-        if vframe.format.name not in PLANAR_FORMATS or (vframe.width, vframe.height) != (
-            self.width,
-            self.height,
-        ):  # a mid-stream change of format or size: brought back to the stream's
-            vframe = vframe.reformat(self.width, self.height, format="yuv420p")
+        if (
+            vframe.format.name not in PLANAR_FORMATS
+            or (
+                vframe.width,
+                vframe.height,
+            )
+            != self.stored_size
+        ):  # a mid-stream change of format or size: brought back
+            vframe = vframe.reformat(*self.stored_size, format="yuv420p")
         picture = I420Picture.from_frame(vframe, self.colour)
+        if self.turn != UPRIGHT:  # each plane turned alike (4:2:0 halves both sides)
+            y, u, v = (upright(plane, self.turn) for plane in (picture.y, picture.u, picture.v))
+            picture = I420Picture(y, u, v, self.colour)
         return Frame(None, index, pts=pts, time_base=self.time_base, yuv=picture)  # type: ignore[arg-type]
 
     def _report_losses(self, decoded: int) -> None:
