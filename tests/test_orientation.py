@@ -163,3 +163,12 @@ def test_a_folder_of_phone_photos_has_each_shown_size(tmp_path: Path) -> None:
     for name in ("a", "b"):
         image = cv2.imread(str(out / f"{name}.png"))
         assert image.shape[:2] == (HEIGHT, WIDTH)
+
+
+@pytest.mark.parametrize(("tag", "turns"), [("90", -1), ("180", 2), ("270", 1), ("0", 0)])
+def test_the_older_rotate_tag_turns_clockwise(tag: str, turns: int) -> None:
+    """FFmpeg before 7 gave a phone clip's turn as a ``rotate`` tag (degrees clockwise)."""
+    from livematte.io.orientation import rotate_tag_turn, upright
+
+    stored = upright_picture()
+    assert np.array_equal(upright(stored, rotate_tag_turn(tag)), np.rot90(stored, k=turns))

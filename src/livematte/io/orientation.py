@@ -52,6 +52,19 @@ def display_turn(matrix: bytes | None) -> Turn | None:
     return turn
 
 
+# FFmpeg's older "rotate" stream tag: degrees clockwise to turn the picture to show it.
+_ROTATE_TAG_TURNS: dict[int, Turn] = {90: (0, 1, -1, 0), 180: (-1, 0, 0, -1), 270: (0, -1, 1, 0)}
+
+
+def rotate_tag_turn(tag: str | None) -> Turn | None:
+    """The turn a ``rotate`` tag asks for; UPRIGHT for none, None for an odd angle."""
+    try:
+        degrees = round(float(tag or 0)) % 360
+    except ValueError:
+        return UPRIGHT
+    return UPRIGHT if degrees == 0 else _ROTATE_TAG_TURNS.get(degrees)
+
+
 def swaps_sides(turn: Turn) -> bool:
     """Whether the turn makes the picture's width its height (90° or 270°)."""
     return turn[0] == 0

@@ -24,7 +24,15 @@ from ..frame import Frame, cover_resize
 from ..planar import PLANAR_FORMATS, ColourSpace, I420Picture
 from ..scene import thumbnail
 from .images import IMAGE_EXTENSIONS, image_size, read_image
-from .orientation import UPRIGHT, Turn, describe, display_turn, turned_size, upright
+from .orientation import (
+    UPRIGHT,
+    Turn,
+    describe,
+    display_turn,
+    rotate_tag_turn,
+    turned_size,
+    upright,
+)
 
 log = logging.getLogger("livematte")
 T = TypeVar("T")
@@ -297,14 +305,19 @@ class VideoFileSource(Source):
         stream's matrix to each decoded frame)."""
         if first is None:
             return UPRIGHT
-        matrix = first[0].side_data.get(SideDataType.DISPLAYMATRIX)
-        turn = display_turn(bytes(matrix) if matrix is not None else None)
+        try:
+            matrix = first[0].side_data[SideDataType.DISPLAYMATRIX]
+        except (KeyError, IndexError, TypeError):
+            matrix = None
+        if matrix is None:  # FFmpeg before 7 said it in the stream's "rotate" tag instead
+            turn = rotate_tag_turn(self._stream.metadata.get("rotate"))
+        else:
+            turn = display_turn(bytes(matrix))
         if turn is None:
             log.warning(
-                "%s: its display matrix turns the picture by %s°, not a multiple of 90°; "
-                "it is processed as stored",
+                "%s: its display matrix turns the picture by an angle that is not a multiple "
+                "of 90°; it is processed as stored",
                 self.path,
-                first[0].rotation,
             )
             return UPRIGHT
         if turn != UPRIGHT:
