@@ -18,13 +18,14 @@ from conftest import video_info, write_clip
 from livematte.cli import main
 
 
-def livematte(*args: str, stdin: bytes) -> subprocess.CompletedProcess[bytes]:
-    """The real command with ``stdin`` piped in and stdout piped out."""
+def livematte(*args: str, stdin: bytes, cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    """The real command with ``stdin`` piped in and stdout piped out, run in ``cwd``."""
     return subprocess.run(
         [sys.executable, "-m", "livematte", "run", *args],
         input=stdin,
         capture_output=True,
         timeout=180,
+        cwd=cwd,
     )
 
 
@@ -37,8 +38,8 @@ def photo_bytes() -> bytes:
 
 
 @pytest.mark.slow
-def test_a_picture_through_stdin_comes_out_as_a_png_on_stdout() -> None:
-    result = livematte("-", "-o", "-", "-b", "transparent", stdin=photo_bytes())
+def test_a_picture_through_stdin_comes_out_as_a_png_on_stdout(tmp_path: Path) -> None:
+    result = livematte("-", "-o", "-", "-b", "transparent", stdin=photo_bytes(), cwd=tmp_path)
     assert result.returncode == 0, result.stderr.decode()
     assert result.stdout.startswith(b"\x89PNG")
     image = cv2.imdecode(np.frombuffer(result.stdout, np.uint8), cv2.IMREAD_UNCHANGED)
@@ -48,7 +49,7 @@ def test_a_picture_through_stdin_comes_out_as_a_png_on_stdout() -> None:
 @pytest.mark.slow
 def test_a_picture_through_stdin_into_a_file(tmp_path: Path) -> None:
     out = tmp_path / "cutout.png"
-    result = livematte("-", "-o", str(out), stdin=photo_bytes())
+    result = livematte("-", "-o", str(out), stdin=photo_bytes(), cwd=tmp_path)
     assert result.returncode == 0, result.stderr.decode()
     assert cv2.imread(str(out)).shape == (90, 120, 3)
 
@@ -59,7 +60,7 @@ def test_a_video_through_pipes_keeps_its_frames_and_audio(tmp_path: Path, contai
     """Matroska out (a pipe cannot be seeked back into); in, any container, an MP4 with
     its index at the end included."""
     clip = write_clip(tmp_path / f"in.{container}", frames=12)
-    result = livematte("-", "-o", "-", "-b", "#00ff00", stdin=clip.read_bytes())
+    result = livematte("-", "-o", "-", "-b", "#00ff00", stdin=clip.read_bytes(), cwd=tmp_path)
     assert result.returncode == 0, result.stderr.decode()
     out = tmp_path / "out.mkv"
     out.write_bytes(result.stdout)
@@ -75,7 +76,9 @@ def test_a_file_into_stdout_streams_as_it_goes(tmp_path: Path) -> None:
     """stdout is a pipe to another program: nothing is seeked, the result plays."""
     clip = write_clip(tmp_path / "in.mp4", frames=8)
     command = [sys.executable, "-m", "livematte", "run", str(clip), "-o", "-", "-q"]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path
+    ) as process:
         data, err = process.communicate(timeout=180)
     assert process.returncode == 0, err.decode()
     with av.open(io.BytesIO(data)) as played:
@@ -130,8 +133,9 @@ def test_a_terminal_on_stdout_is_one_sentence(
 
 
 def test_a_folder_to_stdout_is_one_sentence(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # a build that takes "-" for a folder writes it here
     photos = tmp_path / "photos"
     photos.mkdir()
     (photos / "a.jpg").write_bytes(photo_bytes())
@@ -141,8 +145,9 @@ def test_a_folder_to_stdout_is_one_sentence(
 
 
 def test_the_picture_and_the_matte_cannot_share_stdout(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # a build that takes "-" for a file writes it here
     photo = tmp_path / "photo.jpg"
     photo.write_bytes(photo_bytes())
     assert main(["run", str(photo), "-o", "-", "--alpha-out", "-"]) == 2
@@ -151,7 +156,9 @@ def test_the_picture_and_the_matte_cannot_share_stdout(
 
 @pytest.mark.slow
 def test_bytes_that_are_neither_are_one_sentence(tmp_path: Path) -> None:
-    result = livematte("-", "-o", str(tmp_path / "out.mp4"), stdin=b"not a picture, not a video")
+    result = livematte(
+        "-", "-o", str(tmp_path / "out.mp4"), stdin=b"not a picture, not a video", cwd=tmp_path
+    )
     assert result.returncode == 2
     said = result.stderr.decode().strip()
     assert said.count("\n") == 0 and "Input - (stdin) holds neither" in said
