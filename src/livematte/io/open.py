@@ -87,8 +87,8 @@ def _open_stdin(trim: tuple[float, float | None]) -> Source:
         return ImageSource(piped.path)
     try:
         return VideoFileSource(piped.path, *trim)
-    except NothingInTrim:
-        raise
+    except NothingInTrim as exc:  # named as the user named it, not as the copy
+        raise NothingInTrim(str(exc).replace(str(piped.path), "Input - (stdin)")) from None
     except UserError:
         raise UserError(
             "Input - (stdin) holds neither a picture nor a video FFmpeg can read; pipe in a "
