@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -489,3 +490,45 @@ def test_ctrl_c_onto_an_existing_file_keeps_it(long_clip: Path, tmp_path: Path) 
     assert video_info(part)["frames"] > 0
     assert str(part) in err and f"{keep} was left as it was" in err
     assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("camera", [True, False], ids=["camera", "file played live"])
+def test_a_stopped_live_recording_finishes_a_camera_and_keeps_a_files_part_beside(
+    tmp_path: Path, camera: bool
+) -> None:
+    """A camera has no end: stopping is how its recording finishes, so it replaces the
+    earlier file. A file played with --live stopped early is a part, kept beside it."""
+    import numpy as np
+    from live_fakes import CameraScript, ScriptedCapture
+
+    from livematte.config import Config
+    from livematte.frame import Frame
+    from livematte.io.camera import CameraSource, RealTimeFileSource
+    from livematte.io.open import open_live_outputs
+    from livematte.io.sinks import PixelFormat
+    from livematte.io.sources import VideoFileSource
+
+    earlier = write_clip(tmp_path / "rec.mp4", frames=2, audio=None)
+    before = digest(earlier)
+    played = write_clip(tmp_path / "talk.mp4", frames=5, width=64, height=48, audio=None)
+    source = (
+        CameraSource("0", opener=CameraScript([ScriptedCapture(5, (0, 0, 255), size=(64, 48))]))
+        if camera
+        else RealTimeFileSource(VideoFileSource(played))
+    )
+    try:
+        outputs = open_live_outputs("0" if camera else str(played), str(earlier), source,
+                                    Config(), overlay=list)  # fmt: skip
+        (sink,) = outputs.pictures
+        sink.use(PixelFormat("rgb"))
+        for index in range(3):
+            rgb = np.full((48, 64, 3), 200, np.uint8)
+            sink.write(Frame(rgb, index, pts=index * 40, time_base=Fraction(1, 1000)), rgb)
+        outputs.close(keep=True, complete=False)
+    finally:
+        source.close()
+    part = tmp_path / "rec.partial.mp4"
+    if camera:
+        assert video_info(earlier)["frames"] == 3 and not part.exists()
+    else:
+        assert digest(earlier) == before and video_info(part)["frames"] == 3

@@ -61,7 +61,7 @@ class ImageFolderSink(Sink):
 
     def close(self, keep: bool = True, complete: bool = True) -> None:
         try:
-            if keep and self._count and not complete and self.path.exists():
+            if keep and self._count and not (complete or self.stop_finishes) and self.path.exists():
                 self._keep_aside()
             elif keep and self._count:
                 self._move_into_place()

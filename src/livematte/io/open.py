@@ -342,7 +342,9 @@ def open_live_outputs(
                 )
             )
         elif output not in ("null", "preview"):
-            outputs.pictures.append(open_file_sink(output, source, config.output, with_audio=True))
+            recording = open_file_sink(output, source, config.output, with_audio=True)
+            recording.stop_finishes = isinstance(source, CameraSource)
+            outputs.pictures.append(recording)
         if output == "preview" or live.preview:
             outputs.pictures.append(_open_preview(overlay, preview_gui))
     except BaseException:

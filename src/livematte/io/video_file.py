@@ -298,7 +298,7 @@ class VideoFileSink(Sink):
                 self._stream_out.flush()
                 return
             self._file.close()
-            if not complete and self.path.exists():
+            if not (complete or self.stop_finishes) and self.path.exists():
                 self._keep_aside()
             else:
                 os.replace(self._tmp, self.path)
