@@ -14,8 +14,10 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -405,3 +407,135 @@ def test_a_crashed_run_leaves_no_stuck_lock_and_its_partial_is_cleared(
     )
     assert again.returncode == 0, again.stderr
     assert video_info(out)["frames"] == 3 and partials(out) == []
+
+
+# ---- an interrupted run onto an existing output ------------------------------------------
+
+
+def stop_once_writing(stop: StopRequest, folder: Path, frames: int = 5) -> threading.Thread:
+    """Set ``stop`` once a partial output in ``folder`` holds some frames (a file that has
+    grown, or a folder with ``frames`` pictures); a thread, started."""
+
+    def watch() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            for partial in (p for p in folder.iterdir() if "livematte-partial" in p.name):
+                done = (
+                    len(list(partial.iterdir())) >= frames
+                    if partial.is_dir()
+                    else (partial.stat().st_size > 20_000)
+                )
+                if done:
+                    stop.set("SIGINT")
+                    return
+            time.sleep(0.01)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    return watcher
+
+
+def test_a_stopped_run_leaves_the_earlier_file_whole_and_keeps_its_part_beside(
+    long_clip: Path, tmp_path: Path
+) -> None:
+    keep = write_clip(tmp_path / "keep.mp4", frames=5, audio=None)
+    before = digest(keep)
+    stop = StopRequest()
+    watcher = stop_once_writing(stop, tmp_path)
+    report = process_video(long_clip, keep, stop=stop)
+    watcher.join()
+    assert report.interrupted
+    assert digest(keep) == before  # the earlier file, untouched
+    part = tmp_path / "keep.partial.mp4"
+    assert 0 < video_info(part)["frames"] == report.frames < FRAMES  # a playable part
+    said = "\n".join(report.summary_lines())
+    assert f"kept {report.frames} frames to {part}" in said
+    assert f"{keep} was left as it was" in said and str(part) in said
+    assert leftovers(tmp_path) == []
+
+
+def test_a_second_stopped_run_takes_the_next_free_name(long_clip: Path, tmp_path: Path) -> None:
+    keep = write_clip(tmp_path / "keep.mp4", frames=5, audio=None)
+    (tmp_path / "keep.partial.mp4").write_bytes(b"an earlier stopped run")
+    stop = StopRequest()
+    watcher = stop_once_writing(stop, tmp_path)
+    report = process_video(long_clip, keep, stop=stop)
+    watcher.join()
+    assert (tmp_path / "keep.partial.mp4").read_bytes() == b"an earlier stopped run"
+    assert video_info(tmp_path / "keep.partial-2.mp4")["frames"] == report.frames
+
+
+def test_a_stopped_run_onto_a_folder_of_frames_leaves_that_folder_whole(tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "in.mp4", frames=100, audio=None)
+    short = write_clip(tmp_path / "short.mp4", frames=3, audio=None)
+    frames = tmp_path / "frames"
+    process_video(short, frames)
+    before = {p.name: p.read_bytes() for p in frames.iterdir()}
+    stop = StopRequest()
+    watcher = stop_once_writing(stop, tmp_path)
+    report = process_video(clip, frames, stop=stop)
+    watcher.join()
+    assert report.interrupted
+    assert {p.name: p.read_bytes() for p in frames.iterdir()} == before
+    part = tmp_path / "frames.partial"
+    assert len(list(part.glob("*.png"))) == report.frames
+    assert any(f"{frames}/ was left as it was" in line for line in report.summary_lines())
+
+
+@pytest.mark.slow
+def test_ctrl_c_onto_an_existing_file_keeps_it(long_clip: Path, tmp_path: Path) -> None:
+    """The steps a user takes: a finished keep.mp4, a run onto it, Ctrl-C."""
+    keep = write_clip(tmp_path / "keep.mp4", frames=5, audio=None)
+    before = digest(keep)
+    process = start(long_clip, keep)
+    wait_until_writing(process, keep)
+    process.send_signal(signal.SIGINT)
+    rc, err = finish(process)
+    assert rc == 130, err
+    assert digest(keep) == before
+    part = tmp_path / "keep.partial.mp4"
+    assert video_info(part)["frames"] > 0
+    assert str(part) in err and f"{keep} was left as it was" in err
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("camera", [True, False], ids=["camera", "file played live"])
+def test_a_stopped_live_recording_finishes_a_camera_and_keeps_a_files_part_beside(
+    tmp_path: Path, camera: bool
+) -> None:
+    """A camera has no end: stopping is how its recording finishes, so it replaces the
+    earlier file. A file played with --live stopped early is a part, kept beside it."""
+    import numpy as np
+    from live_fakes import CameraScript, ScriptedCapture
+
+    from livematte.config import Config
+    from livematte.frame import Frame
+    from livematte.io.camera import CameraSource, RealTimeFileSource
+    from livematte.io.open import open_live_outputs
+    from livematte.io.sinks import PixelFormat
+    from livematte.io.sources import VideoFileSource
+
+    earlier = write_clip(tmp_path / "rec.mp4", frames=2, audio=None)
+    before = digest(earlier)
+    played = write_clip(tmp_path / "talk.mp4", frames=5, width=64, height=48, audio=None)
+    source = (
+        CameraSource("0", opener=CameraScript([ScriptedCapture(5, (0, 0, 255), size=(64, 48))]))
+        if camera
+        else RealTimeFileSource(VideoFileSource(played))
+    )
+    try:
+        outputs = open_live_outputs("0" if camera else str(played), str(earlier), source,
+                                    Config(), overlay=list)  # fmt: skip
+        (sink,) = outputs.pictures
+        sink.use(PixelFormat("rgb"))
+        for index in range(3):
+            rgb = np.full((48, 64, 3), 200, np.uint8)
+            sink.write(Frame(rgb, index, pts=index * 40, time_base=Fraction(1, 1000)), rgb)
+        outputs.close(keep=True, complete=False)
+    finally:
+        source.close()
+    part = tmp_path / "rec.partial.mp4"
+    if camera:
+        assert video_info(earlier)["frames"] == 3 and not part.exists()
+    else:
+        assert digest(earlier) == before and video_info(part)["frames"] == 3

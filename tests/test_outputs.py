@@ -203,3 +203,57 @@ def test_api_takes_background_paths(tmp_path: Path) -> None:
         livematte.process_video(source, out, background=background)
         corner = cv2.imread(str(out / "00000.png"))[0, 0]
         assert corner[0] > 200 and corner[2] < 60, corner
+
+
+# ---- what an output leaves out or changes is said -------------------------------------
+
+
+def test_a_clip_with_audio_into_a_folder_of_frames_says_the_audio_is_left_out(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "frames"
+    assert cli.main(["run", str(clip), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    said = [line for line in err.splitlines() if f"audio of {clip}" in line]
+    # Once, as the run starts, saying how to keep it.
+    assert len(said) == 1 and str(out) in said[0] and "-o out.mp4" in said[0], err
+
+
+def test_a_silent_clip_into_frames_says_nothing_of_audio(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    silent = write_clip(tmp_path / "silent.mp4", frames=3, audio=None)
+    assert cli.main(["run", str(silent), "-o", str(tmp_path / "frames")]) == 0
+    assert "audio of" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("name", "codec"),
+    [("out.mp4", "h264"), ("out.webm", "vp9"), ("out.mov", "prores"), ("out.mkv", "ffv1")],
+)
+def test_an_odd_sized_clip_keeps_its_exact_size(tmp_path: Path, name: str, codec: str) -> None:
+    odd = write_clip(tmp_path / "odd.mkv", frames=3, width=641, height=361, pix_fmt="yuv444p")
+    out = tmp_path / name
+    flags = ["--codec", codec] if codec == "ffv1" else []
+    assert cli.main(["run", str(odd), "-o", str(out), "-q", *flags]) == 0
+    info = video_info(out)
+    assert (info["width"], info["height"]) == (641, 361) and info["frames"] == 3
+    with av.open(str(out)) as container:
+        frame = next(container.decode(video=0))
+        assert (frame.width, frame.height) == (641, 361)
+
+
+def test_an_odd_size_in_a_batch_names_the_users_file(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The warning of a batch clip names the output the user will find, never the hidden
+    file the worker wrote it under."""
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    write_clip(clips / "odd.mkv", frames=3, width=641, height=361, pix_fmt="yuv444p", audio=None)
+    out = tmp_path / "out"
+    assert cli.main(["batch", str(clips), "-o", str(out), "--jobs", "1"]) == 0
+    err = capfd.readouterr().err  # the worker's own stderr too
+    assert "livematte-attempt" not in err
+    assert f"{out / 'odd.mp4'}: 641x361 is kept exactly" in err, err
+    assert video_info(out / "odd.mp4")["width"] == 641

@@ -290,3 +290,50 @@ def test_folder_as_on_a_video_is_refused(tmp_path: Path, capsys: pytest.CaptureF
     status = main(["run", str(clip), "-o", str(tmp_path / "b.mp4"), "--folder-as", "pictures"])
     assert status != 0
     assert "--folder-as" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("output", ["null", "cutouts"])
+def test_alpha_out_keeps_each_pictures_size(tmp_path: Path, output: str) -> None:
+    """``-o null --alpha-out DIR`` writes the mattes alone: each at its picture's size, as
+    with ``-o FOLDER``."""
+    photos = tmp_path / "photos"
+    sizes = make_pictures(photos)
+    mattes = tmp_path / "mattes"
+    target = output if output == "null" else str(tmp_path / output)
+    assert main(["run", str(photos), "-o", target, "--alpha-out", str(mattes), "-q"]) == 0
+    for stem, size in sizes.items():
+        assert grey(mattes / f"{stem}.png").shape[:2] == size, stem
+
+
+@pytest.mark.parametrize(("width", "height"), [(4001, 3), (3, 4001), (1000, 10)])
+def test_a_picture_too_thin_to_matte_is_one_sentence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], width: int, height: int
+) -> None:
+    strip = tmp_path / "strip.png"
+    write_image(strip, np.full((height, width, 3), 128, np.uint8))
+    assert main(["run", str(strip), "-o", str(tmp_path / "out.png")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "Traceback" not in err and "cv2" not in err
+    assert f"{width}x{height}" in err and "crop it" in err
+    assert not (tmp_path / "out.png").exists()
+
+
+@pytest.mark.parametrize(("width", "height"), [(4001, 63), (63, 4001), (1, 1), (64, 1)])
+def test_a_long_but_not_too_thin_picture_is_matted(tmp_path: Path, width: int, height: int) -> None:
+    strip = tmp_path / "strip.png"
+    write_image(strip, np.full((height, width, 3), 128, np.uint8))
+    out = tmp_path / "out.png"
+    process_video(strip, out, background="#00ff00", alpha_out=tmp_path / "a.png")
+    assert cv2.imread(str(out)).shape[:2] == (height, width)
+
+
+def test_a_folder_holding_a_thin_strip_is_refused_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    photos = tmp_path / "photos"
+    make_pictures(photos)
+    write_image(photos / "zz_strip.png", np.full((3, 4001, 3), 128, np.uint8))
+    out = tmp_path / "cutouts"
+    assert main(["run", str(photos), "-o", str(out)]) == 2
+    assert "zz_strip.png is 4001x3" in capsys.readouterr().err
+    assert not out.exists()

@@ -205,8 +205,8 @@ def test_odd_sizes_and_high_bit_depth_video(
     livematte.process_video(source, out)
     info = video_info(out)
     assert info["frames"] == 5
-    # 4:2:0 H.264 needs even sizes: padded by at most one pixel, never cropped.
-    assert width <= info["width"] <= width + 1 and height <= info["height"] <= height + 1
+    # The exact size (H.264 in 4:4:4 where 4:2:0 has no odd sizes): never padded or cropped.
+    assert (info["width"], info["height"]) == (width, height)
 
 
 @pytest.mark.slow

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import re
 import sys
 import typing
@@ -100,6 +101,10 @@ class InputConfig:
     # consecutive numbers, every picture has one size and the first ones look like
     # neighbouring frames of one shot; else pictures).
     folder_as: Literal["auto", "clip", "pictures"] = "auto"
+    # Trim a video file: from this time on, up to that one ("" = its start, its end).
+    # Seconds ("12.5") or [HH:]MM:SS[.frac] ("1:02:03"); the audio is trimmed alike.
+    start: str = ""
+    end: str = ""
 
 
 @dataclass
@@ -334,10 +339,50 @@ def validate(config: Config, fix: str = "fix the flag or the config file") -> No
     line)."""
     for dotted, must, value in problems(Config, config)[:1]:
         raise UserError(f"Setting {dotted} {must}, not {_shown(value)}; {fix}.")
+    trim_of(config)
 
 
 def _shown(value: Any) -> str:
     return repr(value) if isinstance(value, str) else str(value)
+
+
+_CLOCK = re.compile(r"^(?:(\d+):)?(\d+):(\d+(?:\.\d*)?)$")
+
+
+def parse_time(text: str, name: str = "time") -> float | None:
+    """Seconds from "12.5", "2:05" or "1:02:03.5"; None for "" (not given)."""
+    text = text.strip()
+    if not text:
+        return None
+    clock = _CLOCK.match(text)
+    try:
+        if clock:
+            hours, minutes, seconds = clock.groups()
+            if (hours is not None and int(minutes) >= 60) or float(seconds) >= 60:
+                raise ValueError(text)
+            value = int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
+        else:
+            value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise UserError(
+            f"Setting {name} must be a time in seconds (12.5) or [HH:]MM:SS (1:02:03), not "
+            f"{text!r}; fix the flag or the config file."
+        )
+    return value
+
+
+def trim_of(config: Config) -> tuple[float, float | None]:
+    """(start, end) in seconds of ``input.start`` and ``input.end`` (end None: the clip's)."""
+    start = parse_time(config.input.start, "input.start") or 0.0
+    end = parse_time(config.input.end, "input.end")
+    if end is not None and end <= start:
+        raise UserError(
+            f"Setting input.end ({config.input.end}) must come after input.start "
+            f"({config.input.start or 0}); fix the flag or the config file."
+        )
+    return start, end
 
 
 def config_for_call(

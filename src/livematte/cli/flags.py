@@ -80,6 +80,18 @@ GROUPS: dict[str, tuple[str, tuple[Flag, ...]]] = {
             ),
         ),
     ),
+    "trim": (
+        "trim (a video file)",
+        (
+            Flag(
+                ("--start",),
+                "input.start",
+                "begin at this time: seconds (12.5) or [HH:]MM:SS; the audio follows",
+                metavar="TIME",
+            ),
+            Flag(("--end",), "input.end", "stop at this time (as --start)", metavar="TIME"),
+        ),
+    ),
     "model": (
         "model",
         (
@@ -250,6 +262,7 @@ COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
     "run": (
         "general",
         "input",
+        "trim",
         "model",
         "quality",
         "background",

@@ -6,13 +6,14 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from ..errors import UserError, reason_of
 from ..frame import Frame
-from .images import write_image, write_png
-from .partials import forget_on_abort, remove_on_abort
+from .images import encode_image, write_image, write_png
+from .partials import forget_on_abort, keep_aside, remove_on_abort
 from .sinks import PixelFormat, Sink, check_writable_folder, partial_path
 
 # Left in every folder of frames livematte writes: a later run may replace such a folder
@@ -60,7 +61,9 @@ class ImageFolderSink(Sink):
 
     def close(self, keep: bool = True, complete: bool = True) -> None:
         try:
-            if keep and self._count:
+            if keep and self._count and not (complete or self.stop_finishes) and self.path.exists():
+                self._keep_aside()
+            elif keep and self._count:
                 self._move_into_place()
         except OSError as exc:
             raise UserError(
@@ -70,6 +73,16 @@ class ImageFolderSink(Sink):
         finally:
             shutil.rmtree(self._tmp, ignore_errors=True)
             forget_on_abort(self._tmp)
+
+    def _keep_aside(self) -> None:
+        """Interrupted onto an existing folder: that folder stays whole, and the frames
+        done go to a folder of their own beside it, which the summary names."""
+        kept = keep_aside(self._tmp, self.path)
+        self.description = f"{kept}/ (PNG per frame)"
+        self.notes = [
+            f"{self.path}/ was left as it was (the run did not finish); the frames done are "
+            f"in {kept}/."
+        ]
 
     def _move_into_place(self) -> None:
         if not self.path.exists():
@@ -102,13 +115,16 @@ def _check_replaceable(path: Path) -> None:
 
 class ImageFileSink(Sink):
     """A single output picture, for a still-image input (``open.open_sinks`` refuses it
-    for anything with more than one frame)."""
+    for anything with more than one frame); to ``stream`` (stdout), encoded as ``path``'s
+    extension says, when one is given."""
 
-    def __init__(self, path: Path) -> None:
-        check_writable_folder(path)
+    def __init__(self, path: Path, stream: BinaryIO | None = None) -> None:
+        if stream is None:
+            check_writable_folder(path)
         self.path = path
+        self._stream = stream
         self._image: np.ndarray | None = None
-        self.description = str(self.path)
+        self.description = "stdout (PNG)" if stream is not None else str(self.path)
 
     def accepts(self, fmt: PixelFormat) -> bool:
         jpeg = self.path.suffix.lower() in (".jpg", ".jpeg")
@@ -119,6 +135,10 @@ class ImageFileSink(Sink):
 
     def close(self, keep: bool = True, complete: bool = True) -> None:
         if not keep or self._image is None:
+            return
+        if self._stream is not None:
+            self._stream.write(encode_image(self.path.suffix, self._image).tobytes())
+            self._stream.flush()
             return
         tmp = partial_path(self.path)
         try:

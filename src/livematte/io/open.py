@@ -8,6 +8,7 @@ output is one class and one branch here.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,25 +24,20 @@ from .codecs import VIDEO_EXTENSIONS
 from .image_files import ImageFileSink, ImageFolderSink
 from .images import IMAGE_EXTENSIONS
 from .locks import OutputLocks, claim_outputs
+from .pipes import STDIO, read_stdin, stdout_stream
 from .sinks import NullSink, Sink, close_sinks
-from .sources import ImageFolderSource, ImageSource, Source, VideoFileSource
+from .sources import ImageFolderSource, ImageSource, NothingInTrim, Source, VideoFileSource
 from .video_file import VideoFileSink
 
-# Outputs that are not paths.
-DEVICE_OUTPUTS = ("null", "vcam", "preview")
+log = logging.getLogger("livematte")
+
+# Outputs that are not paths ("-" is stdout).
+DEVICE_OUTPUTS = ("null", "vcam", "preview", STDIO)
 
 
 def is_camera_spec(spec: str) -> bool:
     """A webcam index ("0") or a V4L2 device path ("/dev/video2")."""
     return spec.isdigit() or spec.startswith("/dev/video")
-
-
-def writes_pictures(output: str) -> bool:
-    """Whether ``output`` is a folder of pictures (then each keeps its own size)."""
-    if output in DEVICE_OUTPUTS:
-        return False
-    path = Path(output)
-    return path.is_dir() or not path.suffix
 
 
 def open_source(
@@ -50,20 +46,27 @@ def open_source(
     live: bool = False,
     same_size: bool = True,
     folder_as: str = "auto",
+    trim: tuple[float, float | None] = (0.0, None),
     **camera_options: object,
 ) -> Source:
-    """Open what the user named: a camera, a video file, an image or a folder of images.
+    """Open what the user named: a camera, a video file, an image, a folder of images, or
+    "-" (stdin: a picture or a video).
 
     ``same_size=False`` lets a folder's pictures keep their own sizes (pictures out);
-    ``folder_as`` says whether a folder is a clip or a set of pictures (``input.folder_as``).
+    ``folder_as`` says whether a folder is a clip or a set of pictures (``input.folder_as``);
+    ``trim`` is (start, end) in seconds of a video file (``input.start``, ``input.end``).
     """
     if is_camera_spec(spec):
         return CameraSource(spec, **camera_options)  # type: ignore[arg-type]
+    source: Source
+    if spec == STDIO:
+        source = _open_stdin(trim)
+        return RealTimeFileSource(source) if live else source
     path = Path(spec)
     if not path.exists():
         raise UserError(f"Input {spec} does not exist; check the path.")
     if path.is_dir():
-        source: Source = ImageFolderSource(path, same_size=same_size, folder_as=folder_as)
+        source = ImageFolderSource(path, same_size=same_size, folder_as=folder_as)
     elif path.suffix.lower() in IMAGE_EXTENSIONS:
         source = ImageSource(path)
     else:
@@ -71,10 +74,26 @@ def open_source(
             raise UserError(f"Input {spec} is not readable; check its permissions.")
         if path.stat().st_size == 0:
             raise UserError(f"Input {spec} is empty (0 bytes); it holds no video.")
-        source = VideoFileSource(path)
+        source = VideoFileSource(path, *trim)
     if live:
         return RealTimeFileSource(source)
     return source
+
+
+def _open_stdin(trim: tuple[float, float | None]) -> Source:
+    """What came through stdin: a picture, else a video (its own error named as stdin)."""
+    piped = read_stdin()
+    if piped.picture:
+        return ImageSource(piped.path)
+    try:
+        return VideoFileSource(piped.path, *trim)
+    except NothingInTrim as exc:  # named as the user named it, not as the copy
+        raise NothingInTrim(str(exc).replace(str(piped.path), "Input - (stdin)")) from None
+    except UserError:
+        raise UserError(
+            "Input - (stdin) holds neither a picture nor a video FFmpeg can read; pipe in a "
+            "complete picture or video file."
+        ) from None
 
 
 def check_distinct_outputs(
@@ -155,6 +174,14 @@ def colour_of(source: Source) -> ColourSpace | None:
     return inner.colour if isinstance(inner, VideoFileSource) else None
 
 
+def audio_span_of(source: Source) -> tuple[float, float | None]:
+    """The part of the input's audio an output carries (seconds): all, or a trimmed clip's."""
+    inner = source.inner if isinstance(source, RealTimeFileSource) else source
+    if isinstance(inner, VideoFileSource) and inner.trimmed:
+        return inner.offset, inner.end
+    return 0.0, None
+
+
 def audio_of(source: Source) -> Path | None:
     """The file whose audio an output of ``source`` carries, if it has any."""
     inner = source.inner if isinstance(source, RealTimeFileSource) else source
@@ -188,11 +215,16 @@ def open_file_sink(
     with_audio: bool = False,
     flag: str = "-o",
 ) -> Sink:
-    """Pick the sink from the output name: null, a video file, an image file or a folder;
-    ``flag`` is the option that named it, for the messages."""
+    """Pick the sink from the output name: null, stdout ("-"), a video file, an image file or
+    a folder; ``flag`` is the option that named it, for the messages."""
     if target == "null":
         return NullSink()
-    path = Path(target)
+    stream = None
+    if target == STDIO:
+        path = Path(f"stdout{stdout_extension(source, flag)}")
+        stream = stdout_stream()
+    else:
+        path = Path(target)
     ext = path.suffix.lower()
     if ext in VIDEO_EXTENSIONS:
         rate, time_base = timing_of(source)
@@ -206,6 +238,8 @@ def open_file_sink(
             transparent=transparent,
             grey=grey,
             audio_from=audio_of(source) if with_audio else None,
+            audio_span=audio_span_of(source),
+            pipe=stream,
         )
     if ext in IMAGE_EXTENSIONS:
         if source.frame_count != 1:
@@ -217,7 +251,7 @@ def open_file_sink(
             )
         if ext in (".jpg", ".jpeg") and transparent:
             raise UserError(f"JPEG ({path.name}) cannot carry transparency; write a .png.")
-        return ImageFileSink(path)
+        return ImageFileSink(path, stream)
     if ext and not path.is_dir():
         null = ", or null" if flag == "-o" else ""
         raise UserError(
@@ -225,6 +259,20 @@ def open_file_sink(
             f"{', '.join(sorted(VIDEO_EXTENSIONS))}, .png, a folder name{null}."
         )
     return ImageFolderSink(path)
+
+
+def stdout_extension(source: Source, flag: str = "-o") -> str:
+    """What ``-o -`` writes: a PNG for a picture, Matroska (which a pipe can take) for a
+    video or a camera; a folder's many pictures cannot go down one pipe."""
+    inner = source.inner if isinstance(source, RealTimeFileSource) else source
+    if isinstance(inner, ImageSource):
+        return ".png"
+    if isinstance(inner, ImageFolderSource):
+        raise UserError(
+            f"{flag} - writes one picture or one video to stdout, and a folder of pictures "
+            f"would need many files; name a folder ({flag} cutouts/) or a video file."
+        )
+    return ".mkv"
 
 
 def open_outputs(
@@ -246,6 +294,15 @@ def open_outputs(
     except BaseException:
         outputs.close(keep=False)
         raise
+    picture = outputs.pictures[0]
+    if audio_of(source) is not None and not isinstance(picture, VideoFileSink | NullSink):
+        # Said as the run starts, when stopping it to write a video instead costs nothing.
+        log.warning(
+            "The audio of %s is not in %s (pictures hold no sound); write a video file "
+            "(-o out.mp4) to keep it.",
+            input_spec,
+            output,
+        )
     return outputs
 
 
@@ -284,7 +341,9 @@ def open_live_outputs(
                 )
             )
         elif output not in ("null", "preview"):
-            outputs.pictures.append(open_file_sink(output, source, config.output, with_audio=True))
+            recording = open_file_sink(output, source, config.output, with_audio=True)
+            recording.stop_finishes = isinstance(source, CameraSource)
+            outputs.pictures.append(recording)
         if output == "preview" or live.preview:
             outputs.pictures.append(_open_preview(overlay, preview_gui))
     except BaseException:

@@ -48,6 +48,11 @@ def check_run_outputs(
             f"{names.matte} null would write the matte nowhere; drop {names.matte}, or name a "
             "folder or a video file."
         )
+    if output == alpha_out == "-":
+        raise UserError(
+            f"{names.picture} - and {names.matte} - would both write to stdout, one over the "
+            "other; send one of them to a file."
+        )
     sides = {flag: path for flag, path in (side_files or {}).items() if path}
     reads = files_read(config, names, live=live)
     if config_file[1]:

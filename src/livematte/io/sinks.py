@@ -52,6 +52,11 @@ class Sink:
     description = "an output"
     keepalive = False
     format = PixelFormat("rgb")
+    # Lines for the run's summary: what the output did that the user did not ask for.
+    notes: Sequence[str] = ()
+    # A recording of a camera, which has no end of its own: stopping the run finishes it
+    # (else a stopped run is a part, kept beside an earlier output of the same name).
+    stop_finishes = False
 
     def accepts(self, fmt: PixelFormat) -> bool:
         """Whether this sink can take frames in ``fmt``; no side effects."""

@@ -17,12 +17,22 @@ from typing import Any, TypeVar
 
 import av
 import cv2
+from av.sidedata.sidedata import Type as SideDataType
 
 from ..errors import UserError, reason_of
 from ..frame import Frame, cover_resize
 from ..planar import PLANAR_FORMATS, ColourSpace, I420Picture
 from ..scene import thumbnail
 from .images import IMAGE_EXTENSIONS, image_size, read_image
+from .orientation import (
+    UPRIGHT,
+    Turn,
+    describe,
+    display_turn,
+    rotate_tag_turn,
+    turned_size,
+    upright,
+)
 
 log = logging.getLogger("livematte")
 T = TypeVar("T")
@@ -49,6 +59,20 @@ class Source:
         """Release files or devices; safe to call twice."""
 
 
+# The longest side livematte mattes, as a multiple of the shortest: the model's input and
+# the refiner's work picture keep at least a few pixels across up to this (a 4001x63 strip).
+MAX_ASPECT = 64
+
+
+def check_proportions(width: int, height: int, name: object) -> None:
+    """Refuse, in one sentence, a picture too thin to matte (a 4001x3 strip)."""
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        raise UserError(
+            f"{name} is {width}x{height}, more than {MAX_ASPECT} times as long as it is wide, "
+            "too thin a strip to find anything in; crop it, or pad it towards a rectangle, first."
+        )
+
+
 class ImageSource(Source):
     """One still image, processed as a one-frame clip."""
 
@@ -56,6 +80,7 @@ class ImageSource(Source):
         self.path = path
         self._rgb = read_image(path)
         self.height, self.width = self._rgb.shape[:2]
+        check_proportions(self.width, self.height, path)
         self.fps = 25.0
         self.frame_count = 1
 
@@ -86,6 +111,8 @@ class ImageFolderSource(Source):
                 f"Folder {path} holds no images ({', '.join(sorted(IMAGE_EXTENSIONS))}); "
                 "point livematte at a folder of frames or at a video file."
             )
+        for file in self.files:
+            check_proportions(*image_size(file), file)
         first = read_image(self.files[0])
         self.height, self.width = first.shape[:2]
         self.fps = fps
@@ -173,14 +200,23 @@ def open_input(path: Path) -> av.container.InputContainer:
     return av.open(str(path), **_READ_OPTIONS)
 
 
+class NothingInTrim(UserError):
+    """A readable video with no frame between the start and end asked for."""
+
+
 class VideoFileSource(Source):
     """Any video FFmpeg can read, decoded with PyAV into RGB frames with their timestamps.
 
-    Damaged packets are skipped and counted rather than ending the job, so the readable
-    part of a broken file is still processed.
+    Frames come upright, as a player shows them: a display matrix (a phone clip's
+    ``rotate``) is applied as they are decoded, so the first frame is decoded when the
+    file is opened, to know the picture's size. ``start`` and ``end`` (seconds) trim the
+    clip: frames before ``start`` or from ``end`` on are dropped, and those kept are
+    timed from the first of them (:attr:`offset` says where that was in the file, for
+    the audio). Damaged packets are skipped and counted rather than ending the job, so the
+    readable part of a broken file is still processed.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, start: float = 0.0, end: float | None = None) -> None:
         self.path = path
         try:
             self._container = open_input(path)
@@ -212,17 +248,19 @@ class VideoFileSource(Source):
                 "convert it first (e.g. ffmpeg -i IN -c:v libx264 OUT.mp4)."
             )
         self._stream.thread_type = "AUTO"
-        self.width, self.height = int(ctx.width), int(ctx.height)
-        if self.width <= 0 or self.height <= 0:
+        self.stored_size = (int(ctx.width), int(ctx.height))
+        if self.stored_size[0] <= 0 or self.stored_size[1] <= 0:
             self._container.close()
             raise UserError(f"{path} has a video stream with no picture size; the file is damaged.")
         rate = self._stream.average_rate or self._stream.guessed_rate or Fraction(25)
         self.fps = float(rate)
         self.rate = Fraction(rate)
         self.time_base = self._stream.time_base or Fraction(1, 90000)
+        self.start, self.end = start, end
+        self.trimmed = bool(start) or end is not None
         # The container's own count (from its index), when it has one: a truncated file
         # shows up as fewer decoded frames than this.
-        self.indexed_frames = int(self._stream.frames)
+        self.indexed_frames = 0 if self.trimmed else int(self._stream.frames)
         self.frame_count = self.indexed_frames or self._estimate_frames()
         self.has_audio = bool(streams.audio)
         self.lost_packets = 0
@@ -233,34 +271,107 @@ class VideoFileSource(Source):
             int(ctx.color_primaries or 2),
             int(ctx.color_trc or 2),
             str(ctx.pix_fmt or ""),
-            self.height,
+            self.stored_size[1],
         )
         # Set by the pipeline when the frames may stay 4:2:0 (see livematte.planar).
         self.planar = False
+        self._decoded = self._decode()
+        self._iterated = False
+        try:
+            self._first = next(self._decoded, None)
+        except BaseException:
+            self._container.close()
+            raise
+        self.turn = self._turn_of(self._first)
+        self.width, self.height = turned_size(*self.stored_size, self.turn)
+        try:
+            check_proportions(self.width, self.height, path)
+        except UserError:
+            self._container.close()
+            raise
+        # Kept frames are timed from the first one (a trimmed clip starts at 0).
+        self._offset_pts = self._first[1] if self.trimmed and self._first is not None else 0
+        self.offset = float(self._offset_pts * self.time_base)
+        if self.trimmed and self._first is None:
+            self._container.close()
+            raise NothingInTrim(
+                f"{path} has no frame between the --start and --end given "
+                f"({start:g} s to {'its end' if end is None else f'{end:g} s'}); check the "
+                "times against the clip's length."
+            )
+
+    def _turn_of(self, first: tuple[av.VideoFrame, int] | None) -> Turn:
+        """The display matrix's turn, read from the first frame (FFmpeg attaches the
+        stream's matrix to each decoded frame)."""
+        if first is None:
+            return UPRIGHT
+        try:
+            matrix = first[0].side_data[SideDataType.DISPLAYMATRIX]
+        except (KeyError, IndexError, TypeError):
+            matrix = None
+        if matrix is None:  # FFmpeg before 7 said it in the stream's "rotate" tag instead
+            turn = rotate_tag_turn(self._stream.metadata.get("rotate"))
+        else:
+            turn = display_turn(bytes(matrix))
+        if turn is None:
+            log.warning(
+                "%s: its display matrix turns the picture by an angle that is not a multiple "
+                "of 90°; it is processed as stored",
+                self.path,
+            )
+            return UPRIGHT
+        if turn != UPRIGHT:
+            log.info("%s: %s, as players show it", self.path, describe(turn))
+        return turn
 
     @property
     def can_be_planar(self) -> bool:
-        """Decodes to 4:2:0 at an even size: frames can go through without RGB."""
+        """Decodes to 4:2:0 at an even size: frames can go through without RGB (turned
+        upright plane by plane)."""
         ctx = self._stream.codec_context
         even = self.width % 2 == 0 and self.height % 2 == 0
         return even and str(ctx.pix_fmt or "") in PLANAR_FORMATS
 
     def _estimate_frames(self) -> int | None:
         duration = self._stream.duration
+        seconds = None
         if duration is not None and self._stream.time_base:
-            return max(1, round(float(duration * self._stream.time_base) * self.fps))
-        if self._container.duration:
-            return max(1, round(self._container.duration / av.time_base * self.fps))
-        return None
+            seconds = float(duration * self._stream.time_base)
+        elif self._container.duration:
+            seconds = self._container.duration / av.time_base
+        if seconds is None:
+            return None
+        if self.end is not None:
+            seconds = min(seconds, self.end)
+        return max(1, round((seconds - self.start) * self.fps))
 
     def __iter__(self) -> Iterator[Frame]:
+        """The frames, from the first one kept; iterating again starts again (a loop)."""
         index = 0
+        if self._first is not None:
+            first, self._first = self._first, None
+            yield self._frame(first[0], index, first[1] - self._offset_pts)
+            index += 1
+        elif self._iterated:
+            self._decoded = self._decode(rewind=True)
+        self._iterated = True
+        for vframe, pts in self._decoded:
+            yield self._frame(vframe, index, pts - self._offset_pts)
+            index += 1
+
+    def _decode(self, rewind: bool = False) -> Iterator[tuple[av.VideoFrame, int]]:
+        """Decoded frames from ``start`` to ``end`` with their timestamps mended (none
+        missing, none going back); ``rewind`` seeks back to ``start`` first."""
+        decoded = 0
         last_pts: int | None = None
         default_step = max(1, round(1 / (self.fps * self.time_base))) if self.fps else 1
+        first_kept = self.start - 1e-6
         finished = False
         try:
+            if self.start or rewind:
+                self._seek(self.start)
             packets = self._container.demux(self._stream)
-            while True:
+            while not finished:
                 try:
                     packet = next(packets)
                 except StopIteration:
@@ -269,32 +380,52 @@ class VideoFileSource(Source):
                     log.warning("%s: reading stopped early (%s)", self.path, reason_of(exc))
                     break
                 try:
-                    decoded = packet.decode()
+                    frames = packet.decode()
                 except av.FFmpegError:
                     self.lost_packets += 1
                     continue
-                for vframe in decoded:
+                for vframe in frames:
                     pts = vframe.pts
                     if pts is None or (last_pts is not None and pts <= last_pts):
                         pts = (last_pts + default_step) if last_pts is not None else 0
                     last_pts = pts
-                    yield self._frame(vframe, index, pts)
-                    index += 1
+                    seconds = float(pts * self.time_base)
+                    if seconds < first_kept:
+                        continue  # decoded from the key frame before --start
+                    if self.end is not None and seconds >= self.end - 1e-6:
+                        finished = True
+                        break
+                    decoded += 1
+                    yield vframe, pts
             finished = True
         finally:
             if finished:
-                self._report_losses(index)
+                self._report_losses(decoded)
+
+    def _seek(self, seconds: float) -> None:
+        """To the key frame at or before ``seconds`` (frames before it are then dropped)."""
+        try:
+            self._container.seek(int(seconds / self.time_base), stream=self._stream, backward=True)
+        except av.FFmpegError as exc:  # a file that cannot seek is read from its start
+            log.debug("%s: cannot seek (%s); reading from the start", self.path, exc)
 
     def _frame(self, vframe: av.VideoFrame, index: int, pts: int) -> Frame:
         if not self.planar:
-            rgb = vframe.to_ndarray(format="rgb24")
+            rgb = upright(vframe.to_ndarray(format="rgb24"), self.turn)
             return Frame(rgb, index, pts=pts, time_base=self.time_base)
-        if vframe.format.name not in PLANAR_FORMATS or (vframe.width, vframe.height) != (
-            self.width,
-            self.height,
-        ):  # a mid-stream change of format or size: brought back to the stream's
-            vframe = vframe.reformat(self.width, self.height, format="yuv420p")
+        if (
+            vframe.format.name not in PLANAR_FORMATS
+            or (
+                vframe.width,
+                vframe.height,
+            )
+            != self.stored_size
+        ):  # a mid-stream change of format or size: brought back
+            vframe = vframe.reformat(*self.stored_size, format="yuv420p")
         picture = I420Picture.from_frame(vframe, self.colour)
+        if self.turn != UPRIGHT:  # each plane turned alike (4:2:0 halves both sides)
+            y, u, v = (upright(plane, self.turn) for plane in (picture.y, picture.u, picture.v))
+            picture = I420Picture(y, u, v, self.colour)
         return Frame(None, index, pts=pts, time_base=self.time_base, yuv=picture)
 
     def _report_losses(self, decoded: int) -> None:

@@ -2,7 +2,9 @@
 
 Written under a temporary name and renamed at the end, so an existing file is never
 half-overwritten; an interrupted run is finalised (trailer written, audio up to that point)
-and kept, so what was done is a valid, playable file.
+and kept, so what was done is a valid, playable file: under the output's name when that
+was free, else beside it (``out.partial.mp4``), the earlier file left as it was. A stream
+(``-o -``) is written as it goes, in Matroska, which needs no seeking back.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import time
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 import av
 import cv2
@@ -25,7 +27,7 @@ from ..errors import UserError, reason_of
 from ..frame import Frame
 from .audio import AudioCopier
 from .codecs import check_codec_fits, codec_of, refuse_h264_alpha
-from .partials import forget_on_abort, remove_on_abort
+from .partials import forget_on_abort, keep_aside, remove_on_abort, shown_path
 from .sinks import PixelFormat, Sink, check_writable_folder, partial_path
 
 log = logging.getLogger("livematte")
@@ -45,41 +47,45 @@ VideoCodec = Literal["libx264", "prores_ks", "libvpx-vp9", "ffv1"]
 
 @dataclass
 class VideoSettings:
-    """What the encoder is asked for, decided from the extension and the background."""
+    """What the encoder is asked for, decided from the extension, the background and the
+    picture's size."""
 
     codec: VideoCodec
     pix_fmt: str
     options: dict[str, str]
-    even_size: bool  # 4:2:0 codecs need even width and height
 
 
 def choose_video_settings(
-    path: Path, transparent: bool, config: OutputConfig, grey: bool = False
+    path: Path,
+    transparent: bool,
+    config: OutputConfig,
+    grey: bool = False,
+    size: tuple[int, int] | None = None,
 ) -> VideoSettings:
+    """Every codec keeps the exact size: H.264 has no odd sizes in 4:2:0, so an odd-sized
+    picture (whose source was 4:4:4 or another codec already) is written in 4:4:4; VP9,
+    ProRes and FFV1 code odd sizes as they are."""
     codec = codec_of(path, config, transparent=transparent, grey=grey)
     crf = str(config.crf)
     if transparent:
         refuse_h264_alpha(codec, path, config)
     if codec == "h264":
-        return VideoSettings(
-            "libx264", "yuv420p", {"crf": crf, "preset": config.preset}, even_size=True
-        )
+        odd = size is not None and (size[0] % 2 == 1 or size[1] % 2 == 1)
+        options = {"crf": crf, "preset": config.preset}
+        return VideoSettings("libx264", "yuv444p" if odd else "yuv420p", options)
     if codec == "prores":
         if transparent:
-            return VideoSettings(
-                "prores_ks", "yuva444p10le", {"profile": "4", "alpha_bits": "16"}, False
-            )
-        return VideoSettings("prores_ks", "yuv422p10le", {"profile": "2"}, even_size=True)
+            return VideoSettings("prores_ks", "yuva444p10le", {"profile": "4", "alpha_bits": "16"})
+        return VideoSettings("prores_ks", "yuv422p10le", {"profile": "2"})
     if codec == "vp9":
         return VideoSettings(
             "libvpx-vp9",
             "yuva420p" if transparent else "yuv420p",
             {"crf": crf, "b": "0", "deadline": "realtime", "cpu-used": "8", "row-mt": "1"},
-            even_size=True,
         )
     if grey:
-        return VideoSettings("ffv1", "gray", {}, even_size=False)
-    return VideoSettings("ffv1", "yuva444p" if transparent else "yuv444p", {}, False)
+        return VideoSettings("ffv1", "gray", {})
+    return VideoSettings("ffv1", "yuva444p" if transparent else "yuv444p", {})
 
 
 class VideoFileSink(Sink):
@@ -96,25 +102,28 @@ class VideoFileSink(Sink):
         transparent: bool = False,
         grey: bool = False,
         audio_from: Path | None = None,
+        audio_span: tuple[float, float | None] = (0.0, None),
+        pipe: BinaryIO | None = None,
     ) -> None:
-        check_writable_folder(path)
         self.path = path
+        self.shown = shown_path(path)  # a batch attempt's hidden file named as the user's
+        self._stream_out = pipe
+        if pipe is None:
+            check_writable_folder(path)
         self._tmp = partial_path(path)
         check_codec_fits("Output", path, config, transparent=transparent, grey=grey)
-        self.settings = choose_video_settings(path, transparent, config, grey=grey)
+        self.settings = choose_video_settings(
+            path, transparent, config, grey=grey, size=(width, height)
+        )
         self.width, self.height = width, height
-        pad_w = width % 2 if self.settings.even_size else 0
-        pad_h = height % 2 if self.settings.even_size else 0
-        self._pad = (pad_h, pad_w)
-        if pad_w or pad_h:
+        self.notes: list[str] = []  # lines for the run's summary
+        if self.settings.codec == "libx264" and self.settings.pix_fmt == "yuv444p":
             log.warning(
-                "%s: %s needs an even picture size; %dx%d is padded to %dx%d",
-                path.name,
-                self.settings.codec,
+                "%s: %dx%d is kept exactly in H.264 4:4:4 (4:2:0 has no odd sizes), which "
+                "browsers and QuickTime do not play; --codec vp9 keeps the size for them too",
+                self.shown,
                 width,
                 height,
-                width + pad_w,
-                height + pad_h,
             )
         self._layout = "rgba" if transparent else ("grey" if grey else "rgb")
         self._input_format = {"rgba": "rgba", "grey": "gray", "rgb": "rgb24"}[self._layout]
@@ -124,22 +133,25 @@ class VideoFileSink(Sink):
         # is closed, after the whole clip was encoded for nothing; through a Python file
         # every write that fails raises at once.
         try:
-            self._file = open(self._tmp, "wb")  # noqa: SIM115 - closed in close()
+            self._file = pipe or open(self._tmp, "wb")  # noqa: SIM115 - closed in close()
         except OSError as exc:
             raise UserError(
-                f"Cannot create {path} ({reason_of(exc)}); check the path and the disk."
+                f"Cannot create {self.shown} ({reason_of(exc)}); check the path and the disk."
             ) from None
-        remove_on_abort(self._tmp)
+        if pipe is None:
+            remove_on_abort(self._tmp)
         try:
             self._container = av.open(
                 self._file, "w", format=_muxer_for(path), buffer_size=_WRITE_BUFFER
             )
         except (av.FFmpegError, ValueError, OSError) as exc:
             self._discard()
-            raise UserError(f"Cannot create {path} ({exc}); check the path and the disk.") from None
+            raise UserError(
+                f"Cannot create {self.shown} ({exc}); check the path and the disk."
+            ) from None
         try:
             stream = self._container.add_stream(self.settings.codec, rate=rate)
-            stream.width, stream.height = width + pad_w, height + pad_h
+            stream.width, stream.height = width, height
             stream.pix_fmt = self.settings.pix_fmt
             stream.time_base = time_base
             stream.codec_context.time_base = time_base
@@ -148,7 +160,7 @@ class VideoFileSink(Sink):
             self._stream = stream
             self._tag_colour(None)
             self._audio = (
-                AudioCopier(audio_from, self._container, path.suffix.lower())
+                AudioCopier(audio_from, self._container, path.suffix.lower(), audio_span)
                 if audio_from is not None
                 else None
             )
@@ -161,7 +173,8 @@ class VideoFileSink(Sink):
         self._closed = False
         self._next_check = 0.0
         audio = f", {self._audio.describe()}" if self._audio and self._audio.streams else ""
-        self.description = f"{self.path} ({self.settings.codec}{audio})"
+        self._said = f"{self.settings.codec}{audio}"
+        self.description = f"{'stdout' if self._stream_out else self.path} ({self._said})"
 
     def accepts(self, fmt: PixelFormat) -> bool:
         """Its own layout (RGB, RGBA or grey); H.264 at the frame's own size also takes the
@@ -171,7 +184,6 @@ class VideoFileSink(Sink):
                 self._layout == "rgb"
                 and self.settings.codec == "libx264"
                 and self.settings.pix_fmt == "yuv420p"
-                and self._pad == (0, 0)
                 and fmt.colour is not None
             )
         return fmt.layout == self._layout
@@ -215,14 +227,14 @@ class VideoFileSink(Sink):
         }
 
     def write(self, frame: Frame, image: np.ndarray) -> None:
-        if self._pad != (0, 0):
-            image = cv2.copyMakeBorder(
-                image, 0, self._pad[0], 0, self._pad[1], cv2.BORDER_REPLICATE
-            )
         if self._input_format == "yuv420p":
             # Already packed 4:2:0 (planar path); x264 copies it in during encode().
             vframe = av.VideoFrame.from_numpy_buffer(image, format="yuv420p")
-        elif self._input_format == "rgb24" and self.settings.pix_fmt == "yuv420p":
+        elif (
+            self._input_format == "rgb24"
+            and self.settings.pix_fmt == "yuv420p"
+            and image.shape[0] % 2 == image.shape[1] % 2 == 0  # OpenCV's I420 is even only
+        ):
             # OpenCV's RGB→I420 (same BT.601 limited range) costs ~0.5 ms at 720p against
             # ~7 ms for swscale's rgb24→yuv420p inside the encoder (profiled; Speed engineer).
             # (np.ndarray: OpenCV's stubs leave the dtype open; uint8 in, uint8 out.)
@@ -249,11 +261,9 @@ class VideoFileSink(Sink):
             if self._audio is not None:
                 self._audio.copy_until(self._last_time)
         except (av.FFmpegError, OSError) as exc:
-            raise UserError(
-                f"Writing {self.path} failed ({reason_of(exc)}); check free disk space and "
-                "that the output folder still exists."
-            ) from None
-        self._check_still_there()
+            raise self._failed("Writing", exc) from None
+        if self._stream_out is None:
+            self._check_still_there()
 
     def _check_still_there(self) -> None:
         """Notice (about once a second) that the output folder was removed under us.
@@ -266,7 +276,7 @@ class VideoFileSink(Sink):
         self._next_check = now + 1.0
         if os.fstat(self._file.fileno()).st_nlink == 0:
             raise UserError(
-                f"The output {self.path} was deleted while being written (was its folder "
+                f"The output {self.shown} was deleted while being written (was its folder "
                 "removed?); recreate the folder and run again."
             )
 
@@ -284,19 +294,46 @@ class VideoFileSink(Sink):
                 # A complete run copies all audio; an interrupted one stops with the video.
                 self._audio.finish(None if complete else self._end_time())
             self._container.close()
+            if self._stream_out is not None:
+                self._stream_out.flush()
+                return
             self._file.close()
-            os.replace(self._tmp, self.path)
+            if not (complete or self.stop_finishes) and self.path.exists():
+                self._keep_aside()
+            else:
+                os.replace(self._tmp, self.path)
         except (av.FFmpegError, OSError) as exc:
             self._discard()
-            raise UserError(
-                f"Finishing {self.path} failed ({reason_of(exc)}); check free disk space and "
-                "that the output folder still exists."
-            ) from None
+            raise self._failed("Finishing", exc) from None
         forget_on_abort(self._tmp)
+
+    def _failed(self, doing: str, exc: BaseException) -> UserError:
+        """The sentence for a failed write: the disk, or the program reading the pipe."""
+        if self._stream_out is not None:
+            return UserError(
+                f"{doing} the video on stdout failed ({reason_of(exc)}); check that the "
+                "program reading it is still running."
+            )
+        return UserError(
+            f"{doing} {self.shown} failed ({reason_of(exc)}); check free disk space and that "
+            "the output folder still exists."
+        )
+
+    def _keep_aside(self) -> None:
+        """An interrupted run onto an existing file: that file stays as it was, and what was
+        done gets a name of its own beside it, which the summary gives."""
+        kept = keep_aside(self._tmp, self.path)
+        self.description = f"{kept} ({self._said})"
+        self.notes.append(
+            f"{self.shown} was left as it was (the run did not finish); the part done is {kept}."
+        )
 
     def _discard(self) -> None:
         """Close without finishing and remove the partial file; never raises."""
-        for close in (self._close_container, self._file.close):
+        closes = [self._close_container]
+        if self._stream_out is None:
+            closes.append(self._file.close)
+        for close in closes:
             with contextlib.suppress(Exception):  # the file is being thrown away anyway
                 close()
         self._tmp.unlink(missing_ok=True)
@@ -322,4 +359,5 @@ def _muxer_for(path: Path) -> str | None:
         ".mp4": "mp4",
         ".m4v": "mp4",
         ".avi": "avi",
+        ".nut": "nut",
     }.get(path.suffix.lower())

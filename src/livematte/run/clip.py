@@ -13,12 +13,12 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UserError
 from ..io.open import claim_run_outputs
+from ..io.partials import attempt_path
 from .interrupt import StopRequest
 from .manifest import ClipJob
 
@@ -56,11 +56,6 @@ class ClipResult:
             "fps": round(self.fps, 2),
             "error": self.error or None,
         }
-
-
-def attempt_path(final: Path) -> Path:
-    """A hidden sibling of ``final``, unique to this attempt, with the same extension."""
-    return final.with_name(f".{final.stem}.livematte-attempt-{uuid.uuid4().hex[:12]}{final.suffix}")
 
 
 def remove_stale_attempts(final: Path) -> None:

@@ -17,6 +17,7 @@ from ..errors import UserError
 from ..io.codecs import codec_of, is_transparent, is_video_path
 from ..io.images import IMAGE_EXTENSIONS
 from ..io.open import is_camera_spec
+from ..io.pipes import read_stdin
 
 
 @dataclass(frozen=True)
@@ -35,14 +36,14 @@ class RunFacts:
         camera = is_camera_spec(input_spec)
         path = Path(input_spec)
         folder = not camera and path.is_dir()
-        picture = path.suffix.lower() in IMAGE_EXTENSIONS
-        return cls(
-            live=live,
-            camera=camera,
-            output=output,
-            video_input=not (camera or folder or picture),
-            folder_input=folder,
-        )
+        if input_spec == "-":  # stdin: what came through it says
+            picture = read_stdin().picture
+        else:
+            picture = path.suffix.lower() in IMAGE_EXTENSIONS
+        video = not (camera or folder or picture)
+        if output == "-":  # stdout takes a video as Matroska, a picture as PNG (io.pipes)
+            output = f"-.{'mkv' if video or camera else 'png'}"
+        return cls(live=live, camera=camera, output=output, video_input=video, folder_input=folder)
 
 
 def is_onnx_model(name: str) -> bool:
@@ -260,6 +261,12 @@ _RULES: tuple[tuple[tuple[str, ...], Callable[[Config, RunFacts], bool], str], .
         _not_mediapipe,
         "chooses between MediaPipe's models, and this run's model is another (a .onnx file, "
         "modnet or object); drop it",
+    ),
+    (
+        ("start", "end"),
+        lambda config, run: run.live or not run.video_input,
+        "trims a video file's re-encode, and this run plays a camera, a picture, a folder of "
+        "pictures or a file in real time (--live), which it cannot trim; drop it",
     ),
     (
         ("folder_as",),

@@ -23,17 +23,12 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..config import Config, config_for_call
+from ..config import Config, config_for_call, trim_of
 from ..errors import Interrupted, UserError
 from ..frame import Frame
+from ..io.codecs import is_video_path
 from ..io.json_file import write_json
-from ..io.open import (
-    Outputs,
-    claim_run_outputs,
-    open_outputs,
-    open_source,
-    writes_pictures,
-)
+from ..io.open import Outputs, claim_run_outputs, open_outputs, open_source
 from ..io.sinks import NullSink, PixelFormat
 from ..io.sources import Source, VideoFileSource
 from ..planar import I420Picture
@@ -136,11 +131,15 @@ def _process(
     show_progress: bool,
     stop: StopRequest | None,
 ) -> RunReport:
+    # Pictures keep their own sizes unless a video file (which has one size) is written.
+    targets = (output_spec, config.output.alpha_out)
+    same_size = any(is_video_path(target) for target in targets if target)
     with claim_run_outputs(output_spec, config.output.alpha_out):
         source = open_source(
             input_spec,
-            same_size=not writes_pictures(output_spec),
+            same_size=same_size,
             folder_as=config.input.folder_as,
+            trim=trim_of(config),
         )
         try:
             stages = Stages(config)
@@ -251,6 +250,7 @@ def run_offline(
     report.stages = stages.timer.summary()
     report.outputs = [sink.description for sink in outputs.pictures]
     report.mattes = [sink.description for sink in outputs.mattes]
+    report.notes = [note for sink in outputs.all for note in sink.notes]
     return report
 
 

@@ -104,6 +104,9 @@ class RunReport:
     model_runs: int = 0
     planar: bool = False
     outputs: list[str] = field(default_factory=list)  # where the pictures went
+    # What the outputs did that the run was not asked for (the audio left out, a size
+    # changed, an earlier file kept aside): one summary line each.
+    notes: list[str] = field(default_factory=list)
     mattes: list[str] = field(default_factory=list)  # where the mattes went
     stages: dict[str, dict[str, float]] = field(default_factory=dict)
     live: LiveFigures | None = None
@@ -156,6 +159,7 @@ class RunReport:
                 f"{every.get('max_used', 1)}).",
             ]
         lines += [f"matte written to {where}." for where in self.mattes]
+        lines += self.notes
         if self.lost_packets:
             lines.append(f"{self.lost_packets} damaged packet(s) of the input were skipped.")
         stages = ", ".join(
