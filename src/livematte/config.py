@@ -156,8 +156,12 @@ class LiveConfig:
     fps: float = 0.0  # 0 = the camera's rate
     fourcc: str = ""  # e.g. "MJPG"
     vcam_device: str = ""
-    infer_every: int = 1  # run the model every Nth frame, reuse the alpha in between
-    auto_skip: bool = True  # raise infer_every when the CPU cannot keep up
+    # The model (on its own thread) takes at most every Nth frame; every frame still gets
+    # the newest matte carried to it.
+    infer_every: int = 1
+    # How the newest model matte reaches a newer frame: "flow" (motion-compensated by optical
+    # flow, checked against the cheap model) or "reuse" (as it is; for comparison).
+    carry: str = "flow"
     preview: bool = False
     stats_json: str = ""
     live: bool = False  # treat a file input like a camera (real time, newest frame wins)
@@ -195,6 +199,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "model.precision": PRECISIONS,
     "model.quality": QUALITIES,
     "model.variant": ("auto", "general", "landscape"),
+    "live.carry": ("flow", "reuse"),
     "output.preset": X264_PRESETS,
 }
 
