@@ -304,6 +304,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--json", dest="json_path", default=None, help="also write results as JSON"
     )
+    evaluate.add_argument(
+        "--live",
+        dest="eval_live",
+        action="store_true",
+        help="also play each clip at its own rate through the live driver and score the "
+        "frames shown, beside the offline score",
+    )
 
     commands.add_parser(
         "doctor", help="check what live use needs here (virtual camera, cameras, runtimes)"
@@ -528,7 +535,7 @@ def _cmd_eval(args: argparse.Namespace, config: Config) -> int:
 
     _refuse_idle_flags(args, config, RunFacts())
     _check_outputs(args, args.clips, "", config, **{"--json": args.json_path})
-    return main_eval(args.clips, config, args.json_path)
+    return main_eval(args.clips, config, args.json_path, live=args.eval_live)
 
 
 def _cmd_bench(args: argparse.Namespace, config: Config) -> int:

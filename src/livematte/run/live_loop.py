@@ -5,10 +5,10 @@ source keeps one frame; whatever arrived meanwhile replaces it and counts as dro
 heavy model runs on its own thread (:mod:`.model_thread`) at whatever rate it reaches and
 is handed the newest frame whenever it is free; the loop never waits for it. Every frame
 gets the newest model matte *carried to it* (:mod:`livematte.carry`: motion-compensated by
-optical flow, checked against the frame's own pixels) and, where a cheap matte of the frame
-exists, joined with it: with ``--quality best`` the fast model runs on every frame for the
-body's shape, and MODNet's edge is kept where the two agree; with ``fast`` the fast model
-runs on the frame itself only when the motion is too large to carry.
+optical flow, checked against the frame's own pixels) and, while the cheap fast model fits
+the frame budget on the loop's thread, that model's matte of the frame itself: with
+``--quality best`` it gives the body's shape and MODNet's edge is kept where the two
+agree; with ``fast`` it is the matte (see :mod:`.live_mattes`).
 
 When no new frame comes (camera unplugged, a consumer that needs a steady stream), the
 last output is sent again at the output rate, so a video call never sees the camera stop.
@@ -19,21 +19,20 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from ..carry import LOST_SHARE, MatteCarrier
+from ..carry import MatteCarrier
 from ..config import LiveConfig
 from ..frame import Frame
 from ..io.camera import LiveSource
 from ..io.sinks import Sink
 from ..matting.quality import QUALITY_MODELS, switch_quality
-from ..refine import Refiner
 from ..stages import MatteOutput, Stages
 from .controls import LiveControls, TerminalKeys
 from .interrupt import StopRequest
+from .live_mattes import CheapStages, FrameMattes, InlineBudget
 from .live_overlay import overlay_lines, page_figures
 from .live_privacy import PrivacyPictures
 from .model_thread import ModelThread
@@ -64,7 +63,7 @@ class LiveDriver:
         controls: LiveControls | None = None,
         terminal: TerminalKeys | None = None,
         output_fps: float = 0.0,
-        cheap: Stages | Callable[[], Stages] | None = None,
+        cheap: CheapStages = None,
         mattes: list[Sink] | None = None,
         quality_reason: str = "",
     ) -> None:
@@ -81,16 +80,15 @@ class LiveDriver:
         self.fps = output_fps or source.fps
         self.period = 1.0 / self.fps
         self.quality_reason = quality_reason
-        self._cheap_source = cheap
-        self.cheap: Stages | None = cheap if isinstance(cheap, Stages) else None
         width, height = source.width, source.height
         self.carrier = MatteCarrier(width, height, warp=config.carry == "flow")
         self.model = ModelThread(stages, self.carrier, config.infer_every)
+        self.pick = FrameMattes(stages, self.carrier, cheap)
+        self.budget = InlineBudget(self.period)
+        self.inline_runs = 0  # fast: frames the fast model ran on, on the loop's thread
+        self._inline_times: deque[float] = deque(maxlen=31)
         self._out = np.empty((height, width, 3), np.uint8)
         self._blank = np.zeros((height, width), np.uint8)
-        self._key = np.empty(self.carrier.flow_size[::-1], np.uint8)
-        # Carried alphas of the fast model are snapped to the new frame's edges again.
-        self._refiner = Refiner(stages.config.refine)
         self.pictures = PrivacyPictures(width, height, config.privacy_image)
         self._last: np.ndarray | None = None
         self._reconnects = 0
@@ -104,16 +102,23 @@ class LiveDriver:
         self._first = True  # no frame matted since the start or the last reset
         self.frames_out = 0
         self.repeats = 0
-        self.carried = 0  # frames sent with a matte carried from an older frame
-        self.cheap_frames = 0  # frames sent with the cheap model's own matte (motion too large)
 
     @property
     def model_runs(self) -> int:
-        return self.model.runs
+        """Model runs, on its thread and (fast) on the loop's."""
+        return self.model.runs + self.inline_runs
 
     @property
     def model_failures(self) -> int:
         return self.model.failures
+
+    @property
+    def carried(self) -> int:
+        return self.pick.carried
+
+    @property
+    def cheap_frames(self) -> int:
+        return self.pick.cheap_frames
 
     def run(self) -> None:
         """Process frames until the source ends, 'q', Ctrl-C or a closed preview window."""
@@ -172,7 +177,7 @@ class LiveDriver:
         this the first real frame would wait for it and the camera's frames would pile up.
         """
         blank = np.zeros_like(self._out)
-        for stages in (self.stages, self._cheap()):
+        for stages in (self.stages, self.pick.cheap_stages()):
             if stages is not None:
                 stages.composite(blank, stages.matte(blank), self._out)
                 stages.reset()
@@ -181,12 +186,6 @@ class LiveDriver:
         self.carrier.carry(
             self.carrier.keyframe(0, 0.0, blank, self._blank), self.carrier.key(blank)
         )
-
-    def _cheap(self) -> Stages | None:
-        """The fast model's stages, built on first use (a quality switch to best)."""
-        if self.cheap is None and callable(self._cheap_source):
-            self.cheap = self._cheap_source()
-        return self.cheap
 
     def _process(self, frame: Frame) -> tuple[np.ndarray, np.ndarray | None]:
         """The picture to send for ``frame`` and the alpha composited onto it (None when no
@@ -200,56 +199,35 @@ class LiveDriver:
             return self.pictures.frozen, None
         if self._mode == "passthrough":
             return frame.rgb, None
+        began = time.perf_counter()
         alpha = self._matte(frame)
         image = self.stages.composite(frame.rgb, MatteOutput(alpha), self._out)
+        self.budget.record(time.perf_counter() - began, self.pick.cheap_seconds)
         return image, alpha
 
     def _matte(self, frame: Frame) -> np.ndarray:
-        """This frame's alpha: the newest model matte carried to it (see the module doc)."""
-        self.model.offer(frame)
+        """This frame's alpha (the policy is :mod:`.live_mattes`'s): the fast model's own
+        while it fits the budget, else the newest model matte carried to the frame."""
+        inline = self.budget.allows() and self.pick.cheap_stages() is not None
+        if self.stages.matter.quality == "best" or not inline:
+            self.model.offer(frame)
         keyframe = self.model.latest()
-        if keyframe is None and self._first:  # once after a start or a reset, briefly
+        if keyframe is None and self._first and not inline:  # once after a start or reset
             keyframe = self.model.wait_first(FIRST_WAIT_PERIODS * self.period)
         self._first = False
-        best = self.stages.matter.quality == "best"
-        cheap_stages = self._cheap() if best else self.cheap
-        if keyframe is None:  # no model matte yet: the cheap one, else background only
-            self._age_ms = 0.0
-            if cheap_stages is not None:
-                self.cheap_frames += 1
-                return self._cheap_matte(cheap_stages, frame)
-            return self._blank
-        self._age_ms = max(0.0, (frame.captured_at - keyframe.captured_at) * 1000.0)
-        if keyframe.index == frame.index:
-            return keyframe.alpha
-        cheap = self._cheap_matte(cheap_stages, frame) if best and cheap_stages else None
-        with self.stages.timer.time("carry"):
-            self.carrier.key(frame.rgb, out=self._key)
-            alpha, carried = self.carrier.carry(keyframe, self._key, cheap)
-            if carried.lost and cheap is not None:
-                self.cheap_frames += 1
-                self._age_ms = 0.0
-                return alpha
-        if cheap is None and carried.untrusted > LOST_SHARE and cheap_stages is not None:
-            self.cheap_frames += 1
-            self._age_ms = 0.0
-            return self._cheap_matte(cheap_stages, frame)
-        self.carried += 1
-        if not best and self.stages.config.refine.enabled and self.carrier.warp:
-            with self.stages.timer.time("refine_carried"):
-                alpha = self._refiner.refine(self.carrier.small_float(), frame.rgb)
+        alpha, kind = self.pick(frame.rgb, frame.index, keyframe, inline)
+        age = frame.captured_at - keyframe.captured_at if keyframe is not None else 0.0
+        self._age_ms = max(0.0, age * 1000.0) if kind in ("model", "carried") else 0.0
+        if kind == "cheap" and self.stages.matter.quality != "best":
+            self._inline_times.append(time.perf_counter())
+            self.inline_runs += 1
         return alpha
-
-    def _cheap_matte(self, stages: Stages, frame: Frame) -> np.ndarray:
-        with self.stages.timer.time("cheap"):
-            return stages.matte(frame.rgb).alpha
 
     def _reset(self) -> None:
         """A camera came back: forget every matte and the stages' state."""
         self.model.reset()
         self._first = True
-        if self.cheap is not None:
-            self.cheap.reset()
+        self.pick.reset()
 
     def _send(self, image: np.ndarray, alpha: np.ndarray | None, frame: Frame) -> None:
         start = time.perf_counter()
@@ -309,7 +287,7 @@ class LiveDriver:
         """Swap the model for ``--model auto`` at ``quality``, on the model's thread (never
         mid-inference); the mattes of the old model are dropped."""
         if quality == "best":
-            self._cheap()
+            self.pick.cheap_stages()
 
         def work() -> None:
             switch_quality(self.stages, quality)
@@ -324,6 +302,11 @@ class LiveDriver:
     # --- figures -------------------------------------------------------------------------
 
     def model_hz(self) -> float:
+        """The model's rate: on its thread, or (fast, fitting the budget) on the loop's."""
+        times = self._inline_times
+        recent = len(times) >= 2 and time.perf_counter() - times[-1] < 1.0
+        if recent and times[-1] > times[0]:
+            return (len(times) - 1) / (times[-1] - times[0])
         return self.model.rate()
 
     def matte_age_ms(self) -> float:
