@@ -764,3 +764,28 @@ def test_quality_auto_on_a_small_cpu_runs_fast_and_says_why() -> None:
     for seconds in (2.0, 0.2, 0.25, 0.2):
         quick(seconds)
     assert quick.decided and len(switched) == 1 and "Hz" in quick.reason
+
+
+@pytest.mark.slow
+def test_eval_live_scores_the_frames_shown_beside_the_offline_score(tmp_path: Path, capsys) -> None:
+    clip = tmp_path / "square"
+    (clip / "images").mkdir(parents=True)
+    (clip / "masks").mkdir()
+    for index, rgb in enumerate(moving_square_frames(20)):
+        cv2.imwrite(str(clip / "images" / f"{index:05d}.png"), rgb[:, :, ::-1])
+        cv2.imwrite(
+            str(clip / "masks" / f"{index:05d}.png"), square_truth(index).astype(np.uint8) * 255
+        )
+    results = tmp_path / "eval.json"
+    assert main(["eval", "--live", str(clip), "--json", str(results), "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "square live" in out and "square offline, same frames" in out and "square offline" in out
+    (entry,) = json.loads(results.read_text())["clips"]
+    live = entry["live"]
+    assert (
+        live["shown"] + live["dropped"] == 20
+        and live["shown"] == entry["offline_same_frames"]["frames"]
+    )
+    assert entry["offline"]["frames"] == 20
+    assert entry["live_figures"]["frames_out"] == live["shown"]  # one alpha per frame sent
+    assert 0.0 <= live["iou"] <= 1.0 and live["mad"] >= 0.0
