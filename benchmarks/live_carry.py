@@ -11,8 +11,9 @@ when it is free). Every frame is scored against its own ground truth:
 - ``flow``     carried by optical flow only;
 - ``+refine``  (fast) then snapped to the frame's edges by the guided filter;
 - ``+cheap``   (best) joined with the fast model's matte of the frame (run on every frame);
-- ``live``     the whole live policy (fast: flow, refine and, where the motion is too
-               large, the fast model's own matte; best: flow with the cheap matte).
+- ``live``     the whole live policy while the cheap model fits the budget (fast: the
+               fast model's own matte of the frame; best: flow joined with the cheap
+               matte); where it does not fit, fast is the ``flow`` row.
 
 Clips: the DAVIS full-body clips (``frames_gt/``) and close-ups made from the P3M portraits
 (``images/p3m_demo``): a 720x720 window panning and zooming slowly over each 1080x1080
@@ -131,7 +132,8 @@ def replay(
                     alpha_m = stages.matte(source).alpha
                     keyframe = carrier.keyframe(pending, 0.0, source, alpha_m)
                     pending = index  # and it takes the newest frame
-                alpha, kind = pick(rgb, index, keyframe)
+                matte, kind = pick(rgb, index, keyframe)
+                alpha = matte.alpha
                 kinds[kind] = kinds.get(kind, 0) + 1
             scores.add(alpha, truth, rgb)
     finally:

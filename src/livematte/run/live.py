@@ -156,12 +156,10 @@ def run_live(
 
 
 def _fast_stages(config: Config, stages: Stages) -> Stages:
-    """The fast model's own stages (sharing the backgrounds): the cheap matte of each frame."""
+    """The fast model's own stages (sharing the backgrounds): the cheap matte of each frame,
+    on the loop's thread (its own instance: the model's thread may be using the other)."""
     fast = dataclasses.replace(config.model, quality="fast")
-    # Its matte serves at the carry size (the shape, not the edge): no guided filter.
-    refine = dataclasses.replace(config.refine, enabled=False)
-    cheap = dataclasses.replace(config, model=fast, refine=refine)
-    return Stages(cheap, backgrounds=stages.backgrounds)
+    return Stages(dataclasses.replace(config, model=fast), backgrounds=stages.backgrounds)
 
 
 def _open_live_source(input_spec: str, live: LiveConfig) -> LiveSource:
@@ -218,7 +216,7 @@ def _report(
         model_runs=driver.model_runs,
         outputs=[sink.description for sink in driver.sinks],
         mattes=[sink.description for sink in driver.mattes],
-        stages=stages.timer.summary(),
+        stages=_stage_summary(driver),
         live=LiveFigures(
             input_fps=round(source.fps, 3),
             frames_in=source.frames_in,
@@ -244,6 +242,17 @@ def _report(
         provider=about["provider"],
         quality=about["quality"],
     )
+
+
+def _stage_summary(driver: LiveDriver) -> dict[str, dict[str, float]]:
+    """Per-stage figures of both sets of stages: the model's (on its thread) and the fast
+    model's on the loop's thread; where both ran a stage, the one that ran it more often."""
+    summary = driver.stages.timer.summary()
+    cheap = driver.pick.cheap
+    for name, figures in (cheap.timer.summary() if cheap is not None else {}).items():
+        if figures["frames"] > summary.get(name, {}).get("frames", 0):
+            summary[name] = figures
+    return summary
 
 
 def run_live_command(

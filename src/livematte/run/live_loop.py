@@ -199,13 +199,11 @@ class LiveDriver:
             return self.pictures.frozen, None
         if self._mode == "passthrough":
             return frame.rgb, None
-        began = time.perf_counter()
-        alpha = self._matte(frame)
-        image = self.stages.composite(frame.rgb, MatteOutput(alpha), self._out)
-        self.budget.record(time.perf_counter() - began, self.pick.cheap_seconds)
-        return image, alpha
+        matte = self._matte(frame)
+        image = self.stages.composite(frame.rgb, matte, self._out)
+        return image, matte.alpha
 
-    def _matte(self, frame: Frame) -> np.ndarray:
+    def _matte(self, frame: Frame) -> MatteOutput:
         """This frame's alpha (the policy is :mod:`.live_mattes`'s): the fast model's own
         while it fits the budget, else the newest model matte carried to the frame."""
         inline = self.budget.allows() and self.pick.cheap_stages() is not None
@@ -215,13 +213,19 @@ class LiveDriver:
         if keyframe is None and self._first and not inline:  # once after a start or reset
             keyframe = self.model.wait_first(FIRST_WAIT_PERIODS * self.period)
         self._first = False
-        alpha, kind = self.pick(frame.rgb, frame.index, keyframe, inline)
+        matte, kind = self.pick(frame.rgb, frame.index, keyframe, inline)
+        # The fast model's cost: on this thread, or (moved off it) on the model's thread.
+        if inline or self.stages.matter.quality == "best":
+            self.budget.record(self.pick.cheap_seconds)
+        else:
+            seconds, self.model.seconds = self.model.seconds, None
+            self.budget.record(seconds)
         age = frame.captured_at - keyframe.captured_at if keyframe is not None else 0.0
         self._age_ms = max(0.0, age * 1000.0) if kind in ("model", "carried") else 0.0
         if kind == "cheap" and self.stages.matter.quality != "best":
             self._inline_times.append(time.perf_counter())
             self.inline_runs += 1
-        return alpha
+        return matte
 
     def _reset(self) -> None:
         """A camera came back: forget every matte and the stages' state."""

@@ -7,8 +7,9 @@ frame being sent, while it fits the frame budget (:class:`InlineBudget`):
 - ``fast`` while it fits: the fast model's own matte of the frame, nothing carried (on
   fast motion a matte two frames old loses a third of a running body: DAVIS parkour at
   25 fps, IoU 0.93 fresh, 0.58 two frames late); when it does not fit, the model runs on
-  its thread and its newest matte is carried, then snapped to the frame's own edges by
-  refine.py's guided filter;
+  its thread and its newest matte is carried (snapping it to the frame's own edges again
+  with refine.py's guided filter, ``refine_carried``, gained under 5% MAD in
+  benchmarks/live_carry.py at lag 2 and cost 5-10 ms a frame: off by default);
 - ``best``: MODNet on its thread, its newest matte carried to the frame and joined with
   the cheap matte of the frame while that fits (the cheap shape wins where the two
   disagree or the flow failed, and whole when the motion is too large to carry);
@@ -25,39 +26,48 @@ import numpy as np
 
 from ..carry import Keyframe, MatteCarrier
 from ..refine import Refiner
-from ..stages import Stages
+from ..stages import MatteOutput, Stages
 
 CheapStages = Stages | Callable[[], Stages] | None
 
-# Share of the frame period a frame may cost with the cheap model before it stops running
-# inline, and the share below which it comes back (hysteresis, so it does not flap).
-BUDGET_HIGH = 0.80
+# Share of the frame period the cheap model may cost on the loop's thread before it moves
+# to the model's thread, and the share below which it comes back (hysteresis). Judged on
+# the model's own cost, not the frame's, and high: on a busy 2-core machine (load 4-6) the
+# carried path (flow on the loop, the model's thread beside it) cost more CPU than the
+# model inline (benchmarks/live_latency.py: 25-35 ms against 17.5 ms a frame, fps 24-28
+# against 29.8), so only a model too slow for the loop at all is better carried.
+BUDGET_HIGH = 1.5
 BUDGET_LOW = 0.60
-# Weight of a new sample in the running costs.
+# Weight of a new sample in the running cost, and runs measured before any decision (the
+# first runs of a model are slow: caches, lazy loading).
 SMOOTHING = 0.2
+SETTLE_RUNS = 30
 
 
 class InlineBudget:
-    """Whether the cheap model still fits the frame budget on the loop's thread, from the
-    measured cost of frames with it and the measured cost of the cheap model itself."""
+    """Whether the cheap model still fits the frame budget on the loop's thread, from its
+    measured cost there (or, while it runs on the model's thread, there)."""
 
     def __init__(self, period: float) -> None:
         self.period = period
         self.on = True
-        self._frame: float | None = None  # seconds a frame costs as things run now
-        self._cheap: float | None = None  # seconds the cheap model costs
+        self._cost: float | None = None  # seconds the cheap model costs a frame
+        self._runs = 0
 
     def allows(self) -> bool:
         return self.on
 
-    def record(self, frame_seconds: float, cheap_seconds: float | None) -> None:
-        """One frame's cost, and the cheap model's share of it (None: it did not run)."""
-        self._frame = _smooth(self._frame, frame_seconds)
-        if cheap_seconds is not None:
-            self._cheap = _smooth(self._cheap, cheap_seconds)
-        if self.on and self._frame > BUDGET_HIGH * self.period:
+    def record(self, seconds: float | None) -> None:
+        """One run of the cheap model took ``seconds`` (None: it did not run)."""
+        if seconds is None:
+            return
+        self._runs += 1
+        self._cost = _smooth(self._cost, seconds)
+        if self._runs < SETTLE_RUNS:
+            return
+        if self.on and self._cost > BUDGET_HIGH * self.period:
             self.on = False
-        elif not self.on and self._frame + (self._cheap or 0.0) < BUDGET_LOW * self.period:
+        elif not self.on and self._cost < BUDGET_LOW * self.period:
             self.on = True
 
 
@@ -75,7 +85,7 @@ class FrameMattes:
         cheap: CheapStages = None,
         *,
         join_cheap: bool = True,
-        refine_carried: bool = True,
+        refine_carried: bool = False,
     ) -> None:
         self.stages = stages
         self.carrier = carrier
@@ -102,35 +112,37 @@ class FrameMattes:
 
     def __call__(
         self, rgb: np.ndarray, index: int, keyframe: Keyframe | None, inline: bool = True
-    ) -> tuple[np.ndarray, str]:
-        """(alpha, where it came from: "none", "cheap", "model" or "carried"); ``inline``:
-        the cheap model fits the frame budget on this thread."""
+    ) -> tuple[MatteOutput, str]:
+        """(the matte, where it came from: "none", "cheap", "model" or "carried");
+        ``inline``: the cheap model fits the frame budget on this thread."""
         self.cheap_seconds = None
         best = self.stages.matter.quality == "best"
         cheap_stages = self.cheap_stages() if inline else None
         if cheap_stages is not None and (not best or keyframe is None):
             return self._cheap(cheap_stages, rgb), "cheap"
         if keyframe is None:
-            return self._blank, "none"
+            return MatteOutput(self._blank), "none"
         if keyframe.index == index:
-            return keyframe.alpha, "model"
+            return MatteOutput(keyframe.alpha), "model"
         join = best and self.join_cheap and cheap_stages is not None
-        cheap = self._cheap(cheap_stages, rgb) if join and cheap_stages else None
+        cheap = self._cheap(cheap_stages, rgb).alpha if join and cheap_stages else None
         with self.stages.timer.time("carry"):
             self.carrier.key(rgb, out=self._key)
             alpha, carried = self.carrier.carry(keyframe, self._key, cheap)
         if carried.lost:
-            return alpha, "cheap"
+            return MatteOutput(alpha), "cheap"
         self.carried += 1
         if not best and self.refine_carried and self.carrier.warp:
             with self.stages.timer.time("refine"):
                 alpha = self._refiner.refine(self.carrier.small_float(), rgb)
-        return alpha, "carried"
+        return MatteOutput(alpha), "carried"
 
-    def _cheap(self, stages: Stages, rgb: np.ndarray) -> np.ndarray:
+    def _cheap(self, stages: Stages, rgb: np.ndarray) -> MatteOutput:
+        """The fast model's matte of ``rgb`` (with its work-size copies, which spare the
+        compositor shrinking the frame again)."""
         self.cheap_frames += 1
         began = time.perf_counter()
-        alpha = stages.matte(rgb).alpha
+        matte = stages.matte(rgb)
         self.cheap_seconds = time.perf_counter() - began
         self.stages.timer.add("cheap", self.cheap_seconds * 1000.0)
-        return alpha
+        return matte

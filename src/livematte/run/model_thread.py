@@ -67,6 +67,7 @@ class ModelThread:
         self._attempts = 0
         self._finished: deque[float] = deque(maxlen=RATE_WINDOW)
         self.runs = 0
+        self.seconds: float | None = None  # the last run's cost (read once, then None)
         self.failures = 0
         self._failing = 0
         self.error: BaseException | None = None
@@ -186,8 +187,10 @@ class ModelThread:
                     self._latest = keyframe
                     self._finished.append(self.clock())
                 self._cond.notify_all()
-            if keyframe is not None and self.on_run is not None:
-                self.on_run(seconds)
+            if keyframe is not None:
+                self.seconds = seconds
+                if self.on_run is not None:
+                    self.on_run(seconds)
 
     def _infer(self, index: int, captured_at: float, rgb: np.ndarray) -> Keyframe | None:
         try:
