@@ -100,7 +100,9 @@ REGISTRY: dict[tuple[str, str], str | None] = {
     ("run", "--output"): "test_run.py::test_run_keeps_frames_timestamps_and_audio_packets",
     **{("run", flag): tests for flag, tests in {**GENERAL, **MODEL}.items()},
     **{("run", flag): tests for flag, tests in {**ENCODING, **BACKGROUND}.items()},
-    ("run", "--alpha-out"): ENCODING["--alpha-out"] + " " + LIVE_REFUSED,
+    ("run", "--alpha-out"): ENCODING["--alpha-out"]
+    + " test_live.py::test_alpha_out_on_live_names_each_sent_frame_by_its_index"
+    + " test_live.py::test_alpha_out_is_refused_for_a_camera_in_one_sentence",
     ("run", "--codec"): ENCODING["--codec"] + " " + LIVE_REFUSED,
     ("run", "--crf"): ENCODING["--crf"]
     + " "
@@ -120,7 +122,7 @@ REGISTRY: dict[tuple[str, str], str | None] = {
     ("run", "--vcam-device"): f"{LIVE_SPY} {FILE_REFUSED} "
     "test_live.py::test_vcam_without_a_loopback_device_gives_the_modprobe_fix",
     ("run", "--infer-every"): f"{LIVE_SPY} {FILE_REFUSED} "
-    "test_live.py::test_infer_every_reuses_the_alpha_in_between",
+    "test_live.py::test_infer_every_on_a_live_run",
     ("run", "--preview"): f"{LIVE_SPY} {FILE_REFUSED} "
     "test_live.py::test_preview_beside_another_output_without_a_display_is_refused "
     + OC
@@ -147,6 +149,10 @@ REGISTRY: dict[tuple[str, str], str | None] = {
     "test_on_demand.py::test_on_demand_is_linux_only_in_one_sentence",
     **{("demo", flag): tests for flag, tests in {**GENERAL, **MODEL, **ENCODING}.items()},
     **{("eval", flag): tests for flag, tests in {**GENERAL, **MODEL}.items()},
+    (
+        "eval",
+        "--live",
+    ): "test_live.py::test_eval_live_scores_the_frames_shown_beside_the_offline_score",
     ("eval", "--json"): "test_eval_command.py::test_eval_prints_table_and_writes_json "
     + OC
     + "test_side_file_paths_are_checked_before_the_run",
@@ -499,7 +505,6 @@ def test_file_run_refuses_live_settings(
 @pytest.mark.parametrize(
     ("argv", "words"),
     [
-        (["--live", "-o", "null", "--alpha-out", "matte"], ["--alpha-out", "live run"]),
         (["--live", "-o", "null", "--no-planar"], ["--no-planar", "live run"]),
         (["--live", "-o", "null", "--size", "640x360"], ["--size", "--live"]),
         (["--live", "-o", "null", "--fourcc", "MJPG"], ["--fourcc", "--live"]),
@@ -511,7 +516,6 @@ def test_file_run_refuses_live_settings(
         (["--live", "-o", "null", "--no-saved-settings"], ["needs a control page"]),
     ],
     ids=[
-        "alpha-out",
         "no-planar",
         "size",
         "fourcc",

@@ -246,12 +246,12 @@ def _report(
 
 def _stage_summary(driver: LiveDriver) -> dict[str, dict[str, float]]:
     """Per-stage figures of both sets of stages: the model's (on its thread) and the fast
-    model's on the loop's thread; where both ran a stage, the one that ran it more often."""
+    model's on the loop's thread (its own model, temporal and refine steps where it makes
+    the matte, as with ``fast``; with ``best`` they are MODNet's and it counts as "cheap")."""
     summary = driver.stages.timer.summary()
     cheap = driver.pick.cheap
-    for name, figures in (cheap.timer.summary() if cheap is not None else {}).items():
-        if figures["frames"] > summary.get(name, {}).get("frames", 0):
-            summary[name] = figures
+    if cheap is not None and driver.stages.matter.quality != "best":
+        summary.update(cheap.timer.summary())
     return summary
 
 

@@ -43,6 +43,8 @@ log = logging.getLogger("livematte")
 # With no model matte yet (start, camera back), wait at most this many frame periods for
 # the first one rather than send a frame matted blind.
 FIRST_WAIT_PERIODS = 3.0
+# Frames between two runs of the fast model on the loop's thread while it is over budget.
+REMEASURE = 30
 
 
 class LiveDriver:
@@ -206,7 +208,10 @@ class LiveDriver:
     def _matte(self, frame: Frame) -> MatteOutput:
         """This frame's alpha (the policy is :mod:`.live_mattes`'s): the fast model's own
         while it fits the budget, else the newest model matte carried to the frame."""
-        inline = self.budget.allows() and self.pick.cheap_stages() is not None
+        # Off the budget, the fast model still runs on one frame in REMEASURE (best: the
+        # only way to learn that it fits again).
+        remeasure = self.frames_out % REMEASURE == 0
+        inline = (self.budget.allows() or remeasure) and self.pick.cheap_stages() is not None
         if self.stages.matter.quality == "best" or not inline:
             self.model.offer(frame)
         keyframe = self.model.latest()
