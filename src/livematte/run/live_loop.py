@@ -201,8 +201,13 @@ class LiveDriver:
             return self.pictures.frozen, None
         if self._mode == "passthrough":
             return frame.rgb, None
+        began = time.perf_counter()
         matte = self._matte(frame)
         image = self.stages.composite(frame.rgb, matte, self._out)
+        if self.stages.matter.quality == "best" and self.pick.cheap_seconds is not None:
+            # With MODNet the cheap matte is the frame's safety net: kept while the frame
+            # with it fits the period (judged on the frames it ran on).
+            self.budget.record(time.perf_counter() - began)
         return image, matte.alpha
 
     def _matte(self, frame: Frame) -> MatteOutput:
@@ -219,12 +224,14 @@ class LiveDriver:
             keyframe = self.model.wait_first(FIRST_WAIT_PERIODS * self.period)
         self._first = False
         matte, kind = self.pick(frame.rgb, frame.index, keyframe, inline)
-        # The fast model's cost: on this thread, or (moved off it) on the model's thread.
-        if inline or self.stages.matter.quality == "best":
-            self.budget.record(self.pick.cheap_seconds)
-        else:
-            seconds, self.model.seconds = self.model.seconds, None
-            self.budget.record(seconds)
+        # fast: the fast model's own cost (on this thread, or moved off it, on the model's);
+        # best: the whole frame's, recorded by _process once it is composited.
+        if self.stages.matter.quality != "best":
+            if inline:
+                self.budget.record(self.pick.cheap_seconds)
+            else:
+                seconds, self.model.seconds = self.model.seconds, None
+                self.budget.record(seconds)
         age = frame.captured_at - keyframe.captured_at if keyframe is not None else 0.0
         self._age_ms = max(0.0, age * 1000.0) if kind in ("model", "carried") else 0.0
         if kind == "cheap" and self.stages.matter.quality != "best":

@@ -40,13 +40,14 @@ BUDGET_HIGH = 1.5
 BUDGET_LOW = 0.60
 # Weight of a new sample in the running cost, and runs measured before any decision (the
 # first runs of a model are slow: caches, lazy loading).
-SMOOTHING = 0.2
+SMOOTHING = 0.1
 SETTLE_RUNS = 30
 
 
 class InlineBudget:
-    """Whether the cheap model still fits the frame budget on the loop's thread, from its
-    measured cost there (or, while it runs on the model's thread, there)."""
+    """Whether the cheap model still fits the frame budget on the loop's thread, from a
+    measured cost: with ``fast`` the model's own (there, or while it runs on the model's
+    thread, there); with ``best`` a whole frame's with the cheap matte."""
 
     def __init__(self, period: float) -> None:
         self.period = period
