@@ -727,6 +727,7 @@ def test_live_figures_show_the_model_rate_and_the_matte_age(tmp_path: Path) -> N
     assert page["model_hz"] > 0
 
 
+@pytest.mark.slow
 def test_stats_json_has_the_model_rate_matte_age_and_cpu(tmp_path: Path) -> None:
     clip = write_clip(tmp_path / "in.mp4", frames=20, fps=30, audio=None)
     stats_path = tmp_path / "s.json"
