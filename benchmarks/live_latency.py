@@ -11,6 +11,12 @@ made once, with PyAV, from a talking-head video in ../shared/data scaled to 1280
 re-timed to 30 fps, into the temporary folder (never into the project). The machine's
 load average is printed too: other work on a 2-core machine moves these figures a lot.
 
+``--base SRC`` also runs each clip with the package found in SRC (for example today's
+design, unpacked with ``git archive BASE src | tar -x -C DIR`` and given as DIR/src),
+alternating with this checkout's run, so the two designs meet the same machine load; the
+table at the end has fps out, drops, p95 latency, the model's rate, the carried matte's
+age and the CPU time per frame sent (children's ``resource`` usage) for each run.
+
 ``--control`` runs the clip three times: without the control page, with the page and nobody
 watching, and with a client reading ``/stream.mjpg`` the whole time (the JPEGs it received
 are counted); the ``send`` stage is what the outputs, the page's stream included, cost the
@@ -23,6 +29,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -65,11 +72,18 @@ def make_clip(
     return target
 
 
-def run_once(clip: Path, extra: list[str], stats_path: Path, watch: bool = False) -> dict:
-    """One live run; ``watch``: a client reads the control page's stream throughout."""
+def run_once(
+    clip: Path, extra: list[str], stats_path: Path, watch: bool = False, base: Path | None = None
+) -> dict:
+    """One live run; ``watch``: a client reads the control page's stream throughout;
+    ``base``: the package's source folder to run instead of the installed one."""
     command = [sys.executable, "-m", "livematte", "run", str(clip), "--live", "-o", "null"]
     command += ["--stats-json", str(stats_path), "-q", *extra]
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    env = dict(os.environ)
+    if base is not None:
+        env["PYTHONPATH"] = str(base)
+    cpu_before = _children_cpu()
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
     received = [0]
     assert process.stderr is not None
     for line in process.stderr:
@@ -82,7 +96,14 @@ def run_once(clip: Path, extra: list[str], stats_path: Path, watch: bool = False
         sys.exit(f"livematte run failed with status {process.returncode}")
     stats = json.loads(stats_path.read_text())
     stats["stream_jpegs"] = received[0]
+    cpu = _children_cpu() - cpu_before
+    stats["cpu_s_per_frame"] = cpu / max(1, stats["frames_out"])
     return stats
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _watch(url: str, received: list[int]) -> None:
@@ -112,6 +133,7 @@ def report(stats: dict, load: tuple[float, float]) -> list[str]:
         lines.append(f"  {name:<15} {value:8.2f}   target {relation} {target:g}   {_mark(met)}")
     stages = ", ".join(f"{k} {v['median_ms']:.1f}" for k, v in stats["stages"].items())
     every = stats["infer_every"]
+    every = {"final": every.get("requested", 1), "max_used": every.get("requested", 1), **every}
     lines += [
         f"  latency ms      p50 {latency['p50']:.1f}  p95 {latency['p95']:.1f}  "
         f"p99 {latency['p99']:.1f}  max {latency['max']:.1f}",
@@ -142,6 +164,9 @@ def main() -> int:
     parser.add_argument(
         "--control", action="store_true", help="compare: no page, page, page with a client"
     )
+    parser.add_argument(
+        "--base", type=Path, default=None, help="also run the package in this source folder"
+    )
     parser.add_argument("extra", nargs="*", help="flags for livematte run, after --")
     args = parser.parse_args()
     sources = (args.source,) if args.source else SOURCES
@@ -155,14 +180,22 @@ def main() -> int:
             ("control page, nobody watching", ["--control", "0"], False),
             ("control page, a client watching the stream", ["--control", "0"], True),
         ]
+    if args.base is not None:
+        variants = [
+            (f"{design}{': ' + label if label else ''}", flags, watch, base)
+            for label, flags, watch in variants
+            for design, base in (("today's design", args.base), ("this checkout", None))
+        ]
+    else:
+        variants = [(label, flags, watch, None) for label, flags, watch in variants]
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         for run in range(args.runs):
-            for label, flags, watch in variants:
+            for label, flags, watch, base in variants:
                 before = os.getloadavg()[0]
                 started = time.perf_counter()
                 path = Path(tmp) / f"stats{len(runs)}.json"
-                stats = run_once(clip, [*flags, *args.extra], path, watch)
+                stats = run_once(clip, [*flags, *args.extra], path, watch, base)
                 after = os.getloadavg()[0]
                 took = time.perf_counter() - started
                 print(f"run {run + 1}{': ' + label if label else ''}: {clip.name} in {took:.1f} s")
@@ -172,9 +205,31 @@ def main() -> int:
                 runs.append(
                     {"variant": label, "stats": stats, "load_before": before, "load_after": after}
                 )
+    print(summary_table(runs))
     if args.json:
         args.json.write_text(json.dumps(runs, indent=2) + "\n")
     return 0
+
+
+def summary_table(runs: list[dict]) -> str:
+    """One row a run: the figures issue 25's targets name."""
+    lines = [
+        "| run | quality | fps out | dropped | p95 ms | model Hz | matte age p50 ms | "
+        "CPU ms/frame | load |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for entry in runs:
+        stats = entry["stats"]
+        hz = stats.get("model_hz") or stats["model_runs"] / max(1e-9, stats["seconds"])
+        age = stats.get("matte_age_ms", {}).get("p50", float("nan"))
+        lines.append(
+            f"| {entry['variant'] or 'run'} | {stats.get('quality', '')} | "
+            f"{stats['output_fps']:.1f} | {stats['dropped_percent']:.1f}% | "
+            f"{stats['latency_ms']['p95']:.0f} | {hz:.1f} | {age:.0f} | "
+            f"{1000 * stats['cpu_s_per_frame']:.1f} | "
+            f"{entry['load_before']:.1f}-{entry['load_after']:.1f} |"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

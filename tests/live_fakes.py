@@ -217,3 +217,104 @@ def wait_for(condition, limit: float = 8.0):
             return value
         time.sleep(0.02)
     return condition()
+
+
+# --- a moving subject with known ground truth ---------------------------------------------
+
+SQUARE = 40  # side of the moving square, pixels
+STEP = 3  # pixels it moves right per frame
+
+
+def square_at(index: int) -> int:
+    """Left edge of the square in frame ``index`` (it moves STEP pixels a frame)."""
+    return 8 + STEP * index
+
+
+def moving_square_frames(frames: int, width: int = 160, height: int = 96) -> Iterator[np.ndarray]:
+    """A bright textured square gliding right over a dark textured room (RGB uint8).
+
+    Both carry a fixed random texture, so optical flow can follow the square; the square is
+    bright (160..255) and the room dark (0..90), so its truth survives lossy coding."""
+    import cv2
+
+    rng = np.random.default_rng(7)
+    room = cv2.GaussianBlur(rng.integers(0, 90, (height, width, 3), dtype=np.uint8), (0, 0), 1.5)
+    room = cv2.normalize(room, None, 0, 90, cv2.NORM_MINMAX)
+    skin = cv2.GaussianBlur(
+        rng.integers(160, 255, (SQUARE, SQUARE, 3), dtype=np.uint8), (0, 0), 1.5
+    )
+    skin = cv2.normalize(skin, None, 160, 255, cv2.NORM_MINMAX)
+    top = (height - SQUARE) // 2
+    for index in range(frames):
+        rgb = room.copy()
+        left = square_at(index)
+        rgb[top : top + SQUARE, left : left + SQUARE] = skin
+        yield rgb
+
+
+def square_truth(index: int, width: int = 160, height: int = 96) -> np.ndarray:
+    """The square's mask in frame ``index`` (bool)."""
+    truth = np.zeros((height, width), bool)
+    top, left = (height - SQUARE) // 2, square_at(index)
+    truth[top : top + SQUARE, left : left + SQUARE] = True
+    return truth
+
+
+def write_square_clip(path, frames: int = 24, fps: int = 30):  # noqa: ANN001, ANN201
+    """The moving square as a near-lossless H.264 clip."""
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 160, 96, "yuv444p"
+        stream.options = {"crf": "4", "preset": "ultrafast"}
+        for rgb in moving_square_frames(frames):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+class BrightMatter(Matter):
+    """Finds the bright square exactly (grey above 128) on the frame it is given, and takes
+    ``lag`` camera frames to do it: it waits, by the source's count of frames delivered,
+    until that many newer frames have come (so each matte is made stale on purpose)."""
+
+    name = "bright"
+    device = "cpu"
+
+    def __init__(self, frames_in=None, lag: int = 4) -> None:  # noqa: ANN001
+        self.frames_in = frames_in  # () -> frames the source has delivered
+        self.lag = lag
+        self.calls = 0
+        self.stop = threading.Event()  # set to let a waiting call go at once
+
+    def infer(self, rgb: np.ndarray) -> Matte:
+        self.calls += 1
+        if self.frames_in is not None and self.calls > 1:  # the warm-up goes at once
+            due = self.frames_in() + self.lag
+            deadline = time.perf_counter() + 5.0  # guards against a hang only
+            while self.frames_in() < due and time.perf_counter() < deadline:
+                if self.stop.wait(0.002):
+                    break
+        grey = rgb.mean(axis=2)
+        return Matte((grey > 128).astype(np.float32))
+
+    def reset(self) -> None:
+        pass
+
+
+class GateMatter(HalfMatter):
+    """HalfMatter whose calls after the warm-up block until ``release`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.entered = threading.Event()
+
+    def infer(self, rgb: np.ndarray) -> Matte:
+        if self.calls >= 1:
+            self.entered.set()
+            self.release.wait(10.0)  # guards against a hang only
+        return super().infer(rgb)

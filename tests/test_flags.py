@@ -334,7 +334,6 @@ def test_file_run_refuses_live_settings(
 @pytest.mark.parametrize(
     ("argv", "words"),
     [
-        (["--live", "-o", "null", "--alpha-out", "matte"], ["--alpha-out", "live run"]),
         (["--live", "-o", "null", "--no-planar"], ["--no-planar", "live run"]),
         (["--live", "-o", "null", "--size", "640x360"], ["--size", "--live"]),
         (["--live", "-o", "null", "--fourcc", "MJPG"], ["--fourcc", "--live"]),
@@ -346,7 +345,6 @@ def test_file_run_refuses_live_settings(
         (["--live", "-o", "null", "--no-saved-settings"], ["needs a control page"]),
     ],
     ids=[
-        "alpha-out",
         "no-planar",
         "size",
         "fourcc",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -15,20 +16,28 @@ import pytest
 from conftest import write_clip
 from live_fakes import (
     FAKE_BACKEND,
+    BrightMatter,
     CameraScript,
     ClosedCapture,
     FakeGui,
     FakeVirtualCamera,
+    GateMatter,
     HalfMatter,
     ScriptedCapture,
     ScriptedKeys,
+    moving_square_frames,
+    square_truth,
     stop_when,
+    wait_for,
+    write_square_clip,
 )
 
+from livematte.carry import MatteCarrier
 from livematte.cli import main
 from livematte.config import Config
 from livematte.controls import DEFAULT_COLOUR, LiveControls, TerminalKeys
 from livematte.errors import UserError
+from livematte.frame import Frame
 from livematte.io import camera as camera_module
 from livematte.io.camera import CameraSource, RealTimeFileSource
 from livematte.io.preview import PreviewWindow
@@ -37,8 +46,8 @@ from livematte.io.sources import VideoFileSource
 from livematte.io.vcam import MODPROBE_FIX
 from livematte.run.interrupt import StopRequest
 from livematte.run.live import LiveDriver, run_live
+from livematte.run.model_thread import ModelThread
 from livematte.run.report import LatencyHistogram
-from livematte.run.schedule import InferenceSchedule
 from livematte.stages import Stages
 
 GREEN = (0, 255, 0)
@@ -69,11 +78,10 @@ class Recorder(Sink):
         self.events.append((kind, tuple(image[0, 0])))
 
 
-def make_config(*backgrounds: str, infer_every: int = 1, auto_skip: bool = False) -> Config:
+def make_config(*backgrounds: str, infer_every: int = 1) -> Config:
     config = Config()
     config.background.specs = list(backgrounds) or ["#00ff00"]
     config.live.infer_every = infer_every
-    config.live.auto_skip = auto_skip
     config.refine.enabled = False
     config.temporal.enabled = False
     return config
@@ -90,6 +98,7 @@ def play_file(clip: Path, config: Config, stages: Stages, outputs=None) -> LiveD
     try:
         driver.run()
     finally:
+        driver.close()
         source.close()
     return driver
 
@@ -130,19 +139,36 @@ def test_bad_camera_size_is_refused() -> None:
         CameraSource("0", size="720p", opener=CameraScript([ScriptedCapture(1, BLUE_BGR)]))
 
 
-@pytest.mark.slow
-def test_newest_frame_wins_and_the_output_keeps_real_time(tmp_path: Path) -> None:
-    """A model three times slower than the frame period drops frames instead of lagging."""
+def test_a_slow_model_never_holds_the_loop(tmp_path: Path) -> None:
+    """The model blocks (after its warm-up) until released: the frames keep going out."""
     clip = write_clip(tmp_path / "in.mp4", frames=30, fps=30, audio=None)
     config = make_config()
-    start = time.perf_counter()
-    driver = play_file(clip, config, half_stages(config, delay=0.1))
-    elapsed = time.perf_counter() - start
-    source = driver.source
-    assert elapsed < 1.6  # one second of video, not 30 x 0.1 s of processing
-    assert source.frames_in == 30
-    assert source.frames_dropped >= 15
-    assert driver.frames_out + source.frames_dropped == 30
+    matter = GateMatter()
+    stages = Stages(config, matter=matter)
+    source = RealTimeFileSource(VideoFileSource(clip))
+    recorder = Recorder()
+    driver = LiveDriver(source, stages, [recorder], config.live, StopRequest())
+    blocked: list[tuple[int, int]] = []  # (frames sent, model runs) before the release
+
+    def release() -> None:  # once the source has played out, note what went out, release
+        wait_for(lambda: source.ended, limit=20.0)
+        blocked.append((len(recorder.fresh), driver.model_runs))
+        matter.release.set()
+
+    watcher = threading.Thread(target=release, daemon=True)
+    watcher.start()
+    try:
+        driver.run()
+    finally:
+        matter.release.set()
+        watcher.join(5.0)
+        driver.close()
+        source.close()
+    ((sent, runs),) = blocked
+    assert matter.entered.is_set() and runs == 0  # the model was stuck all along...
+    # ... and yet the frames the source delivered went out (none waited for the model).
+    assert sent >= driver.frames_out - 1 and driver.frames_out >= 20
+    assert driver.frames_out == source.frames_in - source.frames_dropped
 
 
 def test_file_played_live_runs_at_its_own_rate(tmp_path: Path) -> None:
@@ -213,63 +239,34 @@ def _count_calls(fn):
 # --- inference every Nth frame ------------------------------------------------------------
 
 
-def test_infer_every_reuses_the_alpha_in_between(tmp_path: Path) -> None:
+def test_infer_every_gives_the_model_at_most_every_nth_frame() -> None:
+    """The model thread takes a frame only N frames after the last one it took."""
+    config = make_config()
+    stages = half_stages(config)
+    carrier = MatteCarrier(64, 36)
+    thread = ModelThread(stages, carrier, every=3)
+    thread.start()
+    taken = []
+    try:
+        for index in range(12):
+            frame = Frame(np.zeros((36, 64, 3), np.uint8), index, captured_at=float(index))
+            if thread.offer(frame):
+                taken.append(index)
+                wait_for(lambda i=index: (k := thread.latest()) is not None and k.index == i)
+    finally:
+        assert thread.close()
+    assert taken == [0, 3, 6, 9]
+    assert thread.runs == 4
+
+
+def test_infer_every_on_a_live_run(tmp_path: Path) -> None:
     clip = write_clip(tmp_path / "in.mp4", frames=12, fps=30, audio=None)
     config = make_config(infer_every=3)
     stages = half_stages(config)
     driver = play_file(clip, config, stages)
-    # Played in real time: a loaded machine may drop a frame or two (newest frame wins),
-    # but the model still runs on every 3rd frame processed and never in between.
     assert 8 <= driver.frames_out <= 12
-    assert driver.model_runs == math.ceil(driver.frames_out / 3)
-    assert stages.matter.calls == driver.model_runs + 1  # type: ignore[attr-defined]  # + warm-up
-
-
-def test_schedule_thins_inference_when_frames_cost_too_much_and_recovers() -> None:
-    period = 1 / 30
-    schedule = InferenceSchedule(1, auto=True, period=period, review=5)
-    for _ in range(40):
-        inferred = schedule.due()
-        schedule.record(0.050 if inferred else 0.005, inferred)
-    # (50 + 2 x 5) / 3 = 20 ms fits in 80% of 33 ms; every 2 frames (27.5 ms) does not.
-    assert schedule.every == 3
-    for _ in range(80):
-        inferred = schedule.due()
-        schedule.record(0.008 if inferred else 0.004, inferred)
-    assert schedule.every == 1
-    assert schedule.max_used == 3
-
-
-def test_schedule_reacts_at_once_when_frames_are_dropped() -> None:
-    schedule = InferenceSchedule(1, auto=True, period=1 / 30, review=1000)
-    for _ in range(10):
-        schedule.record(0.010, schedule.due())
-    schedule.record(0.010, schedule.due())
-    for _ in range(3):  # another program takes the CPU: frames get slow
-        schedule.record(0.060, schedule.due())
-    assert schedule.every == 1  # no review yet: it waits for `review` frames...
-    schedule.record(0.060, schedule.due(), dropped=True)
-    assert schedule.every > 1  # ...unless frames were lost
-
-
-def test_schedule_without_auto_keeps_the_requested_rate() -> None:
-    schedule = InferenceSchedule(2, auto=False, period=1 / 30, review=5)
-    pattern = []
-    for _ in range(30):
-        inferred = schedule.due()
-        pattern.append(inferred)
-        schedule.record(0.2, inferred)
-    assert schedule.every == 2
-    assert pattern[:6] == [True, False, True, False, True, False]
-
-
-@pytest.mark.slow
-def test_slow_model_makes_the_driver_skip_inference(tmp_path: Path) -> None:
-    clip = write_clip(tmp_path / "in.mp4", frames=45, fps=30, audio=None)
-    config = make_config(auto_skip=True)
-    driver = play_file(clip, config, half_stages(config, delay=0.045))
-    assert driver.schedule.max_used >= 2
-    assert driver.model_runs < driver.frames_out
+    assert 1 <= driver.model_runs <= math.ceil(driver.source.frames_in / 3)
+    assert driver.carried == driver.frames_out - driver.model_runs or driver.carried > 0
 
 
 # --- key controls -------------------------------------------------------------------------
@@ -441,7 +438,9 @@ def test_the_preview_names_the_model_and_how_often_it_runs(tmp_path: Path) -> No
     clip = write_clip(tmp_path / "in.mp4", frames=3, fps=30, audio=None)
     config = make_config(infer_every=2)
     driver = play_file(clip, config, half_stages(config))
-    assert "half 1/2" in driver.overlay()[0]
+    first = driver.overlay()[0]
+    assert "half 1/2" in first
+    assert " Hz" in first and "ms old" in first  # the model's rate and the matte's age
 
 
 @pytest.mark.slow
@@ -657,3 +656,145 @@ def test_ctrl_c_stops_cleanly_and_still_writes_the_statistics(tmp_path: Path) ->
     assert stats["stopped_by"] == "SIGINT"
     assert 0 < stats["frames_in"] < 240
     assert "Traceback" not in err
+
+
+# --- the matte carried to every frame -------------------------------------------------------
+
+
+def _iou(alpha: np.ndarray, truth: np.ndarray) -> float:
+    mask = alpha > 127
+    return float((mask & truth).sum() / max(1, (mask | truth).sum()))
+
+
+def _play_square(tmp_path: Path, carry: str) -> tuple[dict[int, float], object]:
+    """The moving square played live through run_live with a model 2-4 frames slow;
+    ``--alpha-out`` PNGs read back and scored against each frame's own truth."""
+    clip = write_square_clip(tmp_path / f"square-{carry}.mp4", frames=24)
+    config = make_config()
+    config.live.live = True
+    config.live.carry = carry
+    config.output.alpha_out = str(tmp_path / f"alpha-{carry}")
+    source = RealTimeFileSource(VideoFileSource(clip))
+    matter = BrightMatter(lambda: source.frames_in, lag=2)
+    stages = Stages(config, matter=matter)
+    report = run_live(str(clip), "null", config, StopRequest(), source=source, stages=stages)
+    scores = {}
+    for png in sorted(Path(config.output.alpha_out).glob("*.png")):
+        alpha = cv2.imread(str(png), cv2.IMREAD_GRAYSCALE)
+        scores[int(png.stem)] = _iou(alpha, square_truth(int(png.stem)))
+    return scores, report
+
+
+def test_alpha_out_on_live_names_each_sent_frame_by_its_index(tmp_path: Path) -> None:
+    scores, report = _play_square(tmp_path, "flow")
+    folder = tmp_path / "alpha-flow"
+    names = sorted(p.name for p in folder.glob("*.png"))
+    assert len(names) == report.live.frames_out  # one per frame sent, none for dropped ones
+    assert all(len(Path(n).stem) == 6 for n in names)
+    indices = sorted(scores)
+    assert indices[0] >= 0 and indices[-1] <= 23 and len(set(indices)) == len(indices)
+    assert f"{folder}/ (PNG per frame)" in " ".join(report.mattes)
+
+
+def test_a_stale_matte_on_a_moving_subject_is_carried_to_the_frame(tmp_path: Path) -> None:
+    """The model answers 2-4 frames late; each alpha written must still fit its own frame.
+
+    The old driver reused the model's last alpha as it was: the square's old place showed
+    as a ghost and its new edge was cut away (IoU about 0.4 at 16 pixels of lag), which the
+    ``reuse`` setting reproduces."""
+    carried, report = _play_square(tmp_path, "flow")
+    assert report.live.frames_carried > len(carried) // 2  # most frames were carried
+    matted = [iou for iou in carried.values() if iou > 0]  # before the first matte: none
+    assert len(matted) >= len(carried) - 6 and min(matted) > 0.8, carried
+    reused, _ = _play_square(tmp_path, "reuse")
+    late = [iou for iou in reused.values() if iou > 0]
+    assert min(late) < 0.7, reused  # the check does catch a ghost
+
+
+def test_carrier_follows_motion_and_gives_way_to_the_cheap_matte_on_a_cut() -> None:
+    frames = list(moving_square_frames(8))
+    carrier = MatteCarrier(160, 96)
+    truth = square_truth(0).astype(np.uint8) * 255
+    keyframe = carrier.keyframe(0, 0.0, frames[0], truth)
+    alpha, carried = carrier.carry(keyframe, carrier.key(frames[4]))
+    assert _iou(alpha, square_truth(4)) > 0.9 and not carried.lost
+    assert _iou(keyframe.alpha, square_truth(4)) < 0.6  # as it was: 12 px behind
+    # A scene cut: nothing of the model's frame is left to follow; the cheap matte wins.
+    cut = np.random.default_rng(1).integers(0, 255, (96, 160, 3), dtype=np.uint8)
+    cheap = np.zeros((96, 160), np.uint8)
+    alpha, carried = carrier.carry(keyframe, carrier.key(cut), cheap)
+    assert carried.lost and alpha is cheap
+
+
+def test_live_figures_show_the_model_rate_and_the_matte_age(tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "in.mp4", frames=20, fps=30, audio=None)
+    config = make_config()
+    driver = play_file(clip, config, half_stages(config))
+    page = driver.page_stats()
+    assert {"model_hz", "matte_age_ms", "quality_reason"} <= set(page)
+    assert page["model_hz"] > 0
+
+
+@pytest.mark.slow
+def test_stats_json_has_the_model_rate_matte_age_and_cpu(tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "in.mp4", frames=20, fps=30, audio=None)
+    stats_path = tmp_path / "s.json"
+    argv = ["run", str(clip), "--live", "-o", "null", "--stats-json", str(stats_path), "-q"]
+    assert main(argv) == 0
+    stats = json.loads(stats_path.read_text())
+    assert stats["model_hz"] > 0 and stats["model_runs"] >= 1
+    assert stats["matte_age_ms"]["frames"] == stats["frames_out"]
+    assert stats["cpu_ms_per_frame"] > 0
+    assert stats["quality"] in ("fast", "best") and stats["quality_reason"].startswith("auto")
+
+
+def test_alpha_out_is_refused_for_a_camera_in_one_sentence(capsys) -> None:
+    assert main(["run", "0", "-o", "null", "--alpha-out", "mattes"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--alpha-out" in err and "camera" in err
+
+
+def test_quality_auto_on_a_small_cpu_runs_fast_and_says_why() -> None:
+    from livematte.run.live_quality import PROBING, QualityProbe, plan_quality
+
+    config = Config()
+    planned, reason = plan_quality(config, cores=2)
+    assert planned.model.quality == "fast" and "2 CPU cores" in reason
+    planned, reason = plan_quality(config, cores=8)
+    assert planned.model.quality == "best" and reason == PROBING
+    config.model.quality = "best"
+    assert plan_quality(config, cores=2) == (config, "asked for")
+    switched: list[tuple[str, str]] = []
+    slow = QualityProbe(lambda quality, why: switched.append((quality, why)))
+    for seconds in (2.0, 0.5, 0.45, 0.6, 0.5):  # the first run (warm-up) is left out
+        slow(seconds)
+    assert switched and switched[0][0] == "fast" and "2.0 Hz" in switched[0][1]
+    quick = QualityProbe(lambda quality, why: switched.append((quality, why)))
+    for seconds in (2.0, 0.2, 0.25, 0.2):
+        quick(seconds)
+    assert quick.decided and len(switched) == 1 and "Hz" in quick.reason
+
+
+@pytest.mark.slow
+def test_eval_live_scores_the_frames_shown_beside_the_offline_score(tmp_path: Path, capsys) -> None:
+    clip = tmp_path / "square"
+    (clip / "images").mkdir(parents=True)
+    (clip / "masks").mkdir()
+    for index, rgb in enumerate(moving_square_frames(20)):
+        cv2.imwrite(str(clip / "images" / f"{index:05d}.png"), rgb[:, :, ::-1])
+        cv2.imwrite(
+            str(clip / "masks" / f"{index:05d}.png"), square_truth(index).astype(np.uint8) * 255
+        )
+    results = tmp_path / "eval.json"
+    assert main(["eval", "--live", str(clip), "--json", str(results), "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "square live" in out and "square offline, same frames" in out and "square offline" in out
+    (entry,) = json.loads(results.read_text())["clips"]
+    live = entry["live"]
+    assert (
+        live["shown"] + live["dropped"] == 20
+        and live["shown"] == entry["offline_same_frames"]["frames"]
+    )
+    assert entry["offline"]["frames"] == 20
+    assert entry["live_figures"]["frames_out"] == live["shown"]  # one alpha per frame sent
+    assert 0.0 <= live["iou"] <= 1.0 and live["mad"] >= 0.0

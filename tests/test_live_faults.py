@@ -102,7 +102,6 @@ class ThrowingCapture(ScriptedCapture):
 def live_config() -> Config:
     config = Config()
     config.background.specs = ["#00ff00"]
-    config.live.auto_skip = False
     config.temporal.enabled = False
     config.refine.enabled = False
     return config
@@ -168,7 +167,7 @@ def test_model_raising_on_one_frame_keeps_the_stream_going(
     # left (camera blue), background on the right (green), like all the others.
     assert driver.frames_out >= 15
     assert out.fresh() == [("fresh", BLUE, GREEN)] * driver.frames_out
-    assert matter.calls == driver.frames_out + 1  # tried again on the very next frame
+    assert matter.calls > 6  # tried again after the failure
     assert len(warnings_about(caplog, "model failed on a frame")) == 1
     assert "illegal memory access" in warnings_about(caplog, "model failed on a frame")[0]
 
@@ -185,7 +184,7 @@ def test_model_failing_for_a_while_logs_once_and_recovers(
     out = Collector()
     with caplog.at_level("INFO", logger="livematte"):
         driver = drive(source, stages, [out], until=out.drained(capture))
-    assert driver.frames_out >= 18 and matter.calls == driver.frames_out + 1
+    assert driver.frames_out >= 18 and matter.calls > 15
     assert out.fresh() == [("fresh", BLUE, GREEN)] * driver.frames_out
     assert len(warnings_about(caplog, "model failed on a frame")) == 1  # not ten
     recovered = [r.getMessage() for r in caplog.records if "model" in r.getMessage()]
@@ -202,8 +201,63 @@ def test_model_failing_from_the_start_never_shows_the_real_background() -> None:
     out = Collector()
     drive(source, stages, [out], until=out.drained(capture))
     fresh = out.fresh()
-    assert fresh[:4] == [("fresh", GREEN, GREEN)] * 4  # no camera pixel leaks out
-    assert len(fresh) > 4 and set(fresh[4:]) == {("fresh", BLUE, GREEN)}
+    first_matted = fresh.index(("fresh", BLUE, GREEN))
+    assert first_matted >= 1  # the first frame waited for no good matte in vain...
+    assert set(fresh[:first_matted]) == {("fresh", GREEN, GREEN)}  # ... and no camera pixel
+    assert set(fresh[first_matted:]) == {("fresh", BLUE, GREEN)}  # leaked out before one
+
+
+def test_model_failing_for_good_stops_the_run_in_one_sentence_and_keeps_the_recording(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import video_info, write_clip
+
+    from livematte.run import model_thread
+    from livematte.run.live import run_live
+    from livematte.run.model_thread import ModelFailed
+
+    monkeypatch.setattr(model_thread, "MAX_FAILED_IN_A_ROW", 5)
+    clip = write_clip(tmp_path / "in.mp4", frames=60, fps=30, audio=None)
+    out = tmp_path / "out.mp4"
+    config = live_config()
+    config.live.live = True
+    matter = FlakyMatter(failing_calls=set(range(8, 1000)))  # works a while, then never
+    stages = Stages(config, matter=matter)
+    with pytest.raises(ModelFailed) as error:
+        run_live(str(clip), str(out), config, StopRequest(), stages=stages)
+    message = str(error.value)
+    assert "failed on 5 frames in a row" in message and len(message.splitlines()) == 1
+    info = video_info(out)  # what was recorded before the model broke, playable
+    assert info["frames"] >= 5
+
+
+def test_ctrl_c_while_the_model_is_mid_inference_ends_the_run(tmp_path) -> None:
+    """The model never returns; a stop request still ends the run (the loop never waits)."""
+    import threading
+
+    from conftest import write_clip
+    from live_fakes import GateMatter, wait_for
+
+    from livematte.run.live import run_live
+
+    clip = write_clip(tmp_path / "in.mp4", frames=300, fps=30, audio=None)
+    config = live_config()
+    config.live.live = True
+    matter = GateMatter()  # blocks in every inference after the warm-up
+    stages = Stages(config, matter=matter)
+    stop = StopRequest()
+    reports = []
+    runner = threading.Thread(
+        target=lambda: reports.append(run_live(str(clip), "null", config, stop, stages=stages)),
+        daemon=True,
+    )
+    runner.start()
+    assert wait_for(matter.entered.is_set, limit=20.0)
+    stop.set("SIGINT")
+    runner.join(10.0)  # guards against a hang only
+    alive = runner.is_alive()
+    matter.release.set()
+    assert not alive and reports and reports[0].stopped_by == "SIGINT"
 
 
 # ---- the camera -----------------------------------------------------------------------------

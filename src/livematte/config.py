@@ -223,9 +223,15 @@ class LiveConfig:
     fps: Annotated[float, Field(ge=0)] = 0.0  # 0 = the camera's rate
     fourcc: str = ""  # e.g. "MJPG"
     vcam_device: str = ""
-    # Run the model every Nth frame, reuse the alpha in between.
+    # The model (on its own thread) takes at most every Nth frame; every frame still gets
+    # the newest matte carried to it.
     infer_every: Annotated[int, Field(ge=1)] = 1
-    auto_skip: bool = True  # raise infer_every when the CPU cannot keep up
+    # No longer acts (the model runs on its own thread at the rate it reaches); kept so
+    # config files that set it still load, and a live run says so when it is false.
+    auto_skip: bool = True
+    # How the newest model matte reaches a newer frame: "flow" (motion-compensated by optical
+    # flow, checked against the cheap model) or "reuse" (as it is; for comparison).
+    carry: Literal["flow", "reuse"] = "flow"
     preview: bool = False
     stats_json: str = ""
     live: bool = False  # treat a file input like a camera (real time, newest frame wins)

@@ -243,3 +243,44 @@ def format_table(results: dict[str, Any]) -> str:
 
     rule = "-" * len(line(header))
     return "\n".join([line(header), rule, *(line(r) for r in body), rule, line(overall)])
+
+
+def _nanmean_at(values: list[float], indices: list[int]) -> tuple[float, int]:
+    picked = [values[i] for i in indices if i < len(values) and not math.isnan(values[i])]
+    return (math.fsum(picked) / len(picked), len(picked)) if picked else (math.nan, 0)
+
+
+def on_frames(summary: dict[str, Any], indices: list[int], name: str) -> dict[str, Any]:
+    """A clip's summary restricted to the frames ``indices`` (its ``per_frame`` rows): the
+    offline score on the frames a live replay showed."""
+    result: dict[str, Any] = {"name": name, "frames": len(indices)}
+    counts: dict[str, int] = {}
+    for key, values in summary["per_frame"].items():
+        result[key], counts[key] = _nanmean_at(values, indices)
+    result["counts"] = counts
+    return result
+
+
+def score_shown(clip: Clip, alphas: Path, name: str) -> dict[str, Any]:
+    """Score the alphas a live replay wrote (``NNNNNN.png``, the input frame's 0-based index)
+    against the frames they were shown with; a frame without a file was dropped. dtSSD and
+    flicker compare each frame shown with the one shown before it."""
+    scores = ClipMetrics(name)
+    shown: list[int] = []
+    total = 0
+    for index, (rgb, truth) in enumerate(iter_frames(clip)):
+        total += 1
+        path = alphas / f"{index:06d}.png"
+        if path.exists():
+            scores.add(read_truth(path), truth, rgb)
+            shown.append(index)
+    if not shown:
+        raise UserError(f"The live replay of {clip.path} showed no frame; the machine is too busy.")
+    return {
+        **scores.summary(),
+        "path": str(clip.path),
+        "ground_truth": clip.has_truth,
+        "shown": len(shown),
+        "dropped": total - len(shown),
+        "shown_frames": shown,
+    }

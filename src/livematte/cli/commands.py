@@ -81,7 +81,9 @@ def _cmd_demo(args: argparse.Namespace, config: Config) -> int:
 def _cmd_eval(args: argparse.Namespace, config: Config) -> int:
     from ..eval_command import main_eval
 
-    return main_eval(args.clips, config, args.json_path, request=request_of(args))
+    return main_eval(
+        args.clips, config, args.json_path, live=args.eval_live, request=request_of(args)
+    )
 
 
 def _cmd_bench(args: argparse.Namespace, config: Config) -> int:

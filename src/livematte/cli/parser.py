@@ -43,6 +43,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--json", dest="json_path", default=None, help="also write results as JSON"
     )
+    evaluate.add_argument(
+        "--live",
+        dest="eval_live",
+        action="store_true",
+        help="also play each clip at its own rate through the live driver and score the "
+        "frames shown, beside the offline score",
+    )
 
     commands.add_parser(
         "doctor", help="check what live use needs here (virtual camera, cameras, runtimes)"

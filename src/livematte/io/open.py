@@ -22,7 +22,7 @@ from ..planar import ColourSpace
 from .camera import CameraSource, LiveSource, RealTimeFileSource
 from .codecs import VIDEO_EXTENSIONS
 from .image_files import ImageFileSink, ImageFolderSink
-from .images import IMAGE_EXTENSIONS
+from .images import IMAGE_EXTENSIONS, write_png
 from .locks import OutputLocks, claim_outputs
 from .pipes import STDIO, read_stdin, stdout_stream
 from .sinks import NullSink, Sink, close_sinks
@@ -350,6 +350,26 @@ def open_live_outputs(
         outputs.close(keep=False)
         raise
     return outputs
+
+
+class FrameIndexFolderSink(ImageFolderSink):
+    """A folder of PNGs named by the input frame's 0-based index in decode order
+    (``000123.png``), so a file played live leaves a gap where a frame was dropped."""
+
+    def write(self, frame: Any, image: Any) -> None:
+        write_png(self._tmp / f"{frame.index:06d}.png", image)
+        self._count += 1
+
+
+def open_live_alpha(target: str) -> Sink:
+    """``--alpha-out DIR`` on a file played live: the alpha of every frame sent."""
+    path = Path(target)
+    if path.suffix and not path.is_dir():
+        raise UserError(
+            f"--alpha-out {target}: a live run writes the matte as a folder of PNGs named by "
+            "frame index; give a folder name (without an extension)."
+        )
+    return FrameIndexFolderSink(path)
 
 
 def _open_preview(overlay: Callable[[], list[str]], gui: Any) -> Sink:

@@ -38,11 +38,11 @@ def check_run_outputs(
     ``names`` says what the sentence calls the outputs and encoder settings (the flags of
     the command line, or the arguments of the Python API).
     ``side_files`` maps a flag (--stats-json, --json, --plot) to its path (None = not given).
-    A live run writes no matte, so its --alpha-out setting is not one of its outputs.
+    A file played live writes its matte too (a folder of PNGs, one per frame sent).
     ``config_file`` is (its flag or argument, its path): read too, so never an output.
     ``display`` False: a preview is drawn by a window toolkit given by the caller (tests).
     """
-    alpha_out = "" if live else config.output.alpha_out
+    alpha_out = config.output.alpha_out
     if alpha_out == "null":
         raise UserError(
             f"{names.matte} null would write the matte nowhere; drop {names.matte}, or name a "

@@ -199,9 +199,9 @@ _RULES: tuple[tuple[tuple[str, ...], Callable[[Config, RunFacts], bool], str], .
     ),
     (
         ("alpha_out",),
-        lambda config, run: run.live,
-        "is written by file runs only, and a live run writes no matte; drop it, or run "
-        "the recorded clip without --live",
+        lambda config, run: run.camera,
+        "writes the matte of a recorded clip (a file run, or a file played with --live), "
+        "and a camera run writes none; drop it",
     ),
     (
         ("no_planar",),

@@ -75,6 +75,14 @@ class LiveFigures:
     latency_ms: dict[str, float] = field(default_factory=dict)
     camera_reconnects: int = 0
     vcam_errors: int = 0
+    model_hz: float = 0.0  # model runs per second, on its own thread
+    # How old the matte carried to each frame sent was: capture of the model's frame to
+    # capture of the frame it was sent with (p50, p95, ...; 0 for the cheap model's own).
+    matte_age_ms: dict[str, float] = field(default_factory=dict)
+    frames_carried: int = 0  # sent with a model matte carried from an older frame
+    frames_cheap: int = 0  # sent with the fast model's own matte (motion too large to carry)
+    quality_reason: str = ""  # why this quality ran (--quality auto's probe, the page)
+    cpu_ms_per_frame: float = 0.0  # CPU time of the whole process per frame sent
 
     @property
     def dropped_percent(self) -> float:
@@ -147,7 +155,9 @@ class RunReport:
             lines = [f"{state} {self.frames} frames to {where} at {self.fps:.1f} fps ({runs_on})."]
         else:
             live = self.live
-            lat, every = live.latency_ms, live.infer_every
+            lat, age = live.latency_ms, live.matte_age_ms
+            every = live.infer_every.get("requested", 1)
+            thinned = f", at most every {every} frames" if every > 1 else ""
             lines = [
                 f"live: {live.frames_in} frames in, {live.frames_out} out, "
                 f"{live.frames_dropped} dropped ({live.dropped_percent:.1f}%), "
@@ -155,9 +165,13 @@ class RunReport:
                 f"{self.seconds:.1f} s to {where} ({runs_on}).",
                 f"latency capture to send: p50 {lat.get('p50', 0):.1f} ms, p95 "
                 f"{lat.get('p95', 0):.1f} ms, p99 {lat.get('p99', 0):.1f} ms; model ran on "
-                f"{self.model_runs} frames (every {every.get('final', 1)}, at most "
-                f"{every.get('max_used', 1)}).",
+                f"{self.model_runs} frames ({live.model_hz:.1f} Hz{thinned}); matte age p50 "
+                f"{age.get('p50', 0):.0f} ms, p95 {age.get('p95', 0):.0f} ms; "
+                f"{live.frames_carried} frames carried, {live.frames_cheap} from the fast "
+                f"model; CPU {live.cpu_ms_per_frame:.1f} ms per frame.",
             ]
+            if self.quality and live.quality_reason:
+                lines.append(f"quality {self.quality}: {live.quality_reason}.")
         lines += [f"matte written to {where}." for where in self.mattes]
         lines += self.notes
         if self.lost_packets:
