@@ -33,7 +33,6 @@ from ..io.vcam import VirtualCameraSink
 from ..matting.quality import QUALITY_MODELS
 from ..stages import Stages
 from ..web.attach import start_control
-from .flag_scope import RunFacts
 from .interrupt import StopRequest
 from .live_loop import LiveDriver
 from .live_quality import PROBING, QualityProbe, plan_quality
@@ -41,7 +40,7 @@ from .model_thread import ModelFailed
 from .negotiate import negotiate
 from .on_demand import OnDemandSource, require_linux
 from .report import LiveFigures, RunReport
-from .request import API, Request, check_request
+from .request import API, Request, check_run
 
 __all__ = ["LiveDriver", "run_live", "run_live_command"]
 
@@ -69,15 +68,7 @@ def run_live(
     control page's server once it listens; ``request`` says what the user typed (typed
     flags win over the page's saved settings, and a flag this run has no use for is refused).
     """
-    check_request(
-        request,
-        config,
-        RunFacts.of(input_spec, output, live=True),
-        [input_spec],
-        output,
-        side_files={request.names.stats: config.live.stats_json},
-        display=preview_gui is None,
-    )
+    check_run(request, config, input_spec, output, live=True, display=preview_gui is None)
     live = config.live
     camera_input = is_camera_spec(input_spec)
     if config.output.alpha_out and (camera_input or live.on_demand):

@@ -33,12 +33,11 @@ from ..io.sinks import NullSink, PixelFormat
 from ..io.sources import Source, VideoFileSource
 from ..planar import I420Picture
 from ..stages import MatteOutput, Stages
-from .flag_scope import RunFacts
 from .interrupt import StopRequest
 from .negotiate import negotiate
 from .progress import Progress
 from .report import RunReport
-from .request import API, Request, check_request
+from .request import API, Request, check_run
 
 log = logging.getLogger("livematte")
 
@@ -110,14 +109,7 @@ def process_video(
     if config_file is not None:
         request = dataclasses.replace(request, config_file=(request.config_file[0], config_file))
     input_spec, output_spec = str(input), str(output)
-    check_request(
-        request,
-        config,
-        RunFacts.of(input_spec, output_spec, live=False),
-        [input_spec],
-        output_spec,
-        side_files={request.names.stats: config.live.stats_json},
-    )
+    check_run(request, config, input_spec, output_spec, live=False)
     report = _process(input_spec, output_spec, config, show_progress, stop)
     if config.live.stats_json:
         write_json(config.live.stats_json, report.to_dict())

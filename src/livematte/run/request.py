@@ -66,3 +66,25 @@ def check_request(
         config_file=request.config_file,
         display=display,
     )
+
+
+def check_run(
+    request: Request,
+    config: Config,
+    input_spec: str,
+    output: str,
+    *,
+    live: bool,
+    display: bool = True,
+) -> None:
+    """:func:`check_request` for ``livematte run``, file or live: one input, one output,
+    and the run's report as a side file (``--stats-json``)."""
+    check_request(
+        request,
+        config,
+        RunFacts.of(input_spec, output, live=live),
+        [input_spec],
+        output,
+        side_files={request.names.stats: config.live.stats_json},
+        display=display,
+    )
