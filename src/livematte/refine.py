@@ -47,7 +47,7 @@ class Refiner:
         self.config = config
         self._work: dict[tuple[str, int], np.ndarray] = {}
         # The last frame and its alpha at the work size (uint8), for the compositor to reuse.
-        self.small: tuple[np.ndarray, np.ndarray] | None = None
+        self.work_copy: tuple[np.ndarray, np.ndarray] | None = None
 
     def refine(
         self,
@@ -66,7 +66,7 @@ class Refiner:
         height, width = picture.height, picture.width
         full = self._buffer("full", (height, width), np.uint8)
         if not cfg.enabled:
-            self.small = None
+            self.work_copy = None
             return self._upsample(alpha, full)
         factor = shrink_factor(width, height, cfg.work_size)
         small = picture.work(factor)
@@ -124,7 +124,7 @@ class Refiner:
             cv2.resize(small_alpha, (width, height), dst=full, interpolation=cv2.INTER_LINEAR)
         else:
             cv2.convertScaleAbs(model, full, alpha=255.0)  # model is in 0..1, so no sign
-        self.small = (small, small_alpha)
+        self.work_copy = (small, small_alpha)
         # Where the fit has any weight (a few % of the pixels, in one box), redo it on the
         # full-resolution grey: that is what brings out hair and shoulder detail. (Split
         # boxes, band_regions, measured no faster here: each costs ~10 calls.)

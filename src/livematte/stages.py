@@ -121,7 +121,7 @@ class StageTimer:
 class MatteOutput:
     """Full-resolution alpha (uint8) and, where the model gives one, its foreground colours.
 
-    ``small`` is the refiner's work-size copy of the frame and of its alpha, which saves the
+    ``work_copy`` is the refiner's work-size copy of the frame and of its alpha, which saves the
     compositor shrinking them again; it belongs to ``frame`` (the image the matte was made
     from: RGB or a planar picture) and is ignored when the matte is blended over another
     frame, as live mode does when it reuses a matte.
@@ -129,7 +129,7 @@ class MatteOutput:
 
     alpha: np.ndarray
     foreground: np.ndarray | None = None
-    small: tuple[np.ndarray, np.ndarray] | None = None
+    work_copy: tuple[np.ndarray, np.ndarray] | None = None
     frame: np.ndarray | Picture | None = None
 
 
@@ -162,7 +162,7 @@ class Stages:
         self.timer = StageTimer()
         self.scene_cuts = 0
         self.model_skipped = 0
-        self._small: np.ndarray | None = None  # the frame at the model's size (reused buffer)
+        self._model_frame: np.ndarray | None = None  # the frame at the model's size (reused)
         self._scratch: dict[str, np.ndarray] = {}  # the model input's intermediate buffers
         self._alpha_size: tuple[int, int] | None = None  # (w, h) of the last alpha
         self._cuts = SceneCutDetector(config.temporal.scene_cut)
@@ -194,9 +194,9 @@ class Stages:
         width, height = picture.width, picture.height
         wanted = self.matter.input_size(width, height)
         size = wanted if wanted is not None else self._alpha_size
-        small = grey = thumb = None
+        model_frame = grey = thumb = None
         if size is not None:
-            small, grey, thumb = self._look(picture, size)
+            model_frame, grey, thumb = self._at_model_size(picture, size)
             if self._cuts(thumb):
                 self.scene_cuts += 1
                 self.matter.reset()
@@ -208,7 +208,9 @@ class Stages:
             self.model_skipped += 1
             self._skip_run += 1
         else:
-            model_input = small if wanted is not None and small is not None else picture.to_rgb()
+            model_input = (
+                model_frame if wanted is not None and model_frame is not None else picture.to_rgb()
+            )
             result = self.matter.infer(model_input)
             self._last, self._model_thumb, self._skip_run = result, thumb, 0
         assert result is not None
@@ -220,7 +222,7 @@ class Stages:
         if grey is None or alpha_size != size:
             # First frame, or a model whose output size we could not know in advance.
             self._alpha_size = alpha_size
-            _, grey, thumb = self._look(picture, alpha_size)
+            _, grey, thumb = self._at_model_size(picture, alpha_size)
             if size is None:  # nothing was looked at before the model: the cuts' baseline
                 self._cuts(thumb)
             if not reuse:
@@ -238,18 +240,18 @@ class Stages:
                     foreground = cv2.resize(
                         foreground, (width, height), interpolation=cv2.INTER_LINEAR
                     )
-        return MatteOutput(full, foreground, refiner.small, image)
+        return MatteOutput(full, foreground, refiner.work_copy, image)
 
-    def _look(
+    def _at_model_size(
         self, picture: Picture, size: tuple[int, int]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The frame at ``size`` (RGB, a reused buffer), in grey, and a tiny grey thumbnail."""
         width, height = size
-        if self._small is None or self._small.shape[:2] != (height, width):
-            self._small = np.empty((height, width, 3), np.uint8)
-        small = picture.model_input(width, height, dst=self._small, scratch=self._scratch)
-        grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
-        return small, grey, thumbnail(grey)
+        if self._model_frame is None or self._model_frame.shape[:2] != (height, width):
+            self._model_frame = np.empty((height, width, 3), np.uint8)
+        shrunk = picture.model_input(width, height, dst=self._model_frame, scratch=self._scratch)
+        grey = cv2.cvtColor(shrunk, cv2.COLOR_RGB2GRAY)
+        return shrunk, grey, thumbnail(grey)
 
     def _can_reuse(self, thumb: np.ndarray | None) -> bool:
         """No block of the frame moved since the model last ran (and not too many in a row)."""
@@ -274,12 +276,12 @@ class Stages:
         An :class:`~livematte.planar.I420Picture` is blended plane by plane into ``out``,
         another one (see :meth:`can_stay_planar`); an RGB frame into an RGB(A) array.
         """
-        small = matte.small if matte.frame is image else None
+        work_copy = matte.work_copy if matte.frame is image else None
         with self.timer.time("composite"):
             if isinstance(image, I420Picture):
-                return self.compositor.composite_planar(image, matte.alpha, out, small)
+                return self.compositor.composite_planar(image, matte.alpha, out, work_copy)
             rgb = image.rgb if isinstance(image, RgbPicture) else image
-            return self.compositor.composite(rgb, matte.alpha, out, matte.foreground, small)
+            return self.compositor.composite(rgb, matte.alpha, out, matte.foreground, work_copy)
 
     def can_stay_planar(self, width: int, height: int) -> bool:
         """Whether frames can go through as decoded 4:2:0 (see :mod:`livematte.planar`): a

@@ -62,13 +62,13 @@ class Compositor:
         alpha: np.ndarray,
         out: np.ndarray,
         foreground: np.ndarray | None = None,
-        small: tuple[np.ndarray, np.ndarray] | None = None,
+        work_copy: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> np.ndarray:
         """Write the blended frame into ``out`` (RGB, or RGBA when transparent).
 
         ``foreground`` is the model's own estimate of the person's colours (RVM's ``fgr``),
         already free of the old background; without it the edge is decontaminated here.
-        ``small`` is the frame and its alpha already shrunk to the work size (uint8), when a
+        ``work_copy`` is the frame and its alpha already shrunk to the work size (uint8), when a
         stage before made them.
         """
         cfg = self.config
@@ -76,11 +76,11 @@ class Compositor:
         if self.background.transparent:
             # Editors composite this elsewhere: its edge colours must be the person's own.
             if cfg.decontaminate and foreground is None:
-                self.work.update(rgb, alpha, small)
+                self.work.update(rgb, alpha, work_copy)
                 fg = self._unmix(rgb, alpha)
             cv2.merge((fg[:, :, 0], fg[:, :, 1], fg[:, :, 2], alpha), dst=out)
             return out
-        self.work.update(rgb, alpha, small)
+        self.work.update(rgb, alpha, work_copy)
         bg = self.background.render_layer(rgb, alpha, self.work)
         # The blur is the old background itself: its colours already sit on the edge, so
         # neither decontamination nor light wrap has anything to do there.
@@ -107,7 +107,7 @@ class Compositor:
         picture: I420Picture,
         alpha: np.ndarray,
         out: I420Picture,
-        small: tuple[np.ndarray, np.ndarray] | None = None,
+        work_copy: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> np.ndarray:
         """Blend a decoded 4:2:0 frame over the background plane by plane into ``out``
         (returns its packed array, ready for the encoder). Blending is linear, so doing it
@@ -116,7 +116,7 @@ class Compositor:
         packed = out.packed
         if packed is None:
             raise ValueError("composite_planar writes into a packed picture (I420Picture.empty)")
-        self.work.update(picture, alpha, small)
+        self.work.update(picture, alpha, work_copy)
         bg_y, bg_u, bg_v = self.background.render_planes(picture, self.work)
         if self.config.light_wrap > 0 and not self.background.from_frame:
             alpha = self._light_wrap(alpha)

@@ -69,9 +69,9 @@ class WorkView:
         self,
         image: np.ndarray | Picture,
         alpha: np.ndarray,
-        small: tuple[np.ndarray, np.ndarray] | None = None,
+        work_copy: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
-        """Shrink this frame and its alpha; ``small`` is both already shrunk by another stage
+        """Shrink this frame and its alpha; ``work_copy`` is both already shrunk by another stage
         (the refiner, as uint8), used when it has the work size. For a planar picture the
         work image holds Y'CbCr, which every use of it here treats alike."""
         picture = as_picture(image)
@@ -79,8 +79,8 @@ class WorkView:
         self.factor = shrink_factor(width, height, self.work_size)
         size = (width // self.factor, height // self.factor)
         self._full_size = (width, height)
-        if small is not None and small[0].shape[:2] == (size[1], size[0]):
-            work, work_alpha = small
+        if work_copy is not None and work_copy[0].shape[:2] == (size[1], size[0]):
+            work, work_alpha = work_copy
         else:
             work = picture.work(self.factor)
             work_alpha = shrink_to(

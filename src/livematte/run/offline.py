@@ -61,11 +61,12 @@ class MatteRing:
     def hold(self, matte: MatteOutput) -> MatteOutput:
         slot = self._slots[self._next]
         self._next = (self._next + 1) % len(self._slots)
-        small = None
-        if matte.small is not None:
-            small = (_copy_into(slot, "rgb", matte.small[0]), _copy_into(slot, "a", matte.small[1]))
+        copy = None
+        if matte.work_copy is not None:
+            rgb, alpha = matte.work_copy
+            copy = (_copy_into(slot, "rgb", rgb), _copy_into(slot, "a", alpha))
         return MatteOutput(
-            _copy_into(slot, "alpha", matte.alpha), matte.foreground, small, matte.frame
+            _copy_into(slot, "alpha", matte.alpha), matte.foreground, copy, matte.frame
         )
 
 
