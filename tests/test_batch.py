@@ -406,6 +406,7 @@ def test_manifest_backgrounds_are_read_from_the_manifests_folder(
     assert specs["b.mp4"] == ["#00b140"]
 
 
+@pytest.mark.slow
 def test_report_paths_are_absolute_for_every_entry(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -327,6 +327,7 @@ def test_the_readmes_links_lead_somewhere():
 # --- the site --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("mkdocs") is None, reason="the docs extra is absent")
 def test_the_site_builds_strictly(tmp_path):
     """Every link and anchor between the pages resolves, and the API page finds its names."""

@@ -465,6 +465,7 @@ def test_a_second_stopped_run_takes_the_next_free_name(long_clip: Path, tmp_path
     assert video_info(tmp_path / "keep.partial-2.mp4")["frames"] == report.frames
 
 
+@pytest.mark.slow
 def test_a_stopped_run_onto_a_folder_of_frames_leaves_that_folder_whole(tmp_path: Path) -> None:
     clip = write_clip(tmp_path / "in.mp4", frames=100, audio=None)
     short = write_clip(tmp_path / "short.mp4", frames=3, audio=None)

@@ -139,6 +139,7 @@ def test_bad_camera_size_is_refused() -> None:
         CameraSource("0", size="720p", opener=CameraScript([ScriptedCapture(1, BLUE_BGR)]))
 
 
+@pytest.mark.slow
 def test_a_slow_model_never_holds_the_loop(tmp_path: Path) -> None:
     """The model blocks (after its warm-up) until released: the frames keep going out."""
     clip = write_clip(tmp_path / "in.mp4", frames=30, fps=30, audio=None)
@@ -685,6 +686,7 @@ def _play_square(tmp_path: Path, carry: str) -> tuple[dict[int, float], object]:
     return scores, report
 
 
+@pytest.mark.slow
 def test_alpha_out_on_live_names_each_sent_frame_by_its_index(tmp_path: Path) -> None:
     scores, report = _play_square(tmp_path, "flow")
     folder = tmp_path / "alpha-flow"
@@ -696,6 +698,7 @@ def test_alpha_out_on_live_names_each_sent_frame_by_its_index(tmp_path: Path) ->
     assert f"{folder}/ (PNG per frame)" in " ".join(report.mattes)
 
 
+@pytest.mark.slow
 def test_a_stale_matte_on_a_moving_subject_is_carried_to_the_frame(tmp_path: Path) -> None:
     """The model answers 2-4 frames late; each alpha written must still fit its own frame.
 
@@ -726,6 +729,7 @@ def test_carrier_follows_motion_and_gives_way_to_the_cheap_matte_on_a_cut() -> N
     assert carried.lost and alpha is cheap
 
 
+@pytest.mark.slow
 def test_live_figures_show_the_model_rate_and_the_matte_age(tmp_path: Path) -> None:
     clip = write_clip(tmp_path / "in.mp4", frames=20, fps=30, audio=None)
     config = make_config()

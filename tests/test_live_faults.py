@@ -231,6 +231,7 @@ def test_model_failing_for_good_stops_the_run_in_one_sentence_and_keeps_the_reco
     assert info["frames"] >= 5
 
 
+@pytest.mark.slow
 def test_ctrl_c_while_the_model_is_mid_inference_ends_the_run(tmp_path) -> None:
     """The model never returns; a stop request still ends the run (the loop never waits)."""
     import threading

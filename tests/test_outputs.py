@@ -243,6 +243,7 @@ def test_an_odd_sized_clip_keeps_its_exact_size(tmp_path: Path, name: str, codec
         assert (frame.width, frame.height) == (641, 361)
 
 
+@pytest.mark.slow
 def test_an_odd_size_in_a_batch_names_the_users_file(
     tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:

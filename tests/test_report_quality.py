@@ -30,6 +30,7 @@ def run(tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], *flags: 
     return summary, json.loads(stats.read_text())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["object", MODNET_FILE], ids=["object", "modnet-file"])
 def test_a_named_model_reports_no_quality(
     model: str, tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
