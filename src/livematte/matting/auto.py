@@ -27,6 +27,23 @@ PROBE_EVERY = 30  # about once a second
 # Selfie-matte blobs outside the pose regions smaller than this share of the frame are not
 # looked at as possible further people.
 MIN_OTHER_AREA = 0.003
+# A selfie-matte part this share of the frame or larger counts as a person when the shot's
+# head count is taken.
+PERSON_AREA = 0.01
+# Where the selfie and pose mattes differ by less than this share of the short side (an
+# edge drawn a little apart), the selfie model has not seen another person.
+EDGE = 0.015
+
+
+def _disc(radius: float) -> np.ndarray:
+    r = max(1, round(radius))
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+
+
+def people_in(alpha: np.ndarray) -> int:
+    """The sizeable parts of a matte: a head count that needs no detector."""
+    _, _, stats, _ = cv2.connectedComponentsWithStats(np.greater(alpha, 0.5).view(np.uint8))
+    return int(np.count_nonzero(stats[1:, cv2.CC_STAT_AREA] >= PERSON_AREA * alpha.size))
 
 
 class AutoMatter(Matter):
@@ -50,6 +67,9 @@ class AutoMatter(Matter):
         self._since_probe = 0
         self._since_look = probe_every  # look for other people on a shot's first frame
         self._pose: np.ndarray | None = None  # last pose matte (held while fading out)
+        self.group = False  # several people: the selfie matte is tiled and joins pose's
+        self._since_count = 0
+        self._followed = 0  # people the pose model followed on the last frame
         self._last_choice = SELFIE
 
     @property
@@ -66,13 +86,18 @@ class AutoMatter(Matter):
         return f"auto: {self.selfie.name if self.choice == SELFIE else 'pose'}"
 
     def input_size(self, width: int, height: int) -> tuple[int, int]:
-        if self.chooser.choice != POSE and self.weight == 0.0:
+        # A shot's first frame comes at the work size: a still has only that frame, and
+        # the detector finds small people there that the selfie-size copy makes too small.
+        close_up = self.chooser.choice == SELFIE and self.weight == 0.0
+        if close_up and not self.group:
             return self.selfie.input_size(width, height)
         return work_size(width, height)
 
     def infer(self, rgb: np.ndarray) -> Matte:
         new_shot = self.chooser.choice is None
         result = self._observe(rgb)
+        if new_shot:
+            self.group = self.tracker.seen >= 2
         target = 1.0 if self.chooser.choice == POSE and result is not None else 0.0
         if new_shot:
             self.weight = target  # nothing shown yet in this shot: no blend
@@ -82,30 +107,59 @@ class AutoMatter(Matter):
             self.weight = max(target, self.weight - self.step)
         if self.weight == 0.0 and result is None:
             self._pose = None
-            return self.selfie.infer(rgb)
-        look = result is not None and self._look_due()
-        if result is not None and self.weight == 1.0 and not look:
+            return Matte(self._selfie(rgb, count=True))
+        lost = len(self.tracker.rois) < self._followed  # someone left, or was lost: look now
+        self._followed = len(self.tracker.rois)
+        look = result is not None and (self._look_due() or lost)
+        if result is not None and self.weight == 1.0 and not look and not self.group:
             # A steady pose shot: the selfie model is not needed on this frame.
             self._pose = self._held(result.alpha.shape)
             np.copyto(self._pose, result.alpha)
             return Matte(self._pose.copy())
         height, width = rgb.shape[:2]
-        selfie = self.selfie.infer(rgb).alpha
-        selfie = cv2.resize(selfie, (width, height), interpolation=cv2.INTER_LINEAR)
+        # Looking for people the pose model does not follow takes the tiled matte, where
+        # a group's people are large enough to be seen.
+        selfie = self.selfie.tiled(rgb) if look and result is not None else self._selfie(rgb)
+        if selfie.shape != (height, width):
+            selfie = cv2.resize(selfie, (width, height), interpolation=cv2.INTER_LINEAR)
         if result is not None:
-            if look:
-                self._others(rgb, result, selfie)
+            gate = self._others(rgb, result, selfie, look) if look or self.group else None
+            self.group = gate is not None
             self._pose = self._held(selfie.shape)
             np.copyto(self._pose, result.alpha)
+            if gate is not None:
+                # People the pose model does not follow keep the selfie model's matte.
+                np.maximum(self._pose, selfie * gate, out=self._pose)
         held = self._pose
         if held is None or held.shape != selfie.shape:
-            return Matte(selfie)
+            return Matte(selfie.copy())
         out = np.empty_like(selfie)
         # out = selfie + weight * (pose - selfie)
         np.subtract(held, selfie, out=out)
         np.multiply(out, np.float32(self.weight), out=out)
         np.add(out, selfie, out=out)
         return Matte(out)
+
+    def _selfie(self, rgb: np.ndarray, count: bool = False) -> np.ndarray:
+        """The selfie matte: tiled across a wide frame in a group shot (see
+        :meth:`Selfie.tiled`), else the model on the whole frame. ``count``: a selfie shot,
+        where this matte is the answer, decides here whether the shot holds a group."""
+        if count and self._count_due():
+            # The count is taken on the tiled matte, where a group's people are large
+            # enough to be seen; it is kept where it finds two people or more.
+            tiled = self.selfie.tiled(rgb)
+            self.group = self.tracker.seen >= 2 or people_in(tiled) >= 2
+            if self.group:
+                return tiled
+        if self.group:
+            return self.selfie.tiled(rgb)
+        return self.selfie.infer(rgb).alpha
+
+    def _count_due(self) -> bool:
+        """On a shot's first frame and every ``probe_every`` frames after."""
+        due = self._since_count % self.probe_every == 0
+        self._since_count += 1
+        return due
 
     def _observe(self, rgb: np.ndarray) -> PoseResult | None:
         """Measure the subject's scale where this frame calls for it, update the choice, and
@@ -146,18 +200,42 @@ class AutoMatter(Matter):
         self._since_look = 0
         return True
 
-    def _others(self, rgb: np.ndarray, result: PoseResult, selfie: np.ndarray) -> None:
-        """Where the selfie model sees a sizeable person outside the pose model's regions,
-        ask the pose detector to confirm (on a crop) and follow them. The selfie matte
-        itself is not added: outside a person it often holds walls and railings."""
-        seen = np.greater(selfie, 0.5)
-        seen &= np.less(result.coverage, 0.5)
-        count, _, stats, _ = cv2.connectedComponentsWithStats(seen.view(np.uint8))
-        least = MIN_OTHER_AREA * selfie.size
-        boxes = [(x, y, x + w, y + h) for x, y, w, h, area in stats[1:] if area >= least]
-        if boxes:
+    def _others(
+        self, rgb: np.ndarray, result: PoseResult, selfie: np.ndarray, look: bool
+    ) -> np.ndarray | None:
+        """Where the selfie model sees a sizeable person the pose model's people do not
+        explain (uint8, 1 there and a little around), or None: the shot is then a group,
+        and the selfie matte there joins the pose matte. ``look``: ask the pose detector
+        to confirm such a person (on a crop) and follow them from now on."""
+        found, boxes = self._unexplained(selfie, result.alpha)
+        if boxes and look:
             boxes.sort(key=lambda b: (b[2] - b[0]) * (b[3] - b[1]), reverse=True)
+            before = len(self.tracker.rois)
             self.tracker.look_in(rgb, result, boxes)
+            if len(self.tracker.rois) > before:
+                found, boxes = self._unexplained(selfie, result.alpha)
+        if not boxes:
+            return None
+        return cv2.dilate(found, _disc(2 * EDGE * min(selfie.shape)))
+
+    @staticmethod
+    def _unexplained(
+        selfie: np.ndarray, pose: np.ndarray
+    ) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
+        """The selfie matte's sizeable parts outside the pose matte (uint8) and their boxes."""
+        seen = np.greater(selfie, 0.5)
+        seen &= np.less(pose, 0.5)
+        # The two models' edges differ by a few pixels all round a person: not a person.
+        opened = cv2.morphologyEx(
+            seen.view(np.uint8), cv2.MORPH_OPEN, _disc(EDGE * min(selfie.shape))
+        )
+        _, labels, stats, _ = cv2.connectedComponentsWithStats(opened)
+        least = MIN_OTHER_AREA * selfie.size
+        big = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] >= least)
+        big = big[big > 0]
+        boxes = [(int(x), int(y), int(x + w), int(y + h)) for x, y, w, h, _ in stats[big]]
+        kept = np.isin(labels, big).view(np.uint8) if boxes else opened
+        return kept, boxes
 
     def reset(self) -> None:
         """A new shot: decide again; forget the tracked person and the blend."""
@@ -165,7 +243,8 @@ class AutoMatter(Matter):
         self.tracker.reset()
         self.weight = 0.0
         self._pose = None
-        self._since_probe = 0
+        self.group = False
+        self._since_probe = self._since_count = 0
         self._since_look = self.probe_every
 
     def close(self) -> None:

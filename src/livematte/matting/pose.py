@@ -220,6 +220,7 @@ class PoseTracker:
         self._warped: list[np.ndarray] = []  # one (h, w, 2) buffer per person followed
         self.rois: list[Roi] = []  # the regions to use on the next frame (none: detect)
         self.detections = 0
+        self.seen = 0  # people the last probe found (at most MAX_PEOPLE)
         self._since_detect = 0
         self._size = (0, 0)  # (width, height) of the frame the regions are in
         self._empty_frames = 0  # frames in a row with nobody followed
@@ -233,6 +234,7 @@ class PoseTracker:
         """The subject's scale (body size / frame height) from the detector alone, or None
         when nobody is found: cheap, and it leaves the tracked regions as they are."""
         found = self.detector.detect(rgb)
+        self.seen = len(found)
         if not found:
             return None
         keypoints, _ = found[0]
