@@ -8,6 +8,7 @@ family is a clip folder that ``livematte eval`` takes as it is::
     OUT/close/   2..7 portraits, heads and shoulders cut by the bottom edge
     OUT/full/    2..7 whole bodies, from a small crowd to a few large people
     OUT/moving/  people sliding across the rotating Earth: one enters, one leaves
+    OUT/keyed/   one person (DAVIS hike) keyed over the rotating Earth
 
 each with ``images/`` (JPEG), ``alphas/`` (the whole alpha, PNG) and ``people/`` (each
 person's visible alpha, ``<frame>_<k>.png``: people in front hide those behind).
@@ -34,7 +35,7 @@ import numpy as np
 from livematte.config import Config
 from livematte.eval_command import pipeline_alpha_fns
 from livematte.evaluate import discover_clip, iter_frames
-from livematte.group import LOST_IOU, Cutout, Group, person_ious, side_by_side
+from livematte.group import LOST_IOU, Cutout, Group, Placement, compose, person_ious, side_by_side
 from livematte.matting import create_matter
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -160,6 +161,23 @@ def moving(out: Path, people: list[Cutout], data: Path, frames: int = 48) -> int
     return frames
 
 
+def keyed(out: Path, data: Path, frames: int = 40) -> int:
+    """One person (DAVIS hike, cut out by its own masks where they stand) keyed over the
+    rotating Earth: the dark, moving background on which best lost to both its parts."""
+    folder = data / "frames_gt" / "davis2016_hike"
+    images = sorted((folder / "images").iterdir())[:frames]
+    masks = sorted((folder / "masks").iterdir())[:frames]
+    backs = earth_frames(data, len(images))
+    for index, (image, mask) in enumerate(zip(images, masks, strict=True)):
+        rgb = read_rgb(image)
+        back = cv2.resize(backs[index % len(backs)], (rgb.shape[1], rgb.shape[0]))
+        alpha = read_gray(mask).astype(np.float32) / 255.0
+        whole = Cutout(rgb, alpha)
+        group = compose(back, [Placement(whole, 0, 0)])
+        write(out / "keyed", f"{index:05d}", group)
+    return len(images)
+
+
 def build(out: Path, data: Path) -> None:
     if out.resolve().is_relative_to(ROOT):
         raise SystemExit(f"{out} is inside the repository; name a folder outside it.")
@@ -167,7 +185,8 @@ def build(out: Path, data: Path) -> None:
     full = bodies(data)
     made += stills(out, "full", full, [0.85, 0.45], data)
     made += moving(out, full, data)
-    print(f"{made} frames written under {out} (close/, full/, moving/)")
+    made += keyed(out, data)
+    print(f"{made} frames written under {out} (close/, full/, moving/, keyed/)")
 
 
 def people_of(folder: Path, stem: str) -> list[np.ndarray]:

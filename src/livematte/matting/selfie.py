@@ -7,11 +7,10 @@ the frame as guide, which is sharper and cheaper than upsampling here.
 
 from __future__ import annotations
 
-import math
-
 import cv2
 import numpy as np
 
+from ..boxes import tiles
 from ..errors import UserError
 from ..frame import shrink_to
 from .base import Matte, Matter
@@ -26,9 +25,9 @@ VARIANTS = {
 # Frames at least this much wider than tall use the landscape (16:9-ish) model.
 LANDSCAPE_MIN_ASPECT = 1.3
 # The tiled matte of a group (see Selfie.tiled): squares across the long side, each
-# overlapping the next. Three across 16:9 shows each of seven people side by side about
-# 1.8x as large as the landscape model's 256x144 whole does (group set, raw matte: IoU 0.43
-# -> 0.79 on close-ups, 0.25 -> 0.65 on full bodies).
+# overlapping the next by half (boxes.tiles). Three across 16:9 show each of seven people
+# side by side about 1.8x as large as the landscape model's 256x144 whole does (group set,
+# raw matte: IoU 0.43 -> 0.79 on close-ups, 0.25 -> 0.65 on full bodies).
 TILE_OVERLAP = 0.5
 
 
@@ -37,23 +36,11 @@ def model_files() -> list[str]:
     return [filename for filename, _ in VARIANTS.values()]
 
 
-def tiles(width: int, height: int, overlap: float = TILE_OVERLAP) -> list[tuple[int, int, int]]:
-    """(x, y, side) of the squares that cover a frame: one (the frame's short side) at each
-    end of the long side and enough between for neighbours to share ``overlap`` of a side."""
-    side = min(width, height)
-    length = max(width, height)
-    count = 1 + math.ceil((length - side) / (side * (1.0 - overlap)))
-    starts = np.linspace(0, length - side, count).round().astype(int)
-    if width >= height:
-        return [(int(x), 0, side) for x in starts]
-    return [(0, int(y), side) for y in starts]
-
-
 def feather(x: int, y: int, side: int, width: int, height: int) -> np.ndarray:
     """A square's share of the tiled matte, (side, 1) or (1, side) to broadcast: a ramp up
     from each side that lies inside the frame, over TILE_OVERLAP of the side, normalised so
     the shares of all squares sum to one at every pixel."""
-    squares = tiles(width, height)
+    squares = tiles(width, height, TILE_OVERLAP)
     length = max(width, height)
     ramp = side * TILE_OVERLAP
     position = np.arange(length, dtype=np.float32) + 0.5
@@ -154,7 +141,7 @@ class Selfie(Matter):
         several people, where the whole frame at 256x144 makes each of them a few pixels
         wide. Returns a (height, width) buffer reused by the next call."""
         height, width = rgb.shape[:2]
-        squares = tiles(width, height)
+        squares = tiles(width, height, TILE_OVERLAP)
         if self._tiled.shape != (height, width):
             self._tiled = np.zeros((height, width), np.float32)
             self._weights = [feather(x, y, side, width, height) for x, y, side in squares]
