@@ -18,8 +18,8 @@ person's visible alpha, ``<frame>_<k>.png``: people in front hide those behind).
     python tools/make_group_set.py score /tmp/groups/full /tmp/groups/close --quality fast
 
 ``score`` runs the pipeline as ``livematte eval`` does and prints, per family, the mean IoU
-over frames, the mean and lowest IoU over people, and how many people were lost (own IoU
-under 0.5); ``--json`` writes the per-person scores.
+and MAD (x1e3) over frames, the mean and lowest IoU over people, and how many people were
+lost (own IoU under 0.5); ``--json`` writes the per-person scores.
 """
 
 from __future__ import annotations
@@ -43,8 +43,6 @@ SIZE = (1280, 720)
 DAVIS = ("davis2016_dance-twirl", "davis2016_hike", "davis2016_parkour")
 BACKGROUNDS = ("architecture-5082700_1280.jpg", "saxon-switzerland-539418_1280.jpg")
 EARTH = "rotating_earth.webm"
-# Widest share of the canvas a row of people may take (the rest is margin).
-ROW_WIDTH = 0.96
 # A person showing less than this share of the frame (sliding in or out) is not scored.
 MIN_VISIBLE = 0.002
 # Families of unrelated pictures: scored each on its own (the model starts afresh).
@@ -102,13 +100,6 @@ def earth_frames(data: Path, count: int) -> list[np.ndarray]:
     return frames
 
 
-def fitted_height(cutouts: list[Cutout], height: float, overlap: float) -> float:
-    """``height`` lowered until the row fits ROW_WIDTH of the canvas."""
-    aspects = [c.alpha.shape[1] / c.alpha.shape[0] for c in cutouts]
-    width = SIZE[1] * (sum(aspects) - overlap * sum(aspects[1:]))
-    return min(height, ROW_WIDTH * SIZE[0] / width)
-
-
 def write(folder: Path, stem: str, group: Group) -> None:
     for sub in ("images", "alphas", "people"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
@@ -133,9 +124,8 @@ def stills(out: Path, family: str, people: list[Cutout], heights: list[float], d
         for height in heights:
             chosen = [people[i] for i in rng.choice(len(people), count, replace=False)]
             overlap = float(rng.uniform(0.05, 0.3))
-            fit = fitted_height(chosen, height, overlap)
             ground = 1.0 if family == "close" else float(rng.uniform(0.85, 0.98))
-            group = side_by_side(backs[made % len(backs)], chosen, fit, overlap, ground)
+            group = side_by_side(backs[made % len(backs)], chosen, height, overlap, ground)
             write(out / family, f"{made:05d}", group)
             made += 1
     return made
@@ -156,6 +146,7 @@ def moving(out: Path, people: list[Cutout], data: Path, frames: int = 48) -> int
             overlap=0.2,
             ground=0.97,
             offset=-0.45 + 0.9 * t,
+            fit=False,
         )
         write(out / "moving", f"{index:05d}", group)
     return frames
@@ -204,19 +195,22 @@ def score(folders: list[Path], config: Config) -> dict[str, dict]:
         for folder in folders:
             clip = discover_clip(folder)
             alpha_fn = factory()
-            frame_ious, people_scores = [], []
+            frame_ious, people_scores, mads = [], [], []
             for image, (rgb, truth) in zip(clip.images, iter_frames(clip), strict=True):
                 if folder.name in STILLS:
                     alpha_fn = factory()
                 alpha = alpha_fn(rgb)
                 found, sure = alpha > (127 if alpha.dtype == np.uint8 else 0.5), truth > 127
                 frame_ious.append(float((found & sure).sum() / max(1, (found | sure).sum())))
+                scale = 255.0 if alpha.dtype == np.uint8 else 1.0
+                mads.append(float(np.abs(alpha / scale - truth / 255.0).mean() * 1e3))
                 people_scores.append(person_ious(alpha, people_of(folder, image.stem)))
             flat = [s for frame in people_scores for s in frame]
             results[folder.name] = {
                 "model": matter.name,
                 "frames": len(frame_ious),
                 "iou": float(np.mean(frame_ious)),
+                "mad": float(np.mean(mads)),
                 "person_iou": float(np.mean(flat)),
                 "worst": float(np.min(flat)),
                 "people": len(flat),
@@ -252,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, r in results.items():
         print(
             f"{name:8s} {r['model']:24s} frames {r['frames']:3d}  IoU {r['iou']:.3f}  "
+            f"MAD {r['mad']:6.2f}  "
             f"person IoU {r['person_iou']:.3f} (worst {r['worst']:.3f})  "
             f"lost {r['lost']}/{r['people']}"
         )

@@ -18,6 +18,8 @@ import numpy as np
 
 # A person whose own IoU is under this counts as lost.
 LOST_IOU = 0.5
+# Widest share of the canvas a row of people may take (the rest is margin).
+ROW_WIDTH = 0.96
 
 
 @dataclass(frozen=True)
@@ -138,12 +140,19 @@ def side_by_side(
     overlap: float = 0.15,
     ground: float = 1.0,
     offset: float = 0.0,
+    fit: bool = True,
 ) -> Group:
     """``cutouts`` scaled to ``height`` (share of the canvas height) and laid in a row
     centred on the canvas, each overlapping its neighbour by ``overlap`` of its width, their
     feet at ``ground`` (share of the height; over 1 cuts them at the bottom), the row moved
-    right by ``offset`` (share of the width). Alternate people stand in front."""
+    right by ``offset`` (share of the width). Alternate people stand in front. The height
+    is lowered where the row would not fit ROW_WIDTH of the canvas (``fit``: a row that
+    slides in and out is not fitted)."""
     canvas_h, canvas_w = background.shape[:2]
+    aspects = [c.alpha.shape[1] / c.alpha.shape[0] for c in cutouts]
+    row = canvas_h * (sum(aspects) - overlap * sum(aspects[1:]))
+    if fit:
+        height = min(height, ROW_WIDTH * canvas_w / row)
     scaled = [c.scaled(max(2, round(height * canvas_h))) for c in cutouts]
     widths = [c.alpha.shape[1] for c in scaled]
     total = sum(widths) - overlap * sum(widths[1:])
