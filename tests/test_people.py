@@ -27,8 +27,9 @@ SIZE = (1280, 720)
 @pytest.fixture(scope="module")
 def person() -> Cutout:
     """The astronaut cut out by the selfie model on her own portrait (its matte, made
-    hard: the ground truth of every group below is then exact by construction)."""
-    rgb = astronaut()
+    hard: the ground truth of every group below is then exact by construction), above the
+    helmet in her lap (no person, though the selfie model takes it in)."""
+    rgb = np.ascontiguousarray(astronaut()[:400])
     alpha = Selfie("general").infer(cv2.resize(rgb, (256, 256))).alpha
     alpha = cv2.resize(alpha, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
     return Cutout.from_alpha(rgb, np.where(alpha > 0.5, 255, 0).astype(np.uint8))
@@ -96,7 +97,7 @@ def test_every_person_of_a_group_photo_keeps_a_matte(person: Cutout, count: int)
     group = side_by_side(backdrop(count), [person] * count, height=0.55, overlap=0.12)
     alpha = matte_once(group.rgb)
     scores = person_ious(alpha, group.people)
-    assert min(scores) >= 0.7, scores  # nobody lost, nobody half-kept
+    assert min(scores) >= 0.8, scores  # nobody lost, nobody half-kept
     truth, found = group.alpha > 0.5, alpha > 127
     assert np.count_nonzero(truth & found) / np.count_nonzero(truth | found) >= 0.8
 
@@ -107,17 +108,17 @@ def test_a_group_keeps_everyone_across_a_clip_as_people_slide_in(person: Cutout)
     worst = []
     try:
         for step in range(12):
-            # The row slides right: its right-hand person enters over the first frames.
+            # The row slides left: its right-hand person enters on the fourth frame.
             group = side_by_side(
                 backdrop(), [person] * 4, height=0.5, overlap=0.1, offset=0.3 - 0.03 * step
             )
             alpha = stages.matte(group.rgb).alpha
             seen = [p for p in group.people if np.count_nonzero(p > 0.5) > 0.01 * p.size]
-            if step >= 4:  # handled on the next frames
+            if step >= 8:  # followed within a few frames of entering
                 worst.append(min(person_ious(alpha, seen)))
     finally:
         stages.close()
-    assert min(worst) >= 0.6, worst
+    assert min(worst) >= 0.8, worst
 
 
 def test_a_new_frame_size_is_a_new_shot(person: Cutout):

@@ -16,6 +16,7 @@ person's visible alpha, ``<frame>_<k>.png``: people in front hide those behind).
     python tools/make_group_set.py build /tmp/groups
     livematte eval /tmp/groups/full --quality fast
     python tools/make_group_set.py score /tmp/groups/full /tmp/groups/close --quality fast
+    python tools/make_group_set.py clip /tmp/five.mp4 --people 5   # for livematte bench
 
 ``score`` runs the pipeline as ``livematte eval`` does and prints, per family, the mean IoU
 and MAD (x1e3) over frames, the mean and lowest IoU over people, and how many people were
@@ -169,6 +170,21 @@ def keyed(out: Path, data: Path, frames: int = 40) -> int:
     return len(images)
 
 
+def clip(out: Path, data: Path, count: int, frames: int = 120) -> None:
+    """A video of ``count`` whole bodies drifting slowly over the mountains, for ``livematte
+    bench``: what a wide shot of a group costs."""
+    found = bodies(data)  # five of each clip: take the clips in turn
+    people = [found[(i % 3) * 5 + (i // 3) % 5] for i in range(count)]
+    back = background(data, BACKGROUNDS[1])
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), 30, SIZE)
+    for index in range(frames):
+        offset = 0.05 * np.sin(2 * np.pi * index / frames)
+        group = side_by_side(back, people, 0.8, overlap=0.1, ground=0.97, offset=offset)
+        writer.write(cv2.cvtColor(group.rgb, cv2.COLOR_RGB2BGR))
+    writer.release()
+    print(f"{frames} frames of {count} people written to {out}")
+
+
 def build(out: Path, data: Path) -> None:
     if out.resolve().is_relative_to(ROOT):
         raise SystemExit(f"{out} is inside the repository; name a folder outside it.")
@@ -228,17 +244,24 @@ def main(argv: list[str] | None = None) -> int:
     make = sub.add_parser("build", help="write the set to a folder outside the repository")
     make.add_argument("out", type=Path)
     make.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    video = sub.add_parser("clip", help="a video of N people for livematte bench")
+    video.add_argument("out", type=Path)
+    video.add_argument("--people", type=int, default=5)
+    video.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     rate = sub.add_parser("score", help="score the pipeline on families of the set")
     rate.add_argument("folders", type=Path, nargs="+")
     rate.add_argument("--model", default="auto")
     rate.add_argument("--quality", default="fast")
     rate.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
-    if args.command == "build":
+    if args.command in ("build", "clip"):
         if not args.data.is_dir():
             print(f"{args.data} is absent: the set is built from the shared data.", file=sys.stderr)
             return 2
-        build(args.out, args.data)
+        if args.command == "clip":
+            clip(args.out, args.data, args.people)
+        else:
+            build(args.out, args.data)
         return 0
     config = Config()
     config.model.name, config.model.quality = args.model, args.quality

@@ -26,6 +26,10 @@ from .selfie import Selfie
 # Frames over which the output moves from one model's matte to the other's.
 BLEND_FRAMES = 6
 PROBE_EVERY = 30  # about once a second
+# In a pose shot, the tiled selfie matte looks for people the pose model does not follow
+# this often (a fifth of a second): someone entering is matted within a few frames, for
+# three selfie runs (a few ms) every sixth frame.
+LOOK_EVERY = 6
 # Selfie-matte blobs outside the pose regions smaller than this share of the frame are not
 # looked at as possible further people.
 MIN_OTHER_AREA = 0.003
@@ -35,6 +39,20 @@ OTHER_SHARE = 0.15
 # Where the selfie and pose mattes differ by less than this share of the short side (an
 # edge drawn a little apart), the selfie model has not seen another person.
 EDGE = 0.015
+
+
+def _meets(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
+    """Whether two boxes (x0, y0, x1, y1) overlap."""
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _square(cx: float, cy: float, side: float) -> tuple[int, int, int, int]:
+    half = side / 2
+    return int(cx - half), int(cy - half), int(cx + half) + 1, int(cy + half) + 1
+
+
+def _area(box: tuple[int, ...]) -> int:
+    return (box[2] - box[0]) * (box[3] - box[1])
 
 
 def _disc(radius: float) -> np.ndarray:
@@ -67,6 +85,8 @@ class AutoMatter(Matter):
         self._since_count = 0
         self._followed = 0  # people the pose model followed on the last frame
         self._frame_size = (0, 0)  # the full frame's (width, height), as input_size saw it
+        # Boxes of people the detector confirmed that the pose model does not follow.
+        self._confirmed: list[tuple[int, int, int, int]] = []
         self._last_choice = SELFIE
 
     @property
@@ -168,6 +188,12 @@ class AutoMatter(Matter):
             self.scale = self.tracker.probe(rgb, count=True)
             if self.chooser.observe(self.scale) == POSE:
                 result = self._first_track(rgb)
+            # The people found that the pose model does not follow (too many, or lost).
+            self._confirmed = [
+                _square(r.cx, r.cy, r.body_size)
+                for r in self.tracker.people
+                if not self.tracker.holds(r)
+            ]
         elif self.chooser.choice != SELFIE or self.weight > 0.0:
             result = self.tracker.track(rgb)
             self.scale = None if result is None else result.scale
@@ -205,9 +231,9 @@ class AutoMatter(Matter):
         return self._pose
 
     def _look_due(self) -> bool:
-        """Every ``probe_every`` frames of a pose shot (and on its first), look for others."""
+        """Every LOOK_EVERY frames of a pose shot (and on its first), look for others."""
         self._since_look += 1
-        if self._since_look < self.probe_every:
+        if self._since_look < min(LOOK_EVERY, self.probe_every):
             return False
         self._since_look = 0
         return True
@@ -215,45 +241,53 @@ class AutoMatter(Matter):
     def _others(
         self, rgb: np.ndarray, result: PoseResult, selfie: np.ndarray, look: bool
     ) -> np.ndarray | None:
-        """Where the selfie model sees a sizeable person the pose model's people do not
-        explain (uint8, 1 there and a little around), or None: the shot is then a group,
-        and the selfie matte there joins the pose matte. ``look``: ask the pose detector
-        to confirm such a person (on a crop) and follow them from now on."""
-        found, boxes = self._unexplained(selfie, result.alpha, len(self.tracker.rois))
+        """Where the selfie model sees a person the pose model's people do not explain
+        and the pose detector confirms (uint8, 1 there and a little around), or None: the
+        shot is then a group, and the selfie matte there joins the pose matte. The selfie
+        model alone is not believed: on a dark or busy background it marks planets, walls
+        and railings. ``look``: run the detector on such parts (on a crop: a small person
+        is found there) and follow whom it finds, up to MAX_PEOPLE."""
+        labels, boxes = self._unexplained(selfie, result.alpha, len(self.tracker.rois))
+        kept = [i for i, box in enumerate(boxes) if any(_meets(box, c) for c in self._confirmed)]
         if boxes and look:
-            boxes.sort(key=lambda b: (b[2] - b[0]) * (b[3] - b[1]), reverse=True)
+            order = sorted(range(len(boxes)), key=lambda i: -_area(boxes[i]))
             before = len(self.tracker.rois)
-            self.tracker.look_in(rgb, result, boxes)
-            if len(self.tracker.rois) > before:
-                found, boxes = self._unexplained(selfie, result.alpha, len(self.tracker.rois))
-        if not boxes:
+            found = self.tracker.look_in(rgb, result, [boxes[i] for i in order])
+            kept = sorted(set(kept) | {order[i] for i in found})
+            if len(self.tracker.rois) > before:  # followed now: pose explains them
+                confirmed = [boxes[i] for i in kept]
+                labels, boxes = self._unexplained(selfie, result.alpha, len(self.tracker.rois))
+                kept = [i for i, box in enumerate(boxes) if any(_meets(box, c) for c in confirmed)]
+        self._confirmed = [boxes[i] for i in kept]  # followed from frame to frame by overlap
+        if not kept:
             return None
-        return cv2.dilate(found, _disc(2 * EDGE * min(selfie.shape)))
+        mask = np.isin(labels, [i + 1 for i in kept]).view(np.uint8)
+        return cv2.dilate(mask, _disc(2 * EDGE * min(selfie.shape)))
 
     @staticmethod
     def _unexplained(
         selfie: np.ndarray, pose: np.ndarray, followed: int
     ) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
-        """The selfie matte's sizeable parts outside the pose matte (uint8) and their boxes:
-        at least MIN_OTHER_AREA of the frame and OTHER_SHARE of the area of an average
-        person the pose model follows (``followed`` of them), so bystanders much smaller
-        than the people of the shot stay background, as they do for the pose model."""
+        """The selfie matte's sizeable parts outside the pose matte: labels (int32, part
+        ``i`` of the boxes labelled ``i + 1``) and boxes (x0, y0, x1, y1). A part is at least
+        MIN_OTHER_AREA of the frame and OTHER_SHARE of the area of an average person the
+        pose model follows (``followed`` of them), so bystanders much smaller than the
+        people of the shot stay background, as they do for the pose model."""
         inside = np.greater(pose, 0.5)
         seen = np.greater(selfie, 0.5)
         seen &= ~inside
         # The two models' edges differ by a few pixels all round a person: not a person.
-        opened = cv2.morphologyEx(
-            seen.view(np.uint8), cv2.MORPH_OPEN, _disc(EDGE * min(selfie.shape))
-        )
+        edge = _disc(EDGE * min(selfie.shape))
+        opened = cv2.morphologyEx(seen.view(np.uint8), cv2.MORPH_OPEN, edge)
         _, labels, stats, _ = cv2.connectedComponentsWithStats(opened)
         least = MIN_OTHER_AREA * selfie.size
         if followed:
             least = max(least, OTHER_SHARE * np.count_nonzero(inside) / followed)
-        big = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] >= least)
-        big = big[big > 0]
-        boxes = [(int(x), int(y), int(x + w), int(y + h)) for x, y, w, h, _ in stats[big]]
-        kept = np.isin(labels, big).view(np.uint8) if boxes else opened
-        return kept, boxes
+        big = [i for i in range(1, len(stats)) if stats[i, cv2.CC_STAT_AREA] >= least]
+        relabel = np.zeros(len(stats), np.int32)
+        relabel[big] = np.arange(1, len(big) + 1)
+        boxes = [(int(x), int(y), int(x + w), int(y + h)) for x, y, w, h, _ in stats[big].tolist()]
+        return relabel[labels], boxes
 
     def reset(self) -> None:
         """A new shot: decide again; forget the tracked person and the blend."""
@@ -262,6 +296,7 @@ class AutoMatter(Matter):
         self.weight = 0.0
         self._pose = None
         self.group = False
+        self._confirmed = []
         self._since_probe = self._since_count = 0
         self._since_look = self.probe_every
 

@@ -223,7 +223,8 @@ class PoseTracker:
         self._warped: list[np.ndarray] = []  # one (h, w, 2) buffer per person followed
         self.rois: list[Roi] = []  # the regions to use on the next frame (none: detect)
         self.detections = 0
-        self.seen = 0  # people the last probe found (at most MAX_PEOPLE)
+        self.seen = 0  # people of one size the last probe found
+        self.people: list[Roi] = []  # everyone the last probe found
         self._since_detect = 0
         self._size = (0, 0)  # (width, height) of the frame the regions are in
         self._empty_frames = 0  # frames in a row with nobody followed
@@ -245,6 +246,7 @@ class PoseTracker:
                 roi = Roi.from_points(keypoints[0] + (left, top), keypoints[1] + (left, top))
                 if not self._holds(roi, people):
                     people.append(roi)
+        self.people = people
         if not people:
             self.seen = 0
             return None
@@ -291,15 +293,15 @@ class PoseTracker:
 
     def look_in(
         self, rgb: np.ndarray, result: PoseResult, boxes: Sequence[tuple[int, ...]]
-    ) -> None:
+    ) -> list[int]:
         """Run the detector on each box (x0, y0, x1, y1: where another model sees a person
-        the tracked ones do not explain) and follow whom it finds there from this frame on,
-        their alpha and coverage added to ``result``. A person too small for the detector
-        on the whole frame is found on a crop around them."""
+        the tracked ones do not explain) and follow whom it finds there from this frame on
+        (up to MAX_PEOPLE), their alpha and coverage added to ``result``. A person too
+        small for the detector on the whole frame is found on a crop around them. Returns
+        the indices of the boxes where the detector found someone not followed before."""
         height, width = rgb.shape[:2]
-        for x0, y0, x1, y1 in boxes:
-            if len(self.rois) >= MAX_PEOPLE:
-                return
+        confirmed = []
+        for index, (x0, y0, x1, y1) in enumerate(boxes):
             cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
             half = 0.75 * max(x1 - x0, y1 - y0)
             left, top = max(0, int(cx - half)), max(0, int(cy - half))
@@ -311,6 +313,9 @@ class PoseTracker:
                 largest = max((r.side for r in self.rois), default=0.0)
                 if self._holds(roi, self.rois) or roi.side < MIN_RELATIVE_SIZE * largest:
                     continue
+                confirmed.append(index)
+                if len(self.rois) >= MAX_PEOPLE:
+                    break
                 found = self._landmark(rgb, roi, self._next_slot)
                 self._next_slot += 1
                 if found is not None:
@@ -318,6 +323,12 @@ class PoseTracker:
                     np.maximum(result.alpha, found.alpha, out=result.alpha)
                     np.maximum(result.coverage, found.coverage, out=result.coverage)
                 break
+        return confirmed
+
+    def holds(self, roi: Roi) -> bool:
+        """Whether a followed region holds the person ``roi`` was made for (in the pixels
+        of the frame last tracked)."""
+        return self._holds(roi, self.rois)
 
     @staticmethod
     def _holds(roi: Roi, rois: list[Roi]) -> bool:
