@@ -17,6 +17,7 @@ from livematte.config import Config
 from livematte.demo import astronaut
 from livematte.group import LOST_IOU, Cutout, Placement, compose, person_ious, side_by_side
 from livematte.matting import create_matter
+from livematte.matting.choice import POSE, SELFIE
 from livematte.matting.selfie import TILE_OVERLAP, Selfie, feather
 from livematte.stages import Stages
 
@@ -128,11 +129,10 @@ def test_a_new_frame_size_is_a_new_shot(person: Cutout):
     try:
         wide = side_by_side(backdrop(), [person] * 4, height=0.55, overlap=0.1)
         stages.matte(wide.rgb)
-        assert matter.group
-        single = np.ascontiguousarray(astronaut())
-        stages.matte(single)
-        # A square portrait is no group: the shot was decided afresh for it.
-        assert not matter.group
+        assert matter.choice == POSE and len(matter.tracker.rois) >= 3
+        stages.matte(np.ascontiguousarray(astronaut()))
+        # A close-up portrait of another size: decided afresh at once, not three frames on.
+        assert matter.choice == SELFIE
     finally:
         stages.close()
 
