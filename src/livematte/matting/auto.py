@@ -102,6 +102,14 @@ class AutoMatter(Matter):
             return "pose"
         return f"auto: {self.selfie.name if self.choice == SELFIE else 'pose'}"
 
+    @property
+    def people(self) -> int:
+        """How many people the shot holds, as far as it knows: those pose follows and those
+        the detector confirmed beyond them, or the last probe's head count."""
+        if self.chooser.choice == POSE:
+            return len(self.tracker.rois) + len(self._confirmed)
+        return self.tracker.seen if self.group else min(1, self.tracker.seen)
+
     def input_size(self, width: int, height: int) -> tuple[int, int]:
         if (width, height) != self._frame_size:
             # Frames of another size come from another source: a new shot (a folder of
