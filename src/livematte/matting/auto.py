@@ -200,7 +200,7 @@ class AutoMatter(Matter):
             self._confirmed = [
                 _square(r.cx, r.cy, r.body_size)
                 for r in self.tracker.people
-                if not self.tracker.holds(r)
+                if not self.tracker.holds(r, rgb.shape[1])
             ]
         elif self.chooser.choice != SELFIE or self.weight > 0.0:
             result = self.tracker.track(rgb)

@@ -325,10 +325,12 @@ class PoseTracker:
                 break
         return confirmed
 
-    def holds(self, roi: Roi) -> bool:
-        """Whether a followed region holds the person ``roi`` was made for (in the pixels
-        of the frame last tracked)."""
-        return self._holds(roi, self.rois)
+    def holds(self, roi: Roi, width: int) -> bool:
+        """Whether a followed region holds the person ``roi`` was made for (``roi`` in the
+        pixels of a frame ``width`` wide, the regions in those of the frame last tracked)."""
+        scale = self._size[0] / width if self._size[0] else 1.0
+        moved = Roi((roi.cx + 0.5) * scale - 0.5, (roi.cy + 0.5) * scale - 0.5, roi.side * scale, 0)
+        return self._holds(moved, self.rois)
 
     @staticmethod
     def _holds(roi: Roi, rois: list[Roi]) -> bool:
