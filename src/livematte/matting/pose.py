@@ -49,12 +49,12 @@ _ROI_SCALE = 1.25
 # People followed at once (each costs one landmark-model run per frame), and how often the
 # detector looks for people not yet followed while someone is.
 MAX_PEOPLE = 6
-# A further person is followed only at this share of the largest one's body size or more.
-MIN_RELATIVE_SIZE = 0.5
+# A further person is followed only at this share of the largest one's body size or more:
+# the people of a group stand at about one distance, an audience behind the subject is
+# smaller (DAVIS dance-twirl: 0.58 of the dancer's size; the group set's people 0.7 or more
+# of the largest's in all but three of 54). The same share makes a shot a group (probe).
+MIN_RELATIVE_SIZE = 0.65
 REDETECT_EVERY = 30
-# A shot is a group (see probe) when two people or more have this share of the largest
-# one's body size.
-GROUP_SIZE = 0.65
 DETECTOR_FILE = "pose_detection.onnx"
 LANDMARK_FILE = "pose_landmark_full.onnx"
 # The segmentation's logits are scaled by this before the sigmoid: the model's own edge
@@ -251,10 +251,7 @@ class PoseTracker:
             self.seen = 0
             return None
         largest = max(r.body_size for r in people)
-        # The people of a group stand at about one distance; an audience behind the
-        # subject is smaller (DAVIS dance-twirl: 0.58 of the dancer's size, the group
-        # set's people 0.7 or more of the largest's in all but three of 54).
-        self.seen = sum(r.body_size >= GROUP_SIZE * largest for r in people)
+        self.seen = sum(r.body_size >= MIN_RELATIVE_SIZE * largest for r in people)
         if not count:  # the detector's best person, as it always was
             return people[0].body_size / rgb.shape[0]
         return largest / rgb.shape[0]  # the largest person found anywhere
