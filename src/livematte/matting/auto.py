@@ -36,9 +36,29 @@ MIN_OTHER_AREA = 0.003
 # ... nor those under this share of a followed person's area (a person of half the size has
 # a quarter of the area; a neighbour partly hidden shows less).
 OTHER_SHARE = 0.15
+# A part of the tiled selfie matte counts as a person in a head count at this share of the
+# frame and of the largest part or more (see people_in).
+PERSON_AREA = 0.01
+PERSON_SHARE = 0.4
 # Where the selfie and pose mattes differ by less than this share of the short side (an
 # edge drawn a little apart), the selfie model has not seen another person.
 EDGE = 0.015
+
+
+def people_in(alpha: np.ndarray) -> int:
+    """The parts of a matte that are people by their size: each at least PERSON_AREA of
+    the frame and PERSON_SHARE of the largest part (tiled selfie matte: one on each of the
+    P3M portraits and on frames of the four shared single-person videos; two or more on 7
+    of the group set's 12 close-ups, where the detector finds few blurred faces)."""
+    _, _, stats, _ = cv2.connectedComponentsWithStats(np.greater(alpha, 0.5).view(np.uint8))
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    if not areas.size:
+        return 0
+    return int(
+        np.count_nonzero(
+            (areas >= PERSON_SHARE * areas.max()) & (areas >= PERSON_AREA * alpha.size)
+        )
+    )
 
 
 def _meets(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
@@ -175,7 +195,14 @@ class AutoMatter(Matter):
         where this matte is the answer: the last probe's head count says whether the shot
         holds a group."""
         if count and self._count_due():
-            self.group = self.tracker.seen >= 2 and len(tiles(rgb.shape[1], rgb.shape[0])) > 1
+            self.group = False
+            if len(tiles(rgb.shape[1], rgb.shape[0])) > 1:
+                # The detector's count, or the tiled matte's: the detector finds people by
+                # their faces and misses blurred or turned ones.
+                tiled = self.selfie.tiled(rgb)
+                self.group = self.tracker.seen >= 2 or people_in(tiled) >= 2
+                if self.group:
+                    return tiled
         if self.group:
             return self.selfie.tiled(rgb)
         return self.selfie.infer(rgb).alpha
