@@ -254,34 +254,3 @@ def test_best_keeps_its_crop_while_the_person_stays_inside() -> None:
     for _ in range(2):
         matter.infer(frames[-1])
         assert matter.crop == first
-
-
-def test_best_fills_only_holes_of_modnets_own_person() -> None:
-    """The dark-background failure: the fast model sure of a region MODNet leaves out (a
-    bright planet, a poster) must not enter the matte; a hole MODNet leaves in a face the
-    fast model is sure of is filled."""
-    modnet = np.zeros((120, 200), np.float32)
-    modnet[20:110, 30:90] = 1.0
-    modnet[50:60, 55:65] = 0.0  # a hole in the person
-    modnet[30:60, 150:180] = 1.0  # a second blob MODNet marks: no one the fast model sees
-    fast = np.zeros_like(modnet)
-    fast[20:110, 30:90] = 1.0
-    fast[10:60, 110:140] = 1.0  # the fast model's false person, where MODNet sees nothing
-    region = np.greater(fast, 0.1).view(np.uint8)
-    best = BestMatter.__new__(BestMatter)  # the join alone: no models needed
-    out = best._in_region(modnet, fast, region, 120)
-    assert out[55, 60] > 0.9  # the hole is filled
-    assert out[35, 125] < 0.1  # the fast model's false person stays out
-    assert out[45, 165] < 0.1  # MODNet's blob the fast model does not touch is cleared
-    assert out[60, 40] > 0.9
-
-
-def test_filled_closes_holes_but_not_bays() -> None:
-    from livematte.matting.best import filled
-
-    ring = np.zeros((9, 9), np.uint8)
-    ring[2:7, 2:7] = 1
-    ring[4, 4] = 0  # enclosed: a hole
-    ring[0:3, 0] = 1  # touching the border
-    out = filled(ring)
-    assert out[4, 4] == 1 and out[0, 0] == 1 and out[8, 8] == 0 and out[4, 1] == 0

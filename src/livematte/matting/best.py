@@ -103,17 +103,6 @@ def _disc(radius: float) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
 
 
-def filled(mask: np.ndarray) -> np.ndarray:
-    """``mask`` (uint8 0/1) with its holes filled: what no path from the border reaches."""
-    height, width = mask.shape
-    padded = np.zeros((height + 2, width + 2), np.uint8)
-    padded[1:-1, 1:-1] = mask
-    barrier = np.zeros((height + 4, width + 4), np.uint8)
-    barrier[1:-1, 1:-1] = padded  # the flood does not cross the person
-    cv2.floodFill(padded, barrier, (0, 0), 1, flags=4 | (2 << 8) | cv2.FLOODFILL_MASK_ONLY)
-    return np.not_equal(barrier[2:-2, 2:-2], 2).view(np.uint8)
-
-
 class BestMatter(Matter):
     """MODNet on a crop around the person the fast model finds (see the module docstring)."""
 
@@ -208,32 +197,13 @@ class BestMatter(Matter):
     def _in_region(
         self, modnet: np.ndarray, fast: np.ndarray, region: np.ndarray, short: int
     ) -> np.ndarray:
-        """Close-ups: MODNet's people that the fast model's people touch, within the fast
-        model's people grown by GATE (MODNet's matte of a planet or a wall can join a
-        person's), and the fast model's sure core only inside them (MODNet's holes, never a
-        new region: on a dark or busy background the fast model is sure of things that are
-        no one)."""
-        fast = self._fit(fast, modnet)
-        person = np.greater(modnet, 0.5).view(np.uint8)
-        _, labels, _, _ = cv2.connectedComponentsWithStats(person)
-        touched = np.unique(labels[np.greater(fast, 0.5) & person.view(bool)])
-        touched = touched[touched > 0]
-        kept = np.isin(labels, touched).view(np.uint8)
-        if not touched.size:  # MODNet sees no one where the fast model does: the fast
-            kept = self._fit(region, modnet)  # model's person bounds MODNet, as it did
-        # Soft edges (hair, fingers) near the kept people, as far as the grown fast person;
-        # other people MODNet marks (statues, railings, posters) are cleared with their
-        # own soft edges.
-        grown = cv2.dilate(kept, _disc(GATE * short))
-        grown &= cv2.dilate(self._fit(region, modnet), _disc(GATE * short))
-        dropped = cv2.dilate(person & (1 - kept), _disc(CORE * short))
-        gate = (grown & (1 - dropped)).astype(np.float32)
-        cv2.GaussianBlur(gate, (0, 0), max(1.0, CORE * short / 3), dst=gate)
+        """Close-ups: MODNet inside the grown person, at least the person's sure core."""
+        dilated = cv2.dilate(region, _disc(GATE * short)).astype(np.float32)
+        grown = cv2.GaussianBlur(dilated, (0, 0), max(1.0, GATE * short / 3))
         core = cv2.erode(np.greater(fast, CORE_LEVEL).view(np.uint8), _disc(CORE * short))
-        core &= filled(kept)
         sure = cv2.GaussianBlur(core.astype(np.float32), (0, 0), max(1.0, CORE * short / 3))
-        out = np.multiply(modnet, gate)
-        return np.maximum(out, sure, out=out)
+        out = np.multiply(modnet, self._fit(grown, modnet))
+        return np.maximum(out, self._fit(sure, modnet), out=out)
 
     def _on_band(self, modnet: np.ndarray, fast: np.ndarray, blur: float) -> np.ndarray:
         """Pose shots: the pose alpha, with MODNet's where the pose model is unsure."""
