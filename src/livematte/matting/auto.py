@@ -1,12 +1,15 @@
-"""Selfie or pose, chosen per shot, with the switch blended over a few frames.
+"""Selfie or pose, chosen per shot, with the switch blended over a few frames, and groups.
 
 ``AutoMatter`` runs the selfie model on close-up shots and the pose tracker on wider ones
 (see :mod:`.choice`); while selfie is chosen, the pose detector alone looks at the frame
-every ``probe_every`` frames to notice when the framing widens. In a pose shot the selfie
-model runs only every ``probe_every`` frames: a sizeable selfie blob outside the people
-followed then sends the pose detector to look there (on a crop, where a small person is big
-enough to find), so a second person is followed too. The selfie matte stands in whenever
-the pose model finds nobody, and a change between the two is blended over a few frames.
+every ``probe_every`` frames to notice when the framing widens. A shot's first frame
+comes at the work size and is counted: two people or more of about one size (the detector
+on the whole frame and on squares across it, or the tiled selfie matte's person-sized
+parts) make it a group, whose selfie matte is tiled (``Selfie.tiled``). In a pose shot the
+tiled selfie matte is searched every LOOK_EVERY frames for people the pose model does not
+explain: the pose detector, on a crop, confirms and follows them (up to MAX_PEOPLE), and
+beyond that their part of the selfie matte joins the pose matte. The selfie matte stands in
+whenever the pose model finds nobody, and a change between the two is blended.
 """
 
 from __future__ import annotations
