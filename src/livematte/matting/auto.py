@@ -107,6 +107,7 @@ class AutoMatter(Matter):
         self.group = False  # several people: the selfie matte is tiled and joins pose's
         self._since_count = 0
         self._followed = 0  # people the pose model followed on the last frame
+        self._heads = 0  # a selfie shot's last head count
         self._frame_size = (0, 0)  # the full frame's (width, height), as input_size saw it
         # Boxes of people the detector confirmed that the pose model does not follow.
         self._confirmed: list[tuple[int, int, int, int]] = []
@@ -131,7 +132,7 @@ class AutoMatter(Matter):
         the detector confirmed beyond them, or the last probe's head count."""
         if self.chooser.choice == POSE:
             return len(self.tracker.rois) + len(self._confirmed)
-        return self.tracker.seen if self.group else min(1, self.tracker.seen)
+        return self._heads if self.group else min(1, self.tracker.seen)
 
     def input_size(self, width: int, height: int) -> tuple[int, int]:
         if (width, height) != self._frame_size:
@@ -203,7 +204,8 @@ class AutoMatter(Matter):
                 # The detector's count, or the tiled matte's: the detector finds people by
                 # their faces and misses blurred or turned ones.
                 tiled = self.selfie.tiled(rgb)
-                self.group = self.tracker.seen >= 2 or people_in(tiled) >= 2
+                self._heads = max(self.tracker.seen, people_in(tiled))
+                self.group = self._heads >= 2
                 if self.group:
                     return tiled
         if self.group:
