@@ -210,9 +210,10 @@ def test_every_benchmark_flag_shown_is_the_scripts(example: Example):
     own = args[: args.index("--")] if "--" in args else args
     for flag in (w.split("=", 1)[0] for w in own if w.startswith("--")):
         assert f'"{flag}"' in source, f"{example}: {script} has no {flag}"
-    if "--" in args:  # what follows goes to livematte run
+    if "--" in args:  # what follows goes to livematte bench (interleaved_bench), else run
         extra = shlex.join(args[args.index("--") + 1 :])
-        assert parse_problem(f"livematte run clip.mp4 {extra}") is None, str(example)
+        command = "bench" if script.endswith("interleaved_bench.py") else "run"
+        assert parse_problem(f"livematte {command} clip.mp4 {extra}") is None, str(example)
 
 
 def test_the_gpu_check_commands_shown_parse():

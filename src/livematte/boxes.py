@@ -106,3 +106,15 @@ def shrink_factor(width: int, height: int, work_size: int) -> int:
     if work_size <= 0:
         return 1
     return max(1, math.ceil(max(width, height) / work_size))
+
+
+def tiles(width: int, height: int, overlap: float = 0.5) -> list[tuple[int, int, int]]:
+    """(x, y, side) of the squares that cover a frame: one (the frame's short side) at each
+    end of the long side and enough between for neighbours to share ``overlap`` of a side."""
+    side = min(width, height)
+    length = max(width, height)
+    count = 1 + math.ceil((length - side) / (side * (1.0 - overlap)))
+    starts = np.linspace(0, length - side, count).round().astype(int)
+    if width >= height:
+        return [(int(x), 0, side) for x in starts]
+    return [(0, int(y), side) for y in starts]

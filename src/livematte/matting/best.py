@@ -113,6 +113,8 @@ class BestMatter(Matter):
         self.device, self.provider = modnet.device, modnet.provider
         self.info = modnet.info
         self.crop: Box | None = None  # the last crop (None: the whole frame ran)
+        self.group = False  # the shot holds several people: MODNet alone
+        self._canvas: tuple[int, ...] = ()
         self._modnet = np.zeros((0, 0), np.float32)
 
     @property
@@ -131,7 +133,18 @@ class BestMatter(Matter):
             self.crop = None
             return self.modnet.infer(rgb)
         short = min(fast.shape[:2])
-        if self.finder.choice == POSE:
+        if rgb.shape != self._canvas:  # another source: a new shot
+            self._canvas, self.group = rgb.shape, False
+        self.group = self.group or self.finder.people >= 2
+        if self.group:
+            # A group shot: MODNet alone on the whole frame, which keeps each person far
+            # better than any join with the fast model (group set, MODNet alone against
+            # best joined: MAD 19.7 / 67.3 on close-ups, 28.7 / 69.2 on full bodies, 31.1 /
+            # 79.6 sliding over the Earth); single people keep the join (DAVIS, P3M). Once
+            # a group, the shot stays one: a count that wavers must not switch mattes.
+            self.crop = None
+            out = self.modnet.infer(rgb).alpha.copy()
+        elif self.finder.choice == POSE:
             # A moving body moves its crop, and MODNet's edge jitters with it (DAVIS hike:
             # flicker 2.06 cropped, 1.27 whole): wider shots give MODNet the whole frame, at
             # its own demo size (MAD 4.54, against 4.76 shrunk to 384).
@@ -216,6 +229,7 @@ class BestMatter(Matter):
         self.finder.reset()
         self.modnet.reset()
         self.crop = None
+        self.group = False
 
     def close(self) -> None:
         self.finder.close()

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..boxes import shrink_factor
+from ..boxes import shrink_factor, tiles
 from .builtin import BuiltinNet
 
 DETECTOR_SIZE = 224
@@ -48,9 +48,12 @@ _PRESENCE = 0.5  # pose presence under this: the person is lost, detect again
 _ROI_SCALE = 1.25
 # People followed at once (each costs one landmark-model run per frame), and how often the
 # detector looks for people not yet followed while someone is.
-MAX_PEOPLE = 2
-# A further person is followed only at this share of the largest one's body size or more.
-MIN_RELATIVE_SIZE = 0.5
+MAX_PEOPLE = 6
+# A further person is followed only at this share of the largest one's body size or more:
+# the people of a group stand at about one distance, an audience behind the subject is
+# smaller (DAVIS dance-twirl: 0.58 of the dancer's size; the group set's people 0.7 or more
+# of the largest's in all but three of 54). The same share makes a shot a group (probe).
+MIN_RELATIVE_SIZE = 0.65
 REDETECT_EVERY = 30
 DETECTOR_FILE = "pose_detection.onnx"
 LANDMARK_FILE = "pose_landmark_full.onnx"
@@ -220,6 +223,8 @@ class PoseTracker:
         self._warped: list[np.ndarray] = []  # one (h, w, 2) buffer per person followed
         self.rois: list[Roi] = []  # the regions to use on the next frame (none: detect)
         self.detections = 0
+        self.seen = 0  # people of one size the last probe found
+        self.people: list[Roi] = []  # everyone the last probe found
         self._since_detect = 0
         self._size = (0, 0)  # (width, height) of the frame the regions are in
         self._empty_frames = 0  # frames in a row with nobody followed
@@ -229,14 +234,27 @@ class PoseTracker:
         self.rois = []
         self._since_detect = 0
 
-    def probe(self, rgb: np.ndarray) -> float | None:
+    def probe(self, rgb: np.ndarray, count: bool = False) -> float | None:
         """The subject's scale (body size / frame height) from the detector alone, or None
-        when nobody is found: cheap, and it leaves the tracked regions as they are."""
+        when nobody is found: cheap, and it leaves the tracked regions as they are.
+        ``count``: also look on the squares across a wide frame and set :attr:`seen` to
+        the people found on them all (a shot's first frame: is it a group?)."""
         found = self.detector.detect(rgb)
-        if not found:
+        people: list[Roi] = []
+        for left, top, crop in self._views(rgb, count):
+            for keypoints, _ in found if crop is rgb else self.detector.detect(crop):
+                roi = Roi.from_points(keypoints[0] + (left, top), keypoints[1] + (left, top))
+                if not self._holds(roi, people):
+                    people.append(roi)
+        self.people = people
+        if not people:
+            self.seen = 0
             return None
-        keypoints, _ = found[0]
-        return Roi.from_points(keypoints[0], keypoints[1]).body_size / rgb.shape[0]
+        largest = max(r.body_size for r in people)
+        self.seen = sum(r.body_size >= MIN_RELATIVE_SIZE * largest for r in people)
+        if not count:  # the detector's best person, as it always was
+            return people[0].body_size / rgb.shape[0]
+        return largest / rgb.shape[0]  # the largest person found anywhere
 
     def track(self, rgb: np.ndarray) -> PoseResult | None:
         """The people's poses and alpha on this frame, or None when nobody is found. The
@@ -272,15 +290,15 @@ class PoseTracker:
 
     def look_in(
         self, rgb: np.ndarray, result: PoseResult, boxes: Sequence[tuple[int, ...]]
-    ) -> None:
+    ) -> list[int]:
         """Run the detector on each box (x0, y0, x1, y1: where another model sees a person
-        the tracked ones do not explain) and follow whom it finds there from this frame on,
-        their alpha and coverage added to ``result``. A person too small for the detector
-        on the whole frame is found on a crop around them."""
+        the tracked ones do not explain) and follow whom it finds there from this frame on
+        (up to MAX_PEOPLE), their alpha and coverage added to ``result``. A person too
+        small for the detector on the whole frame is found on a crop around them. Returns
+        the indices of the boxes where the detector found someone not followed before."""
         height, width = rgb.shape[:2]
-        for x0, y0, x1, y1 in boxes:
-            if len(self.rois) >= MAX_PEOPLE:
-                return
+        confirmed = []
+        for index, (x0, y0, x1, y1) in enumerate(boxes):
             cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
             half = 0.75 * max(x1 - x0, y1 - y0)
             left, top = max(0, int(cx - half)), max(0, int(cy - half))
@@ -292,6 +310,9 @@ class PoseTracker:
                 largest = max((r.side for r in self.rois), default=0.0)
                 if self._holds(roi, self.rois) or roi.side < MIN_RELATIVE_SIZE * largest:
                     continue
+                confirmed.append(index)
+                if len(self.rois) >= MAX_PEOPLE:
+                    break
                 found = self._landmark(rgb, roi, self._next_slot)
                 self._next_slot += 1
                 if found is not None:
@@ -299,6 +320,14 @@ class PoseTracker:
                     np.maximum(result.alpha, found.alpha, out=result.alpha)
                     np.maximum(result.coverage, found.coverage, out=result.coverage)
                 break
+        return confirmed
+
+    def holds(self, roi: Roi, width: int) -> bool:
+        """Whether a followed region holds the person ``roi`` was made for (``roi`` in the
+        pixels of a frame ``width`` wide, the regions in those of the frame last tracked)."""
+        scale = self._size[0] / width if self._size[0] else 1.0
+        moved = Roi((roi.cx + 0.5) * scale - 0.5, (roi.cy + 0.5) * scale - 0.5, roi.side * scale, 0)
+        return self._holds(moved, self.rois)
 
     @staticmethod
     def _holds(roi: Roi, rois: list[Roi]) -> bool:
@@ -326,7 +355,7 @@ class PoseTracker:
         small second person larger than on the letterboxed whole."""
         self._since_detect = 0
         new: list[Roi] = []
-        for left, top, crop in self._views(rgb, tiles=bool(rois) or self._tile_turn()):
+        for left, top, crop in self._views(rgb, bool(rois) or self._tile_turn()):
             self.detections += 1
             for keypoints, _ in self.detector.detect(crop):
                 keypoints = keypoints + (left, top)
@@ -343,16 +372,14 @@ class PoseTracker:
         return self._empty_frames % REDETECT_EVERY == 1
 
     @staticmethod
-    def _views(rgb: np.ndarray, tiles: bool) -> list[tuple[int, int, np.ndarray]]:
-        """(left, top, image): the whole frame, then its end squares where it is not square."""
+    def _views(rgb: np.ndarray, tiles_too: bool) -> list[tuple[int, int, np.ndarray]]:
+        """(left, top, image): the whole frame, then, where it is not square, the squares
+        across it (boxes.tiles: the two ends and one between on 16:9), where the square
+        detector input sees each of a row of people larger than on the letterboxed whole."""
         height, width = rgb.shape[:2]
         views = [(0, 0, rgb)]
-        if tiles and max(width, height) >= 1.3 * min(width, height):
-            side = min(width, height)
-            if width > height:
-                views += [(0, 0, rgb[:, :side]), (width - side, 0, rgb[:, width - side :])]
-            else:
-                views += [(0, 0, rgb[:side]), (0, height - side, rgb[height - side :])]
+        if tiles_too and max(width, height) >= 1.3 * min(width, height):
+            views += [(x, y, rgb[y : y + s, x : x + s]) for x, y, s in tiles(width, height)]
         return views
 
     def _landmark(self, rgb: np.ndarray, roi: Roi, slot: int) -> PoseResult | None:

@@ -7,8 +7,10 @@ the frame as guide, which is sharper and cheaper than upsampling here.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
+from ..boxes import tiles
 from ..errors import UserError
 from ..frame import shrink_to
 from .base import Matte, Matter
@@ -22,11 +24,39 @@ VARIANTS = {
 }
 # Frames at least this much wider than tall use the landscape (16:9-ish) model.
 LANDSCAPE_MIN_ASPECT = 1.3
+# The tiled matte of a group (see Selfie.tiled): squares across the long side, each
+# overlapping the next by half (boxes.tiles). Three across 16:9 show each of seven people
+# side by side about 1.8x as large as the landscape model's 256x144 whole does (group set,
+# raw matte: IoU 0.43 -> 0.79 on close-ups, 0.25 -> 0.65 on full bodies).
+TILE_OVERLAP = 0.5
 
 
 def model_files() -> list[str]:
     """Both variants' files: ``auto`` picks one per frame shape."""
     return [filename for filename, _ in VARIANTS.values()]
+
+
+def feather(x: int, y: int, side: int, width: int, height: int) -> np.ndarray:
+    """A square's share of the tiled matte, (side, 1) or (1, side) to broadcast: a ramp up
+    from each side that lies inside the frame, over TILE_OVERLAP of the side, normalised so
+    the shares of all squares sum to one at every pixel."""
+    squares = tiles(width, height, TILE_OVERLAP)
+    length = max(width, height)
+    ramp = side * TILE_OVERLAP
+    position = np.arange(length, dtype=np.float32) + 0.5
+    shares = []
+    for sx, sy, _ in squares:
+        start = sx if width >= height else sy
+        rise = np.ones(length, np.float32)
+        if start > 0:
+            rise = np.minimum(rise, (position - start) / ramp)
+        if start + side < length:
+            rise = np.minimum(rise, (start + side - position) / ramp)
+        shares.append(np.clip(rise, 1e-3, 1.0) * ((position >= start) & (position < start + side)))
+    total = np.maximum(np.sum(shares, axis=0), 1e-6)
+    start = x if width >= height else y
+    own = (shares[squares.index((x, y, side))] / total)[start : start + side]
+    return own[None, :] if width >= height else own[:, None]
 
 
 def choose_variant(variant: str, width: int, height: int) -> str:
@@ -57,6 +87,8 @@ class Selfie(Matter):
         self._nets: dict[str, BuiltinNet] = {}
         self._buffers: dict[str, np.ndarray] = {}
         self._ran = ""  # the variant the last frame used ("" before any frame)
+        self._tiled = np.zeros((0, 0), np.float32)
+        self._weights: list[np.ndarray] = []
         # Open the general variant now: a device that cannot run it fails at start-up.
         first = self._net("general")
         self.device, self.provider = first.device, first.provider
@@ -101,6 +133,28 @@ class Selfie(Matter):
         (alpha,) = net.run()
         self._ran = variant
         return Matte(alpha[0, :, :, 0])
+
+    def tiled(self, rgb: np.ndarray) -> np.ndarray:
+        """The general model on squares across the frame (see :func:`tiles`), each answer
+        back at its square's size and the overlaps averaged, each square's weight falling
+        to nothing at its cut sides (there the model saw half a person): a wide shot of
+        several people, where the whole frame at 256x144 makes each of them a few pixels
+        wide. Returns a (height, width) buffer reused by the next call."""
+        height, width = rgb.shape[:2]
+        squares = tiles(width, height, TILE_OVERLAP)
+        if self._tiled.shape != (height, width):
+            self._tiled = np.zeros((height, width), np.float32)
+            self._weights = [feather(x, y, side, width, height) for x, y, side in squares]
+        else:
+            self._tiled.fill(0.0)
+        for (x, y, side), weight in zip(squares, self._weights, strict=True):
+            square = np.ascontiguousarray(rgb[y : y + side, x : x + side])
+            alpha = cv2.resize(
+                self.infer(square).alpha, (side, side), interpolation=cv2.INTER_LINEAR
+            )
+            view = self._tiled[y : y + side, x : x + side]
+            view += alpha * weight
+        return self._tiled
 
     def reset(self) -> None:
         """Stateless: nothing to forget."""
