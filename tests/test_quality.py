@@ -259,3 +259,31 @@ def test_best_keeps_its_crop_while_the_person_stays_inside() -> None:
     for _ in range(2):
         matter.infer(frames[-1])
         assert matter.crop == first
+
+
+def test_a_live_run_crops_the_true_matte_at_its_live_size(monkeypatch) -> None:
+    """Live, MODNet runs on a crop shrunk to LIVE_MAX_SHORT so its thread keeps pace; a
+    file run keeps MAX_SHORT."""
+    from livematte.matting.best import LIVE_MAX_SHORT, MAX_SHORT
+    from livematte.run.live_quality import live_sized
+
+    config = Config()
+    config.model.quality, config.model.threads = "best", 1
+    frame = next(person_frames(1, 1280, 720))
+    sizes = {}
+    for live in (False, True):
+        stages = Stages(config)
+        if live:
+            live_sized(stages)
+        seen: list[tuple[int, int]] = []
+        modnet = stages.matter.modnet  # type: ignore[attr-defined]
+        real = modnet.infer
+        monkeypatch.setattr(
+            modnet,
+            "infer",
+            lambda rgb, real=real, seen=seen: seen.append(rgb.shape[:2]) or real(rgb),
+        )
+        stages.matte(frame)
+        stages.close()
+        sizes[live] = min(seen[-1])
+    assert sizes[True] <= LIVE_MAX_SHORT < sizes[False] <= MAX_SHORT

@@ -47,6 +47,11 @@ BAND_BLUR = 0.01
 # nothing (P3M portraits, MODNet alone: MAD 31.3 at 512, 26.6 at 384; Grad 15.0, 12.7) and
 # MODNet's cost falls with the pixels (a 720p talking head: about a third of them).
 MAX_SHORT = 384
+# Live, MODNet's own thread must reach 3 Hz beside the loop on a 2-core CPU: a 320 short
+# side does (720p talking head at load 1: 3.3 Hz against 2.4 at 384, 30 fps out either
+# way) at no measured cost on close-ups (benchmarks/live_carry.py --quality best --lag 9,
+# P3M pans, live MAD 5.48 and 31.04 against 5.35 and 31.22 at 384).
+LIVE_MAX_SHORT = 320
 # A crop covering more than this share of the frame runs the whole frame instead.
 WHOLE_FRAME = 0.8
 # The crop is kept while it still holds the person and is at most this much larger.
@@ -114,12 +119,17 @@ class BestMatter(Matter):
         self.info = modnet.info
         self.crop: Box | None = None  # the last crop (None: the whole frame ran)
         self.group = False  # the shot holds several people: MODNet alone
+        self.max_short = MAX_SHORT  # a crop's short side is shrunk to this (live: smaller)
         self._canvas: tuple[int, ...] = ()
         self._modnet = np.zeros((0, 0), np.float32)
 
     @property
     def name(self) -> str:  # type: ignore[override]  # computed: says how MODNet ran
         return f"best: {self.finder.name.removeprefix('auto: ')}"
+
+    def for_live(self) -> None:
+        """Crops at :data:`LIVE_MAX_SHORT`, so MODNet keeps pace on its live thread."""
+        self.max_short = LIVE_MAX_SHORT
 
     def input_size(self, width: int, height: int) -> tuple[int, int]:
         return demo_size(width, height)
@@ -185,9 +195,9 @@ class BestMatter(Matter):
         return self._modnet
 
     def _shrunk_matte(self, crop: np.ndarray) -> np.ndarray:
-        """MODNet on ``crop``, shrunk first to :data:`MAX_SHORT` on its short side."""
+        """MODNet on ``crop``, shrunk first to ``max_short`` on its short side."""
         height, width = crop.shape[:2]
-        scale = MAX_SHORT / min(height, width)
+        scale = self.max_short / min(height, width)
         if scale >= 1.0:
             return self.modnet.infer(np.ascontiguousarray(crop)).alpha
         size = (round_to(width * scale, MULTIPLE), round_to(height * scale, MULTIPLE))

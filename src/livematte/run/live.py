@@ -35,7 +35,7 @@ from ..stages import Stages
 from ..web.attach import start_control
 from .interrupt import StopRequest
 from .live_loop import LiveDriver
-from .live_quality import PROBING, QualityProbe, plan_quality
+from .live_quality import PROBING, QualityProbe, live_sized, plan_quality
 from .model_thread import ModelFailed
 from .negotiate import negotiate
 from .on_demand import OnDemandSource, require_linux
@@ -97,6 +97,7 @@ def run_live(
         if stages is None:
             planned, reason = plan_quality(config)
             stages = Stages(planned)
+            live_sized(stages)
             if planned.model.name in QUALITY_MODELS:
                 cheap = _fast_stages(planned, stages)
         opened.append(stages)

@@ -35,6 +35,7 @@ from .interrupt import StopRequest
 from .live_mattes import CheapStages, FrameMattes, InlineBudget
 from .live_overlay import overlay_lines, page_figures
 from .live_privacy import PrivacyPictures
+from .live_quality import live_sized
 from .model_thread import ModelThread
 from .report import LatencyHistogram
 
@@ -307,6 +308,7 @@ class LiveDriver:
 
         def work() -> None:
             self.stages.switch_quality(quality)
+            live_sized(self.stages)
 
         self.quality_reason = reason
         if self.controls.quality:

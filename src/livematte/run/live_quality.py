@@ -21,7 +21,9 @@ import os
 from collections.abc import Callable
 
 from ..config import Config
+from ..matting.best import BestMatter
 from ..matting.quality import QUALITY_MODELS, first_provider, is_accelerator
+from ..stages import Stages
 
 log = logging.getLogger("livematte")
 
@@ -86,3 +88,9 @@ class QualityProbe:
         )
         log.info("quality %s", self.reason)
         self.switch("fast", self.reason)
+
+
+def live_sized(stages: Stages) -> None:
+    """The true matte at the size its live thread keeps pace with (see LIVE_MAX_SHORT)."""
+    if isinstance(stages.matter, BestMatter):
+        stages.matter.for_live()
