@@ -54,6 +54,10 @@ def _image_header(path: Path) -> tuple[int, int, Turn]:
     try:
         with Image.open(path) as img:
             width, height = img.size
+            if width * height > MAX_IMAGE_PIXELS:
+                # Refused anyway; and a PNG's EXIF is read by decoding the whole picture,
+                # which for a header claiming 60000x60000 allocates gigabytes.
+                return width, height, UPRIGHT
             try:
                 turn = exif_turn(img.getexif().get(EXIF_ORIENTATION))
             except Exception:  # noqa: BLE001 - a damaged EXIF block: shown as stored
