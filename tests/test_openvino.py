@@ -84,7 +84,9 @@ def test_built_in_models_on_openvino_match_the_cpu(model):
 
     Each frame starts afresh (reset): the pose tracker steers its next crop by its own
     landmarks, so float rounding between devices compounds over a clip (IoU 0.96-0.998
-    by the sixth tracked frame of hike), while one frame compares the models themselves."""
+    by the sixth tracked frame of hike), while one frame compares the models themselves. A
+    fresh pose frame also counts its people on squares across the frame (the detector run
+    several times), so its edge may move by a pixel: IoU 0.998 on hike's first frames."""
     from livematte.config import ModelConfig
     from livematte.matting import create_matter
 
@@ -97,7 +99,7 @@ def test_built_in_models_on_openvino_match_the_cpu(model):
         on_cpu.reset()
         ours, theirs = on_openvino.infer(rgb).alpha, on_cpu.infer(rgb).alpha
         assert theirs.mean() > 0.02  # the CPU found the person
-        assert mask_iou(ours, theirs) >= 0.999
+        assert mask_iou(ours, theirs) >= (0.999 if model == "selfie" else 0.995)
         assert float(np.abs(ours - theirs).mean()) < 0.002
 
 
