@@ -12,6 +12,7 @@ previous handlers come back when the run ends.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -29,7 +30,7 @@ def _abort() -> None:
     """Undo what must not outlive the process, remove the partial outputs, exit 130."""
     run_abort_hooks()
     remove_partials()
-    sys.stderr.write("\nlivematte: aborted; the unfinished output was removed.\n")
+    say_from_a_signal_handler("\nlivematte: aborted; the unfinished output was removed.\n")
     os._exit(130)
 
 
@@ -68,7 +69,7 @@ class StopRequest:
             message = "stopping after the current frame (press Ctrl-C again to abort)..."
         else:
             message = "terminated: stopping after the current frame and keeping the output..."
-        sys.stderr.write(f"\nlivematte: {message}\n")
+        say_from_a_signal_handler(f"\nlivematte: {message}\n")
 
     def __enter__(self) -> StopRequest:
         if threading.current_thread() is threading.main_thread():
@@ -85,3 +86,16 @@ class StopRequest:
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)  # type: ignore[arg-type]
         self._previous.clear()
+
+
+def say_from_a_signal_handler(text: str) -> None:
+    """Write ``text`` to stderr from a signal handler. The handler runs between two bytecodes
+    of the main thread, which may be inside a print to stderr: writing through sys.stderr
+    then raises "reentrant call" (Python 3.13 and later), so the bytes go straight to the
+    file descriptor, as a single write."""
+    try:
+        os.write(sys.stderr.fileno(), text.encode("utf-8", "replace"))
+    except (OSError, ValueError):  # stderr closed or not a real file (captured in tests)
+        # The reentrant case there: the message is dropped, the stop holds.
+        with contextlib.suppress(RuntimeError):
+            sys.stderr.write(text)
