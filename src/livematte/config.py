@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field
 
 from .errors import UserError
-from .schema import STRICT, choices_of, problems
+from .schema import STRICT, base_type, choices_of, problems
 
 # model.device: where an ONNX model runs (matting/runtimes.py knows each one's package).
 Device = Literal["auto", "cpu", "cuda", "tensorrt", "openvino", "directml", "coreml"]
@@ -457,11 +457,11 @@ def apply_mapping(target: Any, mapping: dict[str, Any], source: str, prefix: str
             apply_mapping(current, value, source, prefix=f"{dotted}.")
             continue
         annotation = hints[key]
-        if typing.get_origin(_base(annotation)) is list and not isinstance(value, list):
+        if typing.get_origin(base_type(annotation)) is list and not isinstance(value, list):
             value = [value]  # one background given where a list is expected
         for _, must, _ in problems(annotation, value)[:1]:
             raise UserError(f"Setting {dotted} {must}, not {value!r}; {_fix(source)}.")
-        setattr(target, key, float(value) if _base(annotation) is float else value)
+        setattr(target, key, float(value) if base_type(annotation) is float else value)
 
 
 def _fix(source: str) -> str:
@@ -486,7 +486,7 @@ def setting_type(dotted: str) -> Any:
     """The type of a "section.key" setting as a flag takes it (``int``, ``list[str]``;
     ``str`` for a choice)."""
     target, _, key = _parent(Config(), dotted)
-    base = _base(typing.get_type_hints(type(target), include_extras=True)[key])
+    base = base_type(typing.get_type_hints(type(target), include_extras=True)[key])
     return str if typing.get_origin(base) is Literal else base
 
 
@@ -495,10 +495,3 @@ def set_value(config: Config, dotted: str, value: Any, source: str) -> None:
     target, parents, key = _parent(config, dotted)
     mapping: dict[str, Any] = {key: value}
     apply_mapping(target, mapping, source, prefix=".".join(parents) + "." if parents else "")
-
-
-def _base(annotation: Any) -> Any:
-    """The type inside ``Annotated[...]``."""
-    while typing.get_origin(annotation) is Annotated:
-        annotation = typing.get_args(annotation)[0]
-    return annotation

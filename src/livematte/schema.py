@@ -70,7 +70,9 @@ def predicate(detail: Mapping[str, Any], annotation: Any = None) -> str:
     if kind == "value_error":
         return str(ctx.get("error", detail["msg"]))
     if kind == "literal_error":
-        return "must be one of " + ", ".join(_choices(annotation) or [str(ctx.get("expected", ""))])
+        return "must be one of " + ", ".join(
+            choices_of(annotation) or [str(ctx.get("expected", ""))]
+        )
     described = _description(annotation)
     if described:
         return f"must be {described}"
@@ -99,11 +101,7 @@ def range_phrase(bounds: dict[str, Any]) -> str:
 
 def choices_of(annotation: Any) -> tuple[str, ...] | None:
     """The values a ``Literal`` setting takes (None for other settings)."""
-    return _choices(annotation)
-
-
-def _choices(annotation: Any) -> tuple[str, ...] | None:
-    base = _strip(annotation)
+    base = base_type(annotation)
     if typing.get_origin(base) is typing.Literal:
         return tuple(str(value) for value in typing.get_args(base))
     return None
@@ -128,7 +126,8 @@ def _description(annotation: Any) -> str | None:
     return None
 
 
-def _strip(annotation: Any) -> Any:
+def base_type(annotation: Any) -> Any:
+    """The type inside ``Annotated[...]``."""
     while typing.get_origin(annotation) is typing.Annotated:
         annotation = typing.get_args(annotation)[0]
     return annotation
@@ -145,7 +144,7 @@ def _annotation_at(declared: Any, loc: list[str]) -> Any:
     target: Any = declared
     annotation: Any = None
     for name in loc:
-        target = _strip(target)
+        target = base_type(target)
         if isinstance(target, type) and issubclass(target, BaseModel):
             info = target.model_fields.get(name)
             annotation = None if info is None else Annotated[info.annotation, info]
